@@ -1,0 +1,214 @@
+"""Blueprint /api/v1: the read API. GeoJSON out, problem+json errors, ETag and 304."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import json
+
+from flask import Blueprint, Response, current_app, request
+
+from .features import feature_collection, point_feature
+from .geo import bearing_deg, compass, find_places
+from .model import (
+    SERVICES,
+    ID_PATTERN,
+    MAX_ID,
+    Point,
+    PointFilter,
+    Status,
+    ValidationError,
+    format_time,
+    parse_coordinate,
+    parse_filter,
+    utcnow,
+)
+from .store import NotFoundError
+from .web import ApiError, cacheable, etag_for, not_modified
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+K_DEFAULT, K_MAX = 5, 100
+CACHED_BODIES = 16  # serialised responses kept per process, keyed by ETag
+COMPACT_FIELDS = (
+    "id", "lat", "lon", "status", "kind", "category", "base", "services", "verified_at",
+    "name", "settlement", "address",
+)
+
+
+class _BodyCache:
+    """A few recent response bodies by ETag, so a surge of identical reads serialises once."""
+
+    def __init__(self, size: int):
+        self.size, self.items = size, OrderedDict()
+
+    def get_or_make(self, key: str, make: Callable[[], bytes]) -> bytes:
+        body = self.items.get(key)
+        if body is None:
+            body = make()
+            self.items[key] = body
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return body
+
+
+_bodies = _BodyCache(CACHED_BODIES)
+
+
+def _stale_after() -> timedelta:
+    return timedelta(hours=current_app.config["STALE_HOURS"])
+
+
+def _filter(default_statuses=()) -> PointFilter:
+    try:
+        return parse_filter(request.args, default_statuses=default_statuses)
+    except ValidationError as error:
+        raise ApiError.from_validation(error) from None
+
+
+def _json(body: bytes, etag: str, mimetype: str = "application/geo+json") -> Response:
+    return cacheable(current_app.response_class(body, mimetype=mimetype), etag)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _store():
+    return current_app.extensions["locator.store"]
+
+
+def _index():
+    return current_app.extensions["locator.index"]
+
+
+@bp.get("/points")
+def list_points():
+    """Points matching the filters, as GeoJSON (or the compact table the map page loads)."""
+    wanted = _filter()
+    compact = request.args.get("format", "geojson")
+    if compact not in ("geojson", "compact"):
+        raise ApiError(400, "Invalid parameter", "format must be geojson or compact", "format")
+    seq = _store().change_seq()
+    etag = etag_for("points", seq, sorted(request.args.items(multi=True)))
+    if (cached := not_modified(etag)) is not None:
+        return cached
+
+    def make() -> bytes:
+        points = _store().find(wanted)
+        now = utcnow()
+        if compact == "compact":
+            return _dumps(_compact(points, seq))
+        features = [point_feature(p, now, _stale_after()) for p in points]
+        return _dumps(feature_collection(features, seq=seq, generated_at=format_time(now)))
+
+    mimetype = "application/json" if compact == "compact" else "application/geo+json"
+    return _json(_bodies.get_or_make(etag, make), etag, mimetype)
+
+
+def _compact(points: list[Point], seq: int) -> dict[str, Any]:
+    """One row per point, only what the map draws and its popup shows; far smaller than GeoJSON."""
+    return {
+        "seq": seq,
+        "generated_at": format_time(utcnow()),
+        "stale_after_s": int(_stale_after().total_seconds()),
+        "services": list(SERVICES),
+        "fields": list(COMPACT_FIELDS),
+        "rows": [
+            [
+                p.id, round(p.lat, 5), round(p.lon, 5), p.status.value, p.kind.value,
+                p.category.value, int(p.base), p.services_mask, int(p.verified_at.timestamp()),
+                p.name, p.settlement, p.address,
+            ]
+            for p in points
+        ],
+    }
+
+
+@bp.get("/points/<point_id>")
+def get_point(point_id: str):
+    """One point as a GeoJSON Feature."""
+    if len(point_id) > MAX_ID or not ID_PATTERN.match(point_id):
+        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
+    try:
+        point = _store().get(point_id)
+    except NotFoundError:
+        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id") from None
+    etag = etag_for("point", point.id, point.version)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    return _json(_dumps(point_feature(point, utcnow(), _stale_after())), etag)
+
+
+def _number(param: str, low: float, high: float) -> float:
+    raw = request.args.get(param)
+    if raw is None or not raw.strip():
+        raise ApiError(400, "Missing parameter", f"{param} is required", param)
+    try:
+        return parse_coordinate(raw, low, high)
+    except ValueError as error:
+        raise ApiError(400, "Invalid parameter", f"{param}: {error}", param) from None
+
+
+def _k() -> int:
+    raw = request.args.get("k", str(K_DEFAULT)).strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= K_MAX:
+        raise ApiError(400, "Invalid parameter", f"k must be a whole number from 1 to {K_MAX}", "k")
+    return int(raw)
+
+
+@bp.get("/nearest")
+def nearest():
+    """The k nearest points to lat/lon that pass the filters (open ones unless status= says)."""
+    lat, lon, k = _number("lat", -90, 90), _number("lon", -180, 180), _k()
+    wanted = _filter(default_statuses=(Status.OPEN,))
+    index = _index()
+    snapshot = index.sync()
+    etag = etag_for("nearest", snapshot.seq, sorted(request.args.items(multi=True)))
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    now, stale_after = utcnow(), _stale_after()
+    features = []
+    for hit in snapshot.nearest(lat, lon, k, wanted):
+        p = hit.point
+        heading = bearing_deg(lat, lon, p.lat, p.lon)
+        features.append(
+            point_feature(
+                p, now, stale_after,
+                distance_m=round(hit.distance_m, 3),
+                bearing_deg=round(heading, 1),
+                direction=compass(heading),
+            )
+        )
+    body = feature_collection(features, query={"lat": lat, "lon": lon, "k": k}, seq=snapshot.seq)
+    return _json(_dumps(body), etag)
+
+
+@bp.get("/places")
+def places():
+    """Settlements matching q=, best first, with a position to search from."""
+    q = request.args.get("q", "").strip()
+    if not q:
+        raise ApiError(400, "Missing parameter", "q is required", "q")
+    if len(q) > 100:
+        raise ApiError(400, "Invalid parameter", "q is longer than 100 characters", "q")
+    snapshot = _index().sync()
+    etag = etag_for("places", snapshot.seq, q)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    found = find_places(snapshot.current_points(), q)
+    body = {
+        "places": [
+            {"name": p.name, "region": p.region, "lat": round(p.lat, 5), "lon": round(p.lon, 5), "points": p.points}
+            for p in found
+        ]
+    }
+    return _json(_dumps(body), etag, "application/json")
+
+
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown(anything: str):
+    raise ApiError(404, "Not found", f"/api/v1/{anything} is not an API endpoint")

@@ -1,0 +1,101 @@
+"""Every setting, read from environment variables, with defaults and validation.
+
+A wrong value stops start-up with a message naming the variable and what it accepts.
+The README's configuration table is checked against SETTINGS by tests/test_docs.py.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(RuntimeError):
+    """A setting has a value the app cannot run with."""
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError
+    return value
+
+
+def _tile_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or "{z}" not in text:
+        raise ValueError
+    return text
+
+
+def _center(text: str) -> tuple[float, float]:
+    lat, lon = (float(part) for part in text.split(","))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError
+    return lat, lon
+
+
+def _zoom(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 19:
+        raise ValueError
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    key: str
+    default: str
+    parse: Callable[[str], Any]
+    accepts: str
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("LOCATOR_DB", "DATABASE", "instance/locator.db", str, "a file path",
+            "SQLite database file; created and seeded when empty."),
+    Setting("LOCATOR_SEED_FILE", "SEED_FILE", "data/points.geojson", str, "a file path",
+            "Points imported at start when the database has none (empty value: no seeding)."),
+    Setting("LOCATOR_STALE_HOURS", "STALE_HOURS", "12", _positive_float, "a number of hours > 0",
+            "A status not confirmed for longer than this is shown as stale."),
+    Setting("LOCATOR_TILE_URL", "TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            _tile_url, "an http(s) URL template with {z}, {x}, {y}",
+            "Map tiles: the only thing the pages load from another host."),
+    Setting("LOCATOR_TILE_ATTRIBUTION", "TILE_ATTRIBUTION", "© OpenStreetMap contributors", str,
+            "text", "Attribution shown on the map for the tiles."),
+    Setting("LOCATOR_MAP_CENTER", "MAP_CENTER", "50.4501,30.5234", _center, "lat,lon",
+            "Where the map opens before the user's position is known."),
+    Setting("LOCATOR_MAP_ZOOM", "MAP_ZOOM", "9", _zoom, "a whole number 0-19",
+            "The map's opening zoom."),
+    Setting("LOCATOR_CACHE_SECONDS", "CACHE_SECONDS", "30", _non_negative_int,
+            "a whole number of seconds >= 0",
+            "Cache-Control max-age of API reads (clients revalidate with ETag after it)."),
+    Setting("PORT", "PORT", "5000", _non_negative_int, "a TCP port number",
+            "Port of the served site (scripts/serve.sh)."),
+)
+
+
+def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read every setting from the environment; raise ConfigError naming the first bad one."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env, setting.default)
+        try:
+            config[setting.key] = setting.parse(raw)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                f"{setting.env}={raw!r} is not valid: expected {setting.accepts}"
+            ) from None
+    return config

@@ -1,0 +1,392 @@
+"""All SQL lives here: schema, points, history and the change counter.
+
+SQLite is the single source of truth. Every write runs in one IMMEDIATE transaction that bumps
+the change counter (meta.seq) and stamps each touched row with it, so any process can bring its
+in-memory index up to date from ``changed_since(seq)`` without re-reading everything.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .model import (
+    EDITABLE_FIELDS,
+    Category,
+    Kind,
+    Point,
+    PointFilter,
+    Status,
+    fold,
+    format_time,
+    parse_point,
+    parse_time,
+    search_text,
+    services_mask,
+    sorted_services,
+    utcnow,
+)
+
+SCHEMA_VERSION = 1
+
+POINT_COLUMNS = {
+    "id": str,
+    "name": str,
+    "kind": str,
+    "category": str,
+    "base": int,
+    "status": str,
+    "services": str,  # comma-separated, canonical order
+    "services_mask": int,  # the same as bits, for exact "has all of" filters in SQL
+    "lat": float,
+    "lon": float,
+    "address": str,
+    "settlement": str,
+    "region": str,
+    "region_key": str,  # folded region, for case-insensitive equality
+    "search_text": str,  # folded name+address+settlement, for q=
+    "capacity": int,
+    "occupancy": int,
+    "phone": str,
+    "hours": str,
+    "open_24_7": int,
+    "note": str,
+    "updated_at": str,
+    "verified_at": str,
+    "version": int,
+    "seq": int,  # value of meta.seq when this row last changed
+}
+# Built once from the fixed column list above; values always travel as parameters.
+UPSERT_POINT = "INSERT OR REPLACE INTO points ({}) VALUES ({})".format(
+    ", ".join(POINT_COLUMNS), ", ".join("?" * len(POINT_COLUMNS))
+)
+HISTORY_FIELDS = EDITABLE_FIELDS + ("verified_at",)
+
+
+class NotFoundError(LookupError):
+    """No point has this id."""
+
+
+class VersionConflict(RuntimeError):
+    """The caller edited an older version of the point than the one stored."""
+
+    def __init__(self, point: Point):
+        self.point = point
+        super().__init__(f"point {point.id} is at version {point.version}")
+
+
+@dataclass
+class ImportSummary:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+class Store:
+    """The database behind the app; one connection per thread, opened on first use."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self._local = threading.local()
+
+    # -- connection and schema -------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 5000")  # ms a writer waits for another
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    def migrate(self) -> None:
+        """Create the schema if missing; safe to run at every start."""
+        db = self.db
+        with self._write():
+            db["meta"].create({"key": str, "value": int}, pk="key", if_not_exists=True)
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0)")
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                [SCHEMA_VERSION],
+            )
+            db["points"].create(
+                POINT_COLUMNS, pk="id", not_null={"name", "kind", "status"}, if_not_exists=True
+            )
+            db["points"].create_index(["seq"], if_not_exists=True)
+            db["points"].create_index(["status"], if_not_exists=True)
+            db["history"].create(
+                {
+                    "id": int,
+                    "point_id": str,
+                    "seq": int,
+                    "at": str,
+                    "by": str,
+                    "field": str,
+                    "old": str,
+                    "new": str,
+                },
+                pk="id",
+                if_not_exists=True,
+            )
+            db["history"].create_index(["point_id", "id"], if_not_exists=True)
+            db["deleted_points"].create({"id": str, "seq": int}, pk="id", if_not_exists=True)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: all of it is written, or none of it."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _next_seq(self, conn: sqlite3.Connection) -> int:
+        return conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value").fetchone()[0]
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def change_seq(self) -> int:
+        """The change counter: it moves whenever any point changes, in any process."""
+        return self.db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM points").fetchone()[0]
+
+    def get(self, point_id: str) -> Point:
+        row = self.db.execute("SELECT * FROM points WHERE id = ?", [point_id]).fetchone()
+        if row is None:
+            raise NotFoundError(point_id)
+        return self._point(row)
+
+    def all(self) -> list[Point]:
+        return [self._point(row) for row in self.db.execute("SELECT * FROM points ORDER BY id")]
+
+    def find(self, wanted: PointFilter) -> list[Point]:
+        """Points that match the filter, ordered by id; the SQL mirrors PointFilter.matches."""
+        where, params = [], []
+        for condition, chosen in (
+            ("status IN (SELECT value FROM json_each(?))", wanted.statuses),
+            ("kind IN (SELECT value FROM json_each(?))", wanted.kinds),
+            ("category IN (SELECT value FROM json_each(?))", wanted.categories),
+        ):
+            if chosen:
+                where.append(condition)
+                params.append(json.dumps(sorted(value.value for value in chosen)))
+        if wanted.base is not None:
+            where.append("base = ?")
+            params.append(int(wanted.base))
+        if wanted.services:
+            mask = services_mask(wanted.services)
+            where.append("(services_mask & ?) = ?")
+            params.extend([mask, mask])
+        if wanted.region:
+            where.append("region_key = ?")
+            params.append(fold(wanted.region))
+        if wanted.q:
+            where.append("instr(search_text, ?) > 0")
+            params.append(fold(wanted.q))
+        if wanted.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = wanted.bbox
+            where.append("lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?")
+            params.extend([min_lat, max_lat, min_lon, max_lon])
+        sql = "SELECT * FROM points"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        return [self._point(row) for row in self.db.execute(sql, params)]
+
+    def changed_since(self, seq: int) -> tuple[int, list[Point], list[str]]:
+        """(current seq, points changed after seq, ids deleted after seq), read consistently."""
+        conn = self.db.conn
+        conn.execute("BEGIN")
+        try:
+            current = self.change_seq()
+            changed = [self._point(row) for row in conn.execute("SELECT * FROM points WHERE seq > ?", [seq])]
+            deleted = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM deleted_points WHERE seq > ? AND id NOT IN (SELECT id FROM points)",
+                    [seq],
+                )
+            ]
+        finally:
+            conn.execute("COMMIT")
+        return current, changed, deleted
+
+    def history(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """A point's changes, newest first."""
+        return list(
+            self.db.query(
+                "SELECT seq, at, by, field, old, new FROM history WHERE point_id = ? ORDER BY id DESC LIMIT ?",
+                [point_id, limit],
+            )
+        )
+
+    def _point(self, row: sqlite3.Row | tuple) -> Point:
+        record = dict(zip(self._columns(), row, strict=True))
+        return Point(
+            id=record["id"],
+            name=record["name"],
+            kind=Kind(record["kind"]),
+            category=Category(record["category"]),
+            base=bool(record["base"]),
+            status=Status(record["status"]),
+            services=frozenset(filter(None, (record["services"] or "").split(","))),
+            lat=record["lat"],
+            lon=record["lon"],
+            address=record["address"] or "",
+            settlement=record["settlement"] or "",
+            region=record["region"] or "",
+            capacity=record["capacity"],
+            occupancy=record["occupancy"],
+            phone=record["phone"] or "",
+            hours=record["hours"] or "",
+            open_24_7=bool(record["open_24_7"]),
+            note=record["note"] or "",
+            updated_at=parse_time(record["updated_at"]),
+            verified_at=parse_time(record["verified_at"]),
+            version=record["version"],
+        )
+
+    def _columns(self) -> list[str]:
+        columns = getattr(self._local, "columns", None)
+        if columns is None:
+            columns = [row[1] for row in self.db.execute("PRAGMA table_info(points)")]
+            self._local.columns = columns
+        return columns
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def import_points(
+        self, points: Iterable[Point], *, replace: bool = False, by: str = "import"
+    ) -> ImportSummary:
+        """Add or update every point (and with replace, delete the rest) in one transaction."""
+        points = list(points)
+        summary = ImportSummary()
+        now = utcnow()
+        with self._write() as conn:
+            seq = self._next_seq(conn)
+            existing = {point.id: point for point in self.all()}
+            rows, history = [], []
+            for point in points:
+                old = existing.get(point.id)
+                if old is None:
+                    summary.added.append(point.id)
+                    rows.append(self._row(point.with_changes(version=1), seq))
+                    history.append((point.id, seq, format_time(now), by, "created", None, point.status.value))
+                    continue
+                diffs = _differences(old, point)
+                if not diffs:
+                    summary.unchanged.append(point.id)
+                    continue
+                summary.changed.append(point.id)
+                updated = point.with_changes(version=old.version + 1, updated_at=now)
+                rows.append(self._row(updated, seq))
+                history.extend((point.id, seq, format_time(now), by, *diff) for diff in diffs)
+            if replace:
+                keep = {point.id for point in points}
+                summary.removed = sorted(set(existing) - keep)
+                for point_id in summary.removed:
+                    conn.execute("DELETE FROM points WHERE id = ?", [point_id])
+                    conn.execute("INSERT OR REPLACE INTO deleted_points (id, seq) VALUES (?, ?)", [point_id, seq])
+                    history.append((point_id, seq, format_time(now), by, "deleted", None, None))
+            self._upsert_rows(conn, rows)
+            self._add_history(conn, history)
+        return summary
+
+    def update(
+        self,
+        point_id: str,
+        changes: dict[str, Any],
+        *,
+        by: str,
+        expected_version: int | None = None,
+        verify: bool = True,
+    ) -> Point:
+        """Change some fields of one point; with verify, its status counts as confirmed now."""
+        with self._write() as conn:
+            old = self.get(point_id)
+            if expected_version is not None and expected_version != old.version:
+                raise VersionConflict(old)
+            now = utcnow()
+            merged = old.to_record() | {key: changes[key] for key in changes if key in EDITABLE_FIELDS}
+            merged.update(updated_at=now, verified_at=now if verify else old.verified_at, version=old.version)
+            new = parse_point(merged, now=now)
+            diffs = _differences(old, new)
+            if not diffs:
+                return old
+            seq = self._next_seq(conn)
+            new = new.with_changes(version=old.version + 1)
+            self._upsert_rows(conn, [self._row(new, seq)])
+            self._add_history(conn, [(point_id, seq, format_time(now), by, *diff) for diff in diffs])
+        return new
+
+    def _row(self, point: Point, seq: int) -> dict[str, Any]:
+        record = point.to_record()
+        record.update(
+            base=int(point.base),
+            open_24_7=int(point.open_24_7),
+            services=",".join(sorted_services(point.services)),
+            services_mask=point.services_mask,
+            region_key=fold(point.region),
+            search_text=search_text(point),
+            seq=seq,
+        )
+        return record
+
+    def _upsert_rows(self, conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        conn.executemany(UPSERT_POINT, [[row[column] for column in POINT_COLUMNS] for row in rows])
+
+    def _add_history(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        conn.executemany(
+            'INSERT INTO history (point_id, seq, at, "by", field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)',
+            rows,
+        )
+
+
+def _differences(old: Point, new: Point) -> list[tuple[str, str | None, str | None]]:
+    """(field, old, new) for each field that differs, as text, for the history table."""
+    before, after = old.to_record(), new.to_record()
+    diffs = []
+    for name in HISTORY_FIELDS:
+        if before[name] != after[name]:
+            diffs.append((name, _as_text(before[name]), _as_text(after[name])))
+    return diffs
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ",".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return format_time(value)
+    return str(value)

@@ -1,0 +1,149 @@
+"""HTTP plumbing shared by every blueprint: errors, security headers, conditional GET.
+
+One exception type (ApiError) and one handler: API paths answer application/problem+json
+(RFC 9457) naming the offending parameter; pages answer an HTML error page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import json
+
+from flask import Flask, Response, current_app, g, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .model import ValidationError
+
+PROBLEM_JSON = "application/problem+json"
+ETAG_BUCKET_S = 60  # "stale" flags depend on the clock: ETags roll over at least once a minute
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a short title and, where one is to blame, a parameter."""
+
+    def __init__(self, status: int, title: str, detail: str = "", param: str | None = None, **extra: Any):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.param, self.extra = status, title, detail, param, extra
+
+    @classmethod
+    def from_validation(cls, error: ValidationError, status: int = 400) -> ApiError:
+        first = error.problems[0]
+        errors = [{"param": p.field, "detail": p.message} for p in error.problems]
+        return cls(status, "Invalid parameter", str(error), first.field, errors=errors)
+
+
+def problem_response(error: ApiError) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail or error.title,
+    }
+    if error.param:
+        body["param"] = error.param
+    body.update(error.extra)
+    response = current_app.response_class(json.dumps(body, ensure_ascii=False), status=error.status, mimetype=PROBLEM_JSON)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _wants_problem_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _handle_api_error(error: ApiError):
+    if _wants_problem_json():
+        return problem_response(error)
+    return render_template("error.html", status=error.status, title=error.title, detail=error.detail), error.status
+
+
+def _handle_http_exception(error: HTTPException):
+    if _wants_problem_json():
+        return problem_response(ApiError(error.code or 500, error.name, error.description or ""))
+    return render_template("error.html", status=error.code, title=error.name, detail=""), error.code
+
+
+def _handle_unexpected(error: Exception):
+    current_app.logger.exception("unhandled error on %s", request.path)
+    return _handle_http_exception(_InternalError())
+
+
+class _InternalError(HTTPException):
+    code = 500
+    description = "Something went wrong on our side. Please try again."
+
+
+def csp_nonce() -> str:
+    """The per-response nonce that lets our own inline scripts and styles run, and no others."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def tile_origin(tile_url: str) -> str:
+    """The CSP source for the tile host ({s} subdomains become a wildcard)."""
+    parts = urlsplit(tile_url.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _security_headers(response: Response) -> Response:
+    nonce = g.get("csp_nonce")
+    own = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
+    policy = {
+        "default-src": "'self'",
+        "script-src": own,
+        "style-src": own,
+        "img-src": f"'self' data: {current_app.config['TILE_ORIGIN']}",
+        "connect-src": "'self'",
+        "font-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    response.headers["Content-Security-Policy"] = "; ".join(f"{k} {v}" for k, v in policy.items())
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    return response
+
+
+def etag_for(*parts: Any) -> str:
+    """A weak ETag from the data version, the request's arguments and the clock's minute."""
+    bucket = int(time.time() // ETAG_BUCKET_S)
+    text = "|".join(map(str, (*parts, bucket)))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def not_modified(etag: str) -> Response | None:
+    """A 304 response when the client already has this version, else None."""
+    if request.if_none_match.contains_weak(etag):
+        response = current_app.response_class(status=304)
+        cacheable(response, etag)
+        return response
+    return None
+
+
+def cacheable(response: Response, etag: str) -> Response:
+    max_age = current_app.config["CACHE_SECONDS"]
+    response.set_etag(etag, weak=True)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={max_age * 2}"
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config["TILE_ORIGIN"] = tile_origin(app.config["TILE_URL"])
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(Exception, _handle_unexpected)
+    app.after_request(_security_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
