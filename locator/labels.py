@@ -34,6 +34,9 @@ SERVICE = {
     "wheelchair": "Доступно для візків",
     "sleeping": "Місця для сну",
 }
+COMPASS = {
+    "N": "Пн", "NE": "ПнСх", "E": "Сх", "SE": "ПдСх", "S": "Пд", "SW": "ПдЗх", "W": "Зх", "NW": "ПнЗх",
+}
 FIELD = {
     "status": "Статус",
     "created": "Додано",
@@ -61,9 +64,40 @@ def local_time(moment: datetime | str) -> str:
     return moment.astimezone(LOCAL_TIME).strftime("%d.%m.%Y %H:%M")
 
 
+# Sentences map.js shows; {n}, {name}, {time} are filled in by the script.
+SCRIPT_TEXT = {
+    "ago_now": "щойно",
+    "ago_min": "{n} хв тому",
+    "ago_hour": "{n} год тому",
+    "ago_day": "{n} дн тому",
+    "verified": "Статус підтверджено {age}",
+    "stale": "Статус давно не підтверджено: може бути неточним",
+    "loading": "Завантажую пункти…",
+    "loaded": "{n} пунктів на мапі · дані на {time}",
+    "load_failed": "Не вдалося завантажити пункти. Перевірте зв'язок і оновіть сторінку.",
+    "locating": "Визначаю ваше місцезнаходження…",
+    "geo_denied": "Немає доступу до геолокації. Введіть назву населеного пункту.",
+    "geo_unavailable": "Не вдалося визначити місцезнаходження. Введіть назву населеного пункту.",
+    "searching": "Шукаю…",
+    "place_not_found": "Населений пункт «{name}» не знайдено серед пунктів.",
+    "nearest_to_you": "Найближчі відкриті пункти до вас:",
+    "nearest_to_place": "Найближчі відкриті пункти до: {name}",
+    "none_found": "Відкритих пунктів з такими послугами не знайдено.",
+    "request_failed": "Запит не вдався. Перевірте зв'язок і спробуйте ще раз.",
+    "details": "Докладніше",
+    "directions": "Маршрут",
+    "show_on_map": "На мапі",
+    "you_are_here": "Ви тут",
+    "mobile": "Мобільний пункт",
+    "base": "Базовий пункт",
+    "capacity": "Місткість",
+}
+
+
 def for_script() -> dict:
-    """The same words, for map.js (passed through the page's data-settings attribute)."""
-    return {"status": STATUS, "kind": KIND, "category": CATEGORY, "service": SERVICE}
+    """The same words, for map.js (passed through the page's data-labels attribute)."""
+    return {"status": STATUS, "kind": KIND, "category": CATEGORY, "service": SERVICE, "compass": COMPASS,
+            "text": SCRIPT_TEXT}
 
 
 def init_app(app: Flask) -> None:

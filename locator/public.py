@@ -27,6 +27,7 @@ def _map_settings(fmap) -> dict:
         "placesUrl": url_for("api.places"),
         "pointUrl": url_for("public.point_page", point_id="__ID__"),
         "staleAfterS": int(config["STALE_HOURS"] * 3600),
+        "services": list(SERVICES),
     }
 
 

@@ -8,6 +8,7 @@ in-memory index up to date from ``changed_since(seq)`` without re-reading everyt
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -97,6 +98,11 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
+        self._local = threading.local()
+        # A forked worker (gunicorn --preload) must never reuse its parent's SQLite connection.
+        os.register_at_fork(after_in_child=self._forget_connections)
+
+    def _forget_connections(self) -> None:
         self._local = threading.local()
 
     # -- connection and schema -------------------------------------------------------------

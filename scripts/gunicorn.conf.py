@@ -1,0 +1,14 @@
+"""gunicorn settings for the locator (see README, "Production")."""
+
+import os
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # one per core is right for CPU-bound JSON work
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))  # threads cover slow clients on weak links
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+max_requests = 20000  # recycle workers now and then; jitter avoids all restarting at once
+max_requests_jitter = 2000
+accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None

@@ -1,0 +1,350 @@
+/* The public map: loads every point once (compact format), clusters them, filters in the
+ * browser, and asks the API for the nearest open points to the user or to a settlement.
+ * Point data is text: every value goes into the page through textContent or attributes,
+ * never through innerHTML. */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("map-app");
+  var settings = JSON.parse(root.dataset.settings);
+  var labels = JSON.parse(root.dataset.labels);
+  var map = window[settings.map];
+  var statusLine = document.getElementById("status-line");
+  var results = document.getElementById("results");
+  var filters = document.getElementById("filters");
+  var numberFormat = new Intl.NumberFormat("uk-UA", { maximumFractionDigits: 1 });
+  var markers = {}; // id -> L.Marker
+  var points = []; // {id, lat, lon, status, kind, category, base, services, verifiedAt, name, settlement, address}
+  var cluster = L.markerClusterGroup({
+    chunkedLoading: true,
+    showCoverageOnHover: false,
+    maxClusterRadius: 60,
+    disableClusteringAtZoom: 17,
+  });
+  var hereMarker = null;
+  map.addLayer(cluster);
+
+  function text(key, values) {
+    var template = labels.text[key] || key;
+    return template.replace(/\{(\w+)\}/g, function (_, name) {
+      return values && name in values ? String(values[name]) : "";
+    });
+  }
+
+  function ageText(epochSeconds) {
+    var seconds = Math.max(0, Date.now() / 1000 - epochSeconds);
+    if (seconds < 60) return text("ago_now");
+    if (seconds < 3600) return text("ago_min", { n: Math.floor(seconds / 60) });
+    if (seconds < 172800) return text("ago_hour", { n: Math.floor(seconds / 3600) });
+    return text("ago_day", { n: Math.floor(seconds / 86400) });
+  }
+
+  function isStale(point) {
+    return Date.now() / 1000 - point.verifiedAt > settings.staleAfterS;
+  }
+
+  function distanceText(metres) {
+    if (metres < 1000) return Math.round(metres) + " м";
+    return numberFormat.format(metres / 1000) + " км";
+  }
+
+  function el(tag, className, content) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (content !== undefined && content !== null) node.textContent = content;
+    return node;
+  }
+
+  function link(href, content, newTab) {
+    var a = el("a", null, content);
+    a.href = href;
+    if (newTab) {
+      a.target = "_blank";
+      a.rel = "noopener";
+    }
+    return a;
+  }
+
+  function pointUrl(id) {
+    return settings.pointUrl.replace("__ID__", encodeURIComponent(id));
+  }
+
+  function directionsUrl(lat, lon) {
+    return "https://www.google.com/maps/dir/?api=1&destination=" + lat.toFixed(6) + "," + lon.toFixed(6);
+  }
+
+  function serviceNames(mask) {
+    var names = [];
+    settings.services.forEach(function (name, bit) {
+      if (mask & (1 << bit)) names.push(labels.service[name] || name);
+    });
+    return names;
+  }
+
+  function iconFor(point) {
+    var classes = "poi poi-" + point.status + " poi-" + point.kind;
+    if (isStale(point)) classes += " poi-stale";
+    if (point.base) classes += " poi-base";
+    return L.divIcon({ className: classes, iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12], html: "" });
+  }
+
+  function popupFor(point) {
+    var box = el("div", "popup");
+    box.appendChild(el("h3", null, point.name));
+    var status = el("p", "popup-status");
+    status.appendChild(el("span", "badge badge-" + point.status, labels.status[point.status]));
+    if (point.kind === "mobile") status.appendChild(el("span", "badge badge-mobile", text("mobile")));
+    if (point.base) status.appendChild(el("span", "badge badge-base", text("base")));
+    box.appendChild(status);
+    box.appendChild(el("p", "age", text("verified", { age: ageText(point.verifiedAt) })));
+    if (isStale(point)) box.appendChild(el("p", "stale-warning", text("stale")));
+    var where = [point.address, point.settlement].filter(Boolean).join(", ");
+    if (where) box.appendChild(el("p", null, where));
+    var services = serviceNames(point.services);
+    if (services.length) box.appendChild(el("p", "services-line", services.join(" · ")));
+    var actions = el("p", "actions");
+    actions.appendChild(link(pointUrl(point.id), text("details")));
+    actions.appendChild(document.createTextNode(" · "));
+    actions.appendChild(link(directionsUrl(point.lat, point.lon), text("directions"), true));
+    box.appendChild(actions);
+    return box;
+  }
+
+  function makeMarker(point) {
+    var marker = L.marker([point.lat, point.lon], {
+      icon: iconFor(point),
+      title: point.name + " — " + labels.status[point.status],
+      alt: point.name,
+      keyboard: true,
+    });
+    marker.bindPopup(function () {
+      return popupFor(point);
+    });
+    marker.pointId = point.id;
+    return marker;
+  }
+
+  function checkedValues(name) {
+    return Array.prototype.map.call(filters.querySelectorAll('input[name="' + name + '"]:checked'), function (input) {
+      return input.value;
+    });
+  }
+
+  function currentFilter() {
+    var services = checkedValues("services");
+    var mask = 0;
+    services.forEach(function (name) {
+      mask |= 1 << settings.services.indexOf(name);
+    });
+    return {
+      services: services,
+      mask: mask,
+      kinds: checkedValues("kind"),
+      categories: checkedValues("category"),
+      openOnly: checkedValues("open").length > 0,
+      baseOnly: checkedValues("base").length > 0,
+    };
+  }
+
+  function matches(point, wanted) {
+    if ((point.services & wanted.mask) !== wanted.mask) return false;
+    if (wanted.kinds.indexOf(point.kind) < 0) return false;
+    if (wanted.categories.indexOf(point.category) < 0) return false;
+    if (wanted.openOnly && point.status !== "open") return false;
+    if (wanted.baseOnly && !point.base) return false;
+    return true;
+  }
+
+  function applyFilters() {
+    var wanted = currentFilter();
+    var shown = [];
+    points.forEach(function (point) {
+      if (matches(point, wanted)) shown.push(markers[point.id]);
+    });
+    cluster.clearLayers();
+    cluster.addLayers(shown);
+    root.dataset.shown = String(shown.length);
+    return shown.length;
+  }
+
+  function loadPoints() {
+    statusLine.textContent = text("loading");
+    return fetch(settings.pointsUrl, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        var f = {};
+        data.fields.forEach(function (name, i) {
+          f[name] = i;
+        });
+        settings.services = data.services;
+        points = data.rows.map(function (row) {
+          return {
+            id: row[f.id],
+            lat: row[f.lat],
+            lon: row[f.lon],
+            status: row[f.status],
+            kind: row[f.kind],
+            category: row[f.category],
+            base: row[f.base] === 1,
+            services: row[f.services],
+            verifiedAt: row[f.verified_at],
+            name: row[f.name],
+            settlement: row[f.settlement],
+            address: row[f.address],
+          };
+        });
+        points.forEach(function (point) {
+          markers[point.id] = makeMarker(point);
+        });
+        var shown = applyFilters();
+        var time = new Date(Date.parse(data.generated_at)).toLocaleTimeString("uk-UA", {
+          hour: "2-digit",
+          minute: "2-digit",
+        });
+        statusLine.textContent = text("loaded", { n: shown, time: time });
+        root.dataset.loaded = "true";
+      })
+      .catch(function () {
+        statusLine.textContent = text("load_failed");
+        root.dataset.loaded = "error";
+      });
+  }
+
+  function nearestQuery(lat, lon) {
+    var wanted = currentFilter();
+    var params = new URLSearchParams({ lat: lat.toFixed(6), lon: lon.toFixed(6), k: "5" });
+    if (wanted.services.length) params.set("services", wanted.services.join(","));
+    if (wanted.kinds.length === 1) params.set("kind", wanted.kinds[0]);
+    if (wanted.categories.length === 1) params.set("category", wanted.categories[0]);
+    if (wanted.baseOnly) params.set("base", "true");
+    return settings.nearestUrl + "?" + params.toString();
+  }
+
+  function showOnMap(id) {
+    var marker = markers[id];
+    if (!marker) return;
+    cluster.zoomToShowLayer(marker, function () {
+      marker.openPopup();
+    });
+  }
+
+  function renderNearest(features, heading, origin) {
+    results.textContent = "";
+    statusLine.textContent = features.length ? heading : text("none_found");
+    var bounds = L.latLngBounds([origin]);
+    features.forEach(function (feature) {
+      var p = feature.properties;
+      var item = el("li", "result" + (p.stale ? " result-stale" : ""));
+      var title = el("h3");
+      title.appendChild(link(pointUrl(p.id), p.name));
+      item.appendChild(title);
+      var line = el("p", "result-distance", distanceText(p.distance_m) + " · " + (labels.compass[p.direction] || p.direction) + " · ");
+      line.appendChild(el("span", "badge badge-" + p.status, labels.status[p.status]));
+      if (p.kind === "mobile") line.appendChild(el("span", "badge badge-mobile", text("mobile")));
+      item.appendChild(line);
+      var where = [p.address, p.settlement].filter(Boolean).join(", ");
+      if (where) item.appendChild(el("p", null, where));
+      item.appendChild(el("p", "age", text("verified", { age: ageText(Date.parse(p.verified_at) / 1000) })));
+      if (p.stale) item.appendChild(el("p", "stale-warning", text("stale")));
+      if (p.services.length) {
+        item.appendChild(
+          el(
+            "p",
+            "services-line",
+            p.services
+              .map(function (name) {
+                return labels.service[name] || name;
+              })
+              .join(" · ")
+          )
+        );
+      }
+      var actions = el("p", "actions");
+      var show = el("button", "link-button", text("show_on_map"));
+      show.type = "button";
+      show.addEventListener("click", function () {
+        showOnMap(p.id);
+      });
+      actions.appendChild(show);
+      actions.appendChild(document.createTextNode(" · "));
+      actions.appendChild(link(directionsUrl(p.lat, p.lon), text("directions"), true));
+      item.appendChild(actions);
+      results.appendChild(item);
+      bounds.extend([p.lat, p.lon]);
+    });
+    if (features.length) map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
+    root.dataset.nearest = String(features.length);
+  }
+
+  function findNearest(lat, lon, heading) {
+    return fetch(nearestQuery(lat, lon))
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        renderNearest(data.features, heading, [lat, lon]);
+      })
+      .catch(function () {
+        statusLine.textContent = text("request_failed");
+      });
+  }
+
+  function markHere(lat, lon) {
+    if (hereMarker) map.removeLayer(hereMarker);
+    hereMarker = L.circleMarker([lat, lon], { radius: 9, color: "#0b3d91", weight: 3, fillOpacity: 0.4 })
+      .bindTooltip(text("you_are_here"))
+      .addTo(map);
+  }
+
+  document.getElementById("near-me").addEventListener("click", function () {
+    if (!navigator.geolocation) {
+      statusLine.textContent = text("geo_unavailable");
+      return;
+    }
+    statusLine.textContent = text("locating");
+    navigator.geolocation.getCurrentPosition(
+      function (position) {
+        var lat = position.coords.latitude;
+        var lon = position.coords.longitude;
+        markHere(lat, lon);
+        findNearest(lat, lon, text("nearest_to_you"));
+      },
+      function (error) {
+        statusLine.textContent = text(error.code === 1 ? "geo_denied" : "geo_unavailable");
+      },
+      { enableHighAccuracy: false, timeout: 15000, maximumAge: 120000 }
+    );
+  });
+
+  document.getElementById("search-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var query = document.getElementById("search-input").value.trim();
+    if (!query) return;
+    statusLine.textContent = text("searching");
+    fetch(settings.placesUrl + "?" + new URLSearchParams({ q: query }).toString())
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        if (!data.places.length) {
+          results.textContent = "";
+          statusLine.textContent = text("place_not_found", { name: query });
+          return;
+        }
+        var place = data.places[0];
+        var name = place.region && place.region !== place.name ? place.name + " (" + place.region + ")" : place.name;
+        return findNearest(place.lat, place.lon, text("nearest_to_place", { name: name }));
+      })
+      .catch(function () {
+        statusLine.textContent = text("request_failed");
+      });
+  });
+
+  filters.addEventListener("change", applyFilters);
+  loadPoints();
+})();
