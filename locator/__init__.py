@@ -27,8 +27,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     app.config.update(
         COMPRESS_MIMETYPES=[
-            "text/html", "text/css", "application/javascript", "text/javascript",
-            "application/json", "application/geo+json", "application/problem+json", "image/svg+xml",
+            "text/html",
+            "text/css",
+            "application/javascript",
+            "text/javascript",
+            "application/json",
+            "application/geo+json",
+            "application/problem+json",
+            "image/svg+xml",
         ],
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_MIN_SIZE=512,

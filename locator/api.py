@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-
-import json
 
 from flask import Blueprint, Response, current_app, request
 
 from .features import feature_collection, point_feature
 from .geo import bearing_deg, compass, find_places
 from .model import (
-    SERVICES,
     ID_PATTERN,
     MAX_ID,
+    SERVICES,
     Point,
     PointFilter,
     Status,
@@ -34,8 +33,18 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 K_DEFAULT, K_MAX = 5, 100
 CACHED_BODIES = 16  # serialised responses kept per process, keyed by ETag
 COMPACT_FIELDS = (
-    "id", "lat", "lon", "status", "kind", "category", "base", "services", "verified_at",
-    "name", "settlement", "address",
+    "id",
+    "lat",
+    "lon",
+    "status",
+    "kind",
+    "category",
+    "base",
+    "services",
+    "verified_at",
+    "name",
+    "settlement",
+    "address",
 )
 
 
@@ -55,7 +64,9 @@ class _BodyCache:
         return body
 
 
-_bodies = _BodyCache(CACHED_BODIES)
+def _bodies() -> _BodyCache:
+    """This app's cache: a body depends on the app's database, so two apps never share one."""
+    return current_app.extensions.setdefault("locator.bodies", _BodyCache(CACHED_BODIES))
 
 
 def _stale_after() -> timedelta:
@@ -106,7 +117,7 @@ def list_points():
         return _dumps(feature_collection(features, seq=seq, generated_at=format_time(now)))
 
     mimetype = "application/json" if compact == "compact" else "application/geo+json"
-    return _json(_bodies.get_or_make(etag, make), etag, mimetype)
+    return _json(_bodies().get_or_make(etag, make), etag, mimetype)
 
 
 def _compact(points: list[Point], seq: int) -> dict[str, Any]:
@@ -119,9 +130,18 @@ def _compact(points: list[Point], seq: int) -> dict[str, Any]:
         "fields": list(COMPACT_FIELDS),
         "rows": [
             [
-                p.id, round(p.lat, 5), round(p.lon, 5), p.status.value, p.kind.value,
-                p.category.value, int(p.base), p.services_mask, int(p.verified_at.timestamp()),
-                p.name, p.settlement, p.address,
+                p.id,
+                round(p.lat, 5),
+                round(p.lon, 5),
+                p.status.value,
+                p.kind.value,
+                p.category.value,
+                int(p.base),
+                p.services_mask,
+                int(p.verified_at.timestamp()),
+                p.name,
+                p.settlement,
+                p.address,
             ]
             for p in points
         ],
@@ -155,7 +175,7 @@ def _number(param: str, low: float, high: float) -> float:
 
 def _k() -> int:
     raw = request.args.get("k", str(K_DEFAULT)).strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= K_MAX:
+    if not raw.isdecimal() or not 1 <= int(raw) <= K_MAX:  # isdigit() passes "²", which int() refuses
         raise ApiError(400, "Invalid parameter", f"k must be a whole number from 1 to {K_MAX}", "k")
     return int(raw)
 
@@ -177,7 +197,9 @@ def nearest():
         heading = bearing_deg(lat, lon, p.lat, p.lon)
         features.append(
             point_feature(
-                p, now, stale_after,
+                p,
+                now,
+                stale_after,
                 distance_m=round(hit.distance_m, 3),
                 bearing_deg=round(heading, 1),
                 direction=compass(heading),
@@ -202,13 +224,14 @@ def places():
     found = find_places(snapshot.current_points(), q)
     body = {
         "places": [
-            {"name": p.name, "region": p.region, "lat": round(p.lat, 5), "lon": round(p.lon, 5), "points": p.points}
+            {
+                "name": p.name,
+                "region": p.region,
+                "lat": round(p.lat, 5),
+                "lon": round(p.lon, 5),
+                "points": p.points,
+            }
             for p in found
         ]
     }
     return _json(_dumps(body), etag, "application/json")
-
-
-@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def unknown(anything: str):
-    raise ApiError(404, "Not found", f"/api/v1/{anything} is not an API endpoint")

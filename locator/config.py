@@ -6,9 +6,11 @@ The README's configuration table is checked against SETTINGS by tests/test_docs.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,8 +21,9 @@ class ConfigError(RuntimeError):
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
+    if not value > 0 or not math.isfinite(value):
         raise ValueError
+    timedelta(hours=value)  # OverflowError past timedelta's range (~2.7 million years)
     return value
 
 
@@ -33,7 +36,11 @@ def _non_negative_int(text: str) -> int:
 
 def _tile_url(text: str) -> str:
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or "{z}" not in text:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or not all(part in text for part in ("{z}", "{x}", "{y}"))
+    ):
         raise ValueError
     return text
 
@@ -43,6 +50,13 @@ def _center(text: str) -> tuple[float, float]:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError
     return lat, lon
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise ValueError
+    return value
 
 
 def _zoom(text: str) -> int:
@@ -63,26 +77,71 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("LOCATOR_DB", "DATABASE", "instance/locator.db", str, "a file path",
-            "SQLite database file; created and seeded when empty."),
-    Setting("LOCATOR_SEED_FILE", "SEED_FILE", "data/points.geojson", str, "a file path",
-            "Points imported at start when the database has none (empty value: no seeding)."),
-    Setting("LOCATOR_STALE_HOURS", "STALE_HOURS", "12", _positive_float, "a number of hours > 0",
-            "A status not confirmed for longer than this is shown as stale."),
-    Setting("LOCATOR_TILE_URL", "TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            _tile_url, "an http(s) URL template with {z}, {x}, {y}",
-            "Map tiles: the only thing the pages load from another host."),
-    Setting("LOCATOR_TILE_ATTRIBUTION", "TILE_ATTRIBUTION", "© OpenStreetMap contributors", str,
-            "text", "Attribution shown on the map for the tiles."),
-    Setting("LOCATOR_MAP_CENTER", "MAP_CENTER", "50.4501,30.5234", _center, "lat,lon",
-            "Where the map opens before the user's position is known."),
-    Setting("LOCATOR_MAP_ZOOM", "MAP_ZOOM", "9", _zoom, "a whole number 0-19",
-            "The map's opening zoom."),
-    Setting("LOCATOR_CACHE_SECONDS", "CACHE_SECONDS", "30", _non_negative_int,
-            "a whole number of seconds >= 0",
-            "Cache-Control max-age of API reads (clients revalidate with ETag after it)."),
-    Setting("PORT", "PORT", "5000", _non_negative_int, "a TCP port number",
-            "Port of the served site (scripts/serve.sh)."),
+    Setting(
+        "LOCATOR_DB",
+        "DATABASE",
+        "instance/locator.db",
+        str,
+        "a file path",
+        "SQLite database file; created and seeded when empty.",
+    ),
+    Setting(
+        "LOCATOR_SEED_FILE",
+        "SEED_FILE",
+        "data/points.geojson",
+        str,
+        "a file path",
+        "Points imported at start when the database has none (empty value: no seeding).",
+    ),
+    Setting(
+        "LOCATOR_STALE_HOURS",
+        "STALE_HOURS",
+        "12",
+        _positive_float,
+        "a number of hours > 0",
+        "A status not confirmed for longer than this is shown as stale.",
+    ),
+    Setting(
+        "LOCATOR_TILE_URL",
+        "TILE_URL",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        _tile_url,
+        "an http(s) URL template with {z}, {x}, {y}",
+        "Map tiles: the only thing the pages load from another host.",
+    ),
+    Setting(
+        "LOCATOR_TILE_ATTRIBUTION",
+        "TILE_ATTRIBUTION",
+        "© OpenStreetMap contributors",
+        str,
+        "text",
+        "Attribution shown on the map for the tiles.",
+    ),
+    Setting(
+        "LOCATOR_MAP_CENTER",
+        "MAP_CENTER",
+        "50.4501,30.5234",
+        _center,
+        "lat,lon",
+        "Where the map opens before the user's position is known.",
+    ),
+    Setting("LOCATOR_MAP_ZOOM", "MAP_ZOOM", "9", _zoom, "a whole number 0-19", "The map's opening zoom."),
+    Setting(
+        "LOCATOR_CACHE_SECONDS",
+        "CACHE_SECONDS",
+        "30",
+        _non_negative_int,
+        "a whole number of seconds >= 0",
+        "Cache-Control max-age of API reads (clients revalidate with ETag after it).",
+    ),
+    Setting(
+        "PORT",
+        "PORT",
+        "5000",
+        _port,
+        "a TCP port number (1-65535)",
+        "Port of the served site (scripts/serve.sh).",
+    ),
 )
 
 
@@ -94,8 +153,6 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         raw = environ.get(setting.env, setting.default)
         try:
             config[setting.key] = setting.parse(raw)
-        except (ValueError, TypeError):
-            raise ConfigError(
-                f"{setting.env}={raw!r} is not valid: expected {setting.accepts}"
-            ) from None
+        except (ValueError, TypeError, OverflowError):
+            raise ConfigError(f"{setting.env}={raw!r} is not valid: expected {setting.accepts}") from None
     return config

@@ -9,9 +9,27 @@ from .model import Point, format_time, sorted_services
 
 # Columns of the CSV export, in order; import reads the same names back.
 CSV_COLUMNS = (
-    "id", "name", "kind", "category", "base", "status", "services", "lat", "lon", "address",
-    "settlement", "region", "capacity", "occupancy", "phone", "hours", "open_24_7", "note",
-    "updated_at", "verified_at", "version",
+    "id",
+    "name",
+    "kind",
+    "category",
+    "base",
+    "status",
+    "services",
+    "lat",
+    "lon",
+    "address",
+    "settlement",
+    "region",
+    "capacity",
+    "occupancy",
+    "phone",
+    "hours",
+    "open_24_7",
+    "note",
+    "updated_at",
+    "verified_at",
+    "version",
 )
 
 

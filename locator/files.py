@@ -147,5 +147,7 @@ def write_points(points: Iterable[Point], path: str | Path, *, stale_after: time
         )
         frame.to_file(path, driver="GPKG", layer="points")
     else:
-        raise ValueError(f"cannot export to {suffix or 'a file without extension'}: use .geojson, .csv or .gpkg")
+        raise ValueError(
+            f"cannot export to {suffix or 'a file without extension'}: use .geojson, .csv or .gpkg"
+        )
     return len(points)

@@ -35,7 +35,14 @@ SERVICE = {
     "sleeping": "Місця для сну",
 }
 COMPASS = {
-    "N": "Пн", "NE": "ПнСх", "E": "Сх", "SE": "ПдСх", "S": "Пд", "SW": "ПдЗх", "W": "Зх", "NW": "ПнЗх",
+    "N": "Пн",
+    "NE": "ПнСх",
+    "E": "Сх",
+    "SE": "ПдСх",
+    "S": "Пд",
+    "SW": "ПдЗх",
+    "W": "Зх",
+    "NW": "ПнЗх",
 }
 FIELD = {
     "status": "Статус",
@@ -96,13 +103,23 @@ SCRIPT_TEXT = {
 
 def for_script() -> dict:
     """The same words, for map.js (passed through the page's data-labels attribute)."""
-    return {"status": STATUS, "kind": KIND, "category": CATEGORY, "service": SERVICE, "compass": COMPASS,
-            "text": SCRIPT_TEXT}
+    return {
+        "status": STATUS,
+        "kind": KIND,
+        "category": CATEGORY,
+        "service": SERVICE,
+        "compass": COMPASS,
+        "text": SCRIPT_TEXT,
+    }
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
-        STATUS_LABEL=STATUS, KIND_LABEL=KIND, CATEGORY_LABEL=CATEGORY, SERVICE_LABEL=SERVICE, FIELD_LABEL=FIELD,
+        STATUS_LABEL=STATUS,
+        KIND_LABEL=KIND,
+        CATEGORY_LABEL=CATEGORY,
+        SERVICE_LABEL=SERVICE,
+        FIELD_LABEL=FIELD,
         services_order=SERVICES,
     )
     app.jinja_env.filters["age"] = age

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -233,7 +234,7 @@ def parse_coordinate(value: Any, low: float, high: float) -> float:
         raise ValueError("expected a number")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
         raise ValueError("expected a number") from None
     if not math.isfinite(number) or not low <= number <= high:
         raise ValueError(f"must be between {low:g} and {high:g}")
@@ -250,7 +251,7 @@ def parse_count(value: Any) -> int | None:
         raise ValueError("expected a whole number")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
         raise ValueError("expected a whole number") from None
     if not number.is_integer() or number < 0 or number > 1_000_000:
         raise ValueError("expected a whole number from 0 to 1000000")
@@ -264,7 +265,7 @@ def clean_text(value: Any, limit: int) -> str:
     text = str(value).strip()
     if len(text) > limit:
         raise ValueError(f"longer than {limit} characters")
-    if any(ord(ch) < 32 and ch not in "\t\n" for ch in text):
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n" for ch in text):  # C0, DEL, C1
         raise ValueError("contains control characters")
     return text
 

@@ -61,7 +61,10 @@ def point_page(point_id: str):
     config = current_app.config
     now = utcnow()
     fmap = build_map(
-        (point.lat, point.lon), POINT_ZOOM, config["TILE_URL"], config["TILE_ATTRIBUTION"],
+        (point.lat, point.lon),
+        POINT_ZOOM,
+        config["TILE_URL"],
+        config["TILE_ATTRIBUTION"],
         marker=(point.lat, point.lon),
     )
     history = [row for row in store.history(point.id) if row["field"] in STATUS_HISTORY_FIELDS]

@@ -7,12 +7,11 @@ One exception type (ApiError) and one handler: API paths answer application/prob
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from typing import Any
 from urllib.parse import urlsplit
-
-import json
 
 from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -47,7 +46,9 @@ def problem_response(error: ApiError) -> Response:
     if error.param:
         body["param"] = error.param
     body.update(error.extra)
-    response = current_app.response_class(json.dumps(body, ensure_ascii=False), status=error.status, mimetype=PROBLEM_JSON)
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=error.status, mimetype=PROBLEM_JSON
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -59,7 +60,9 @@ def _wants_problem_json() -> bool:
 def _handle_api_error(error: ApiError):
     if _wants_problem_json():
         return problem_response(error)
-    return render_template("error.html", status=error.status, title=error.title, detail=error.detail), error.status
+    return render_template(
+        "error.html", status=error.status, title=error.title, detail=error.detail
+    ), error.status
 
 
 def _handle_http_exception(error: HTTPException):

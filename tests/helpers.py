@@ -1,0 +1,176 @@
+"""Test helpers: valid points in one line, small files, random data and the problem+json check."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from locator.model import SERVICES, Point, Status, format_time, parse_point
+
+PROBLEM_JSON = "application/problem+json"
+# A fixed clock for records that must not depend on when the suite runs.
+FIXED_NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+
+REGIONS = (
+    "Київська область",
+    "Львівська область",
+    "Хмельницька область",
+    "Запорізька область",
+    "Кіровоградська область",
+    "Донецька область",
+    "Харківська область",
+)
+# (settlement, region index): several names with the apostrophe Ukrainian writes as ’ or '.
+SETTLEMENTS = (
+    ("Київ", 0),
+    ("Бровари", 0),
+    ("Ірпінь", 0),
+    ("Львів", 1),
+    ("Кам’янець-Подільський", 2),
+    ("Запоріжжя", 3),
+    ("Знам’янка", 4),
+    ("Слов’янськ", 5),
+    ("Харків", 6),
+    ("П’ятихатки", 4),
+)
+STREETS = ("вул. Хрещатик", "просп. Свободи", "вул. Шевченка", "вул. Об’їзна", "пл. Ринок")
+NAMES = ("Школа", "Ліцей", "Пункт незламності", "Супермаркет «Сільпо»", "АЗС WOG", "Бібліотека", "Намет ДСНС")
+
+
+def make_record(point_id: str = "p1", **overrides: Any) -> dict[str, Any]:
+    """A valid input record (as a file or form would give it) with these fields changed."""
+    record: dict[str, Any] = {
+        "id": point_id,
+        "name": f"Пункт {point_id}",
+        "kind": "fixed",
+        "category": "state",
+        "base": False,
+        "status": "open",
+        "services": ["power", "heat"],
+        "lat": 50.4501,
+        "lon": 30.5234,
+        "address": "вул. Хрещатик, 1",
+        "settlement": "Київ",
+        "region": "Київська область",
+        "updated_at": "2025-01-15T10:00:00Z",
+        "verified_at": "2025-01-15T11:00:00Z",
+    }
+    record.update(overrides)
+    return record
+
+
+def make_point(point_id: str = "p1", *, now: datetime = FIXED_NOW, **overrides: Any) -> Point:
+    """A valid Point built through parse_point, so it is exactly what the app would hold."""
+    return parse_point(make_record(point_id, **overrides), now=now)
+
+
+def feature(record: dict[str, Any], geometry: dict | None | str = "auto") -> dict[str, Any]:
+    """A GeoJSON Feature for a record; its lat/lon become the geometry unless one is given."""
+    properties = {k: v for k, v in record.items() if k not in ("lat", "lon")}
+    if geometry == "auto":
+        geometry = {"type": "Point", "coordinates": [record["lon"], record["lat"]]}
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def write_geojson(path: Path, items: Iterable[dict[str, Any] | Point]) -> Path:
+    """Write a FeatureCollection of records, Points or ready-made Features; return the path."""
+    features = []
+    for item in items:
+        if isinstance(item, Point):
+            item = item.to_record()
+        features.append(item if item.get("type") == "Feature" else feature(item))
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False))
+    return path
+
+
+def assert_problem(response, status: int, param: str | None) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status, blaming this parameter (None: none)."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM_JSON
+    body = json.loads(response.get_data(as_text=True))
+    assert {"type", "title", "status", "detail"} <= body.keys()
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert body.get("param") == param
+    return body
+
+
+# -- random data for the oracle tests ------------------------------------------------------------
+
+UKRAINE = (44.4, 52.4, 22.1, 40.2)  # min_lat, max_lat, min_lon, max_lon
+
+
+def random_record(rng: random.Random, point_id: str, lat: float, lon: float) -> dict[str, Any]:
+    """A valid, varied record: statuses, kinds, services, Cyrillic text with apostrophes."""
+    settlement, region = rng.choice(SETTLEMENTS)
+    verified = FIXED_NOW - timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
+    return {
+        "id": point_id,
+        "name": f"{rng.choice(NAMES)} №{rng.randrange(1, 300)}",
+        "kind": rng.choice(["fixed", "fixed", "mobile"]),
+        "category": rng.choice(["state", "business"]),
+        "base": rng.random() < 0.3,
+        "status": rng.choice([s.value for s in Status] + ["open", "open"]),
+        "services": rng.sample(SERVICES, rng.randrange(0, 6)),
+        "lat": lat,
+        "lon": lon,
+        "address": f"{rng.choice(STREETS)}, {rng.randrange(1, 200)}",
+        "settlement": settlement,
+        "region": REGIONS[region] if rng.random() < 0.95 else "",
+        "capacity": rng.choice([None, 50, 120]),
+        "updated_at": format_time(verified),
+        "verified_at": format_time(verified),
+    }
+
+
+def random_points(rng: random.Random, n: int, prefix: str = "r") -> list[Point]:
+    """n valid points spread over Ukraine, ids prefix0000, prefix0001, ..."""
+    min_lat, max_lat, min_lon, max_lon = UKRAINE
+    return [
+        parse_point(
+            random_record(
+                rng, f"{prefix}{i:04d}", rng.uniform(min_lat, max_lat), rng.uniform(min_lon, max_lon)
+            ),
+            now=FIXED_NOW,
+        )
+        for i in range(n)
+    ]
+
+
+def vary_text(rng: random.Random, text: str) -> str:
+    """The same text as a user might type it: other case, other apostrophe."""
+    text = rng.choice([text, text.upper(), text.lower(), text.casefold(), text.title()])
+    return text.replace("’", rng.choice(["’", "'", "ʼ"]))
+
+
+def random_filter_args(rng: random.Random, points: list[Point], q_share: float = 0.25) -> dict[str, str]:
+    """Query parameters for a random filter; text values come from the data, varied."""
+    args: dict[str, str] = {}
+    if rng.random() < 0.4:
+        args["status"] = ",".join(rng.sample([s.value for s in Status], rng.randrange(1, 4)))
+    if rng.random() < 0.25:
+        args["kind"] = rng.choice(["fixed", "mobile", "fixed,mobile"])
+    if rng.random() < 0.25:
+        args["category"] = rng.choice(["state", "business", "STATE"])
+    if rng.random() < 0.25:
+        args["base"] = rng.choice(["true", "false", "1", "0", "yes", "no"])
+    if rng.random() < 0.3:
+        args["services"] = ",".join(rng.sample(SERVICES, rng.randrange(1, 3)))
+    if rng.random() < 0.25:
+        args["region"] = vary_text(rng, rng.choice(REGIONS + ("Неіснуюча",)))
+    if rng.random() < q_share and points:
+        source = rng.choice(points)
+        text = rng.choice([source.name, source.address, source.settlement]) or source.name
+        start = rng.randrange(0, max(1, len(text) - 3))
+        args["q"] = vary_text(rng, text[start : start + rng.randrange(3, 9)]).strip() or text
+    if rng.random() < 0.2:
+        min_lat, max_lat, min_lon, max_lon = UKRAINE
+        lat1, lat2 = sorted(rng.uniform(min_lat, max_lat) for _ in range(2))
+        lon1, lon2 = sorted(rng.uniform(min_lon, max_lon) for _ in range(2))
+        args["bbox"] = f"{lon1},{lat1},{lon2},{lat2}"
+    return args
