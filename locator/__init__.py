@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request, session
 from flask_compress import Compress
+from flask_wtf.csrf import CSRFProtect
 
-from . import api, cli, config, labels, public, web
+from . import api, api_write, cli, config, labels, operator, public, web
 from .geo import NearestIndex
-from .store import Store
+from .store import Store, UserStore
+
+csrf = CSRFProtect()
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,9 +45,23 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_MIN_SIZE=512,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=app.config["ENV"] == "production",
+        SESSION_COOKIE_NAME="poi_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config["SESSION_HOURS"]),
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked in _csrf_unless_token: token-authenticated API calls skip it
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=app.config.get("MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
     )
-    store = Store(_resolve(app.config["DATABASE"]))
+    database = _resolve(app.config["DATABASE"])
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _development_secret(database.parent / "secret_key")
+    store = Store(database)
     store.migrate()
+    users = UserStore(store)
+    users.migrate()
+    app.extensions["locator.users"] = users
     if store.count() == 0 and app.config["SEED_FILE"]:
         cli.seed(store, _resolve(app.config["SEED_FILE"]))
     app.extensions["locator.store"] = store
@@ -51,10 +71,41 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     labels.init_app(app)
     Compress(app)
+    csrf.init_app(app)
+    app.before_request(_csrf_unless_token)
+    operator.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_write.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(operator.bp)
     cli.init_app(app)
     return app
+
+
+def _csrf_unless_token() -> None:
+    """Every state-changing request carries a CSRF token, except API calls with a bearer token
+    (those send no cookie a forged cross-site request could ride on)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        return
+    if request.path.startswith("/api/") and "uid" not in session:
+        return  # no session, nothing to forge: the write API answers 401 itself
+    csrf.protect()
+
+
+def _development_secret(path: Path) -> str:
+    """Outside production a missing SECRET_KEY is made once and kept beside the database,
+    so sessions survive restarts and every worker signs with the same key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def _resolve(path: str) -> Path:

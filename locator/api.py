@@ -80,11 +80,11 @@ def _filter(default_statuses=()) -> PointFilter:
         raise ApiError.from_validation(error) from None
 
 
-def _json(body: bytes, etag: str, mimetype: str = "application/geo+json") -> Response:
+def json_response(body: bytes, etag: str, mimetype: str = "application/geo+json") -> Response:
     return cacheable(current_app.response_class(body, mimetype=mimetype), etag)
 
 
-def _dumps(value: Any) -> bytes:
+def dump_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -112,12 +112,12 @@ def list_points():
         points = _store().find(wanted)
         now = utcnow()
         if compact == "compact":
-            return _dumps(_compact(points, seq))
+            return dump_json(_compact(points, seq))
         features = [point_feature(p, now, _stale_after()) for p in points]
-        return _dumps(feature_collection(features, seq=seq, generated_at=format_time(now)))
+        return dump_json(feature_collection(features, seq=seq, generated_at=format_time(now)))
 
     mimetype = "application/json" if compact == "compact" else "application/geo+json"
-    return _json(_bodies().get_or_make(etag, make), etag, mimetype)
+    return json_response(_bodies().get_or_make(etag, make), etag, mimetype)
 
 
 def _compact(points: list[Point], seq: int) -> dict[str, Any]:
@@ -157,10 +157,15 @@ def get_point(point_id: str):
         point = _store().get(point_id)
     except NotFoundError:
         raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id") from None
-    etag = etag_for("point", point.id, point.version)
+    etag = point_etag(point)
     if (cached := not_modified(etag)) is not None:
         return cached
-    return _json(_dumps(point_feature(point, utcnow(), _stale_after())), etag)
+    return json_response(dump_json(point_feature(point, utcnow(), _stale_after())), etag)
+
+
+def point_etag(point: Point) -> str:
+    """Starts with the version ("v7-..."), so If-Match on a write can name the version it read."""
+    return f"v{point.version}-{etag_for('point', point.id, point.version)[:12]}"
 
 
 def _number(param: str, low: float, high: float) -> float:
@@ -206,7 +211,7 @@ def nearest():
             )
         )
     body = feature_collection(features, query={"lat": lat, "lon": lon, "k": k}, seq=snapshot.seq)
-    return _json(_dumps(body), etag)
+    return json_response(dump_json(body), etag)
 
 
 @bp.get("/places")
@@ -234,4 +239,4 @@ def places():
             for p in found
         ]
     }
-    return _json(_dumps(body), etag, "application/json")
+    return json_response(dump_json(body), etag, "application/json")

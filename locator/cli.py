@@ -9,10 +9,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import files
-from .store import ImportSummary, Store
+from . import auth, files
+from .store import ImportSummary, NotFoundError, Store, UserStore
 
 points_cli = AppGroup("points", help="Import and export points.")
+users_cli = AppGroup("users", help="Manage console users and API tokens.")
 
 
 def seed(store: Store, path: Path) -> ImportSummary | None:
@@ -69,5 +70,89 @@ def export_command(file: str) -> None:
     click.echo(f"{file}: {count} points written")
 
 
+def _users() -> UserStore:
+    return current_app.extensions["locator.users"]
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in auth.Role]), required=True)
+@click.option("--region", "regions", multiple=True, help="A region the operator may edit (repeatable).")
+@click.option("--settlement", "settlements", multiple=True, help="A settlement the operator may edit.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(name: str, role: str, regions, settlements, password_stdin: bool) -> None:
+    """Create a console user; prompts for the password (twice) unless --password-stdin.
+
+    Example: flask --app app users create olena --role operator --region "Київська область"
+    """
+    if role == auth.Role.OPERATOR and not (regions or settlements):
+        raise click.ClickException("an operator needs at least one --region or --settlement")
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = _users().create(name, auth.hash_password(password), role, regions, settlements)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"user {user.name} created: {user.role.value}, scope {user.scope_text}")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List users with role, scope and state.
+
+    Example: flask --app app users list
+    """
+    for user in _users().all():
+        state = "disabled" if user.disabled else "active"
+        click.echo(f"{user.name}\t{user.role.value}\t{state}\t{user.scope_text}")
+
+
+@users_cli.command("disable")
+@click.argument("name")
+def disable_user(name: str) -> None:
+    """Disable a user: their sessions and API tokens stop working at once.
+
+    Example: flask --app app users disable olena
+    """
+    try:
+        _users().set_disabled(name, True)
+    except NotFoundError:
+        raise click.ClickException(f"no user named {name!r}") from None
+    click.echo(f"user {name} disabled")
+
+
+@users_cli.command("enable")
+@click.argument("name")
+def enable_user(name: str) -> None:
+    """Enable a disabled user again.
+
+    Example: flask --app app users enable olena
+    """
+    try:
+        _users().set_disabled(name, False)
+    except NotFoundError:
+        raise click.ClickException(f"no user named {name!r}") from None
+    click.echo(f"user {name} enabled")
+
+
+@users_cli.command("token")
+@click.argument("name")
+@click.option("--label", default="", help="What the token is for.")
+def create_token(name: str, label: str) -> None:
+    """Create an API token for a user and print it once; only its digest is stored.
+
+    Example: flask --app app users token olena --label "hromada sync"
+    """
+    token, digest = auth.new_token()
+    try:
+        _users().add_token(name, digest, label)
+    except NotFoundError:
+        raise click.ClickException(f"no user named {name!r}") from None
+    click.echo(token)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(points_cli)
+    app.cli.add_command(users_cli)

@@ -66,6 +66,12 @@ def _zoom(text: str) -> int:
     return value
 
 
+def _environment(text: str) -> str:
+    if text not in ("development", "production"):
+        raise ValueError
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str
@@ -135,6 +141,31 @@ SETTINGS: tuple[Setting, ...] = (
         "Cache-Control max-age of API reads (clients revalidate with ETag after it).",
     ),
     Setting(
+        "LOCATOR_ENV",
+        "ENV",
+        "development",
+        _environment,
+        "development or production",
+        "production requires SECRET_KEY and marks the session cookie Secure (HTTPS only).",
+    ),
+    Setting(
+        "SECRET_KEY",
+        "SECRET_KEY",
+        "",
+        str,
+        "a long random string",
+        "Signs session cookies. Required in production; in development a random key is kept in "
+        "instance/secret_key.",
+    ),
+    Setting(
+        "LOCATOR_SESSION_HOURS",
+        "SESSION_HOURS",
+        "12",
+        _positive_float,
+        "a number of hours > 0",
+        "An operator's session ends this long after logging in.",
+    ),
+    Setting(
         "PORT",
         "PORT",
         "5000",
@@ -154,5 +185,14 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         try:
             config[setting.key] = setting.parse(raw)
         except (ValueError, TypeError, OverflowError):
-            raise ConfigError(f"{setting.env}={raw!r} is not valid: expected {setting.accepts}") from None
+            shown = "(hidden)" if setting.env == "SECRET_KEY" else repr(raw)
+            raise ConfigError(f"{setting.env}={shown} is not valid: expected {setting.accepts}") from None
+    if config["ENV"] == "production" and len(config["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY must be set (at least {MIN_SECRET_KEY_LENGTH} characters)"
+            " when LOCATOR_ENV=production"
+        )
     return config
+
+
+MIN_SECRET_KEY_LENGTH = 32

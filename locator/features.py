@@ -30,6 +30,7 @@ CSV_COLUMNS = (
     "updated_at",
     "verified_at",
     "version",
+    "archived",
 )
 
 
@@ -57,6 +58,7 @@ def point_properties(point: Point, now: datetime, stale_after: timedelta) -> dic
         "updated_at": format_time(point.updated_at),
         "verified_at": format_time(point.verified_at),
         "version": point.version,
+        "archived": point.archived,
         "stale": point.is_stale(now, stale_after),
         "status_age_s": int(point.status_age(now).total_seconds()),
     }

@@ -87,6 +87,7 @@ class _Snapshot:
         self.kind = np.fromiter((KIND_CODES[p.kind] for p in points), np.int8, n)
         self.category = np.fromiter((CATEGORY_CODES[p.category] for p in points), np.int8, n)
         self.base = np.fromiter((p.base for p in points), bool, n)
+        self.archived = np.fromiter((p.archived for p in points), bool, n)
         self.services = np.fromiter((p.services_mask for p in points), np.int64, n)
         self.region = np.array([fold(p.region) for p in points], dtype=object)
         self.row_of = {p.id: i for i, p in enumerate(points)}
@@ -117,6 +118,8 @@ class _Snapshot:
     def _mask(self, rows: np.ndarray, wanted: PointFilter) -> np.ndarray:
         """Which of these base rows pass the filter (and are not hidden), vectorised."""
         ok = ~self.hidden[rows]
+        if not wanted.include_archived:
+            ok &= ~self.archived[rows]
         if wanted.statuses:
             allowed = np.zeros(len(STATUS_CODES), bool)
             allowed[[STATUS_CODES[s] for s in wanted.statuses]] = True

@@ -78,6 +78,7 @@ EDITABLE_FIELDS = (
     "hours",
     "open_24_7",
     "note",
+    "archived",
 )
 
 
@@ -123,6 +124,7 @@ class Point:
     updated_at: datetime = field(default_factory=lambda: utcnow())
     verified_at: datetime = field(default_factory=lambda: utcnow())
     version: int = 1
+    archived: bool = False  # off the public map and API lists, history kept
 
     @property
     def services_mask(self) -> int:
@@ -326,6 +328,7 @@ def parse_point(data: Mapping[str, Any], *, now: datetime | None = None) -> Poin
     check("updated_at", parse_time, default=now)
     check("verified_at", parse_time, default=values.get("updated_at", now))
     check("version", lambda v: max(1, int(parse_count(v) or 1)), default=1)
+    check("archived", parse_bool, default=False)
 
     for moment in ("updated_at", "verified_at"):
         if moment in values and values[moment] > now + timedelta(minutes=5):
@@ -355,9 +358,12 @@ class PointFilter:
     region: str = ""
     q: str = ""
     bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
+    include_archived: bool = False  # only the console looks at archived points
 
     def matches(self, point: Point) -> bool:
         """The filter's meaning, stated once; the store's SQL and the index must agree with it."""
+        if point.archived and not self.include_archived:
+            return False
         if self.statuses and point.status not in self.statuses:
             return False
         if self.kinds and point.kind not in self.kinds:

@@ -55,6 +55,10 @@ def _store():
     return current_app.extensions["locator.store"]
 
 
+def _users():
+    return current_app.extensions["locator.users"]
+
+
 def _stale_after() -> timedelta:
     return timedelta(hours=current_app.config["STALE_HOURS"])
 
@@ -122,19 +126,19 @@ def login():
         name = request.form.get("name", "").strip()[:100]
         password = request.form.get("password", "")
         keys = [f"user:{name.casefold()}", f"addr:{request.remote_addr}"]
-        store = _store()
+        users = _users()
         since = utcnow() - LOGIN_WINDOW
-        account_failures = store.login_failures(keys[0], since)
-        address_failures = store.login_failures(keys[1], since)
+        account_failures = users.login_failures(keys[0], since)
+        address_failures = users.login_failures(keys[1], since)
         if account_failures >= MAX_FAILURES_PER_ACCOUNT or address_failures >= MAX_FAILURES_PER_ADDRESS:
             minutes = int(LOGIN_WINDOW.total_seconds() // 60)
             error = f"Забагато невдалих спроб входу. Спробуйте знову за {minutes} хв."
             status = 429
         else:
             time.sleep(min(MAX_SLOWDOWN_S, SLOWDOWN_PER_FAILURE_S * max(account_failures, address_failures)))
-            user, password_hash = store.user_credentials(name)
+            user, password_hash = users.credentials(name)
             if user is not None and not user.disabled and check_password(password_hash, password):
-                store.clear_login_failures(keys[0])
+                users.clear_login_failures(keys[0], older_than=since)
                 session.clear()
                 session.permanent = True
                 session["uid"] = user.id
@@ -143,7 +147,7 @@ def login():
                 if not target.startswith("/operator") or target.startswith("//"):
                     target = url_for("operator.points")
                 return redirect(target)
-            store.record_login_failure(keys)
+            users.record_login_failure(keys)
             error = "Неправильне ім'я або пароль."
             status = 401
     response = current_app.make_response((render_template("operator/login.html", error=error), status))
@@ -166,7 +170,7 @@ def load_user() -> None:
     if uid is None:
         return
     try:
-        user = _store().get_user(uid)
+        user = _users().get(uid)
     except NotFoundError:
         session.clear()
         return
@@ -386,7 +390,7 @@ def _edit_form(record: dict, errors: dict, *, new: bool, version: int | None = N
 
 
 def _upload_dir() -> Path:
-    path = Path(current_app.instance_path) / "uploads"
+    path = Path(_store().path).parent / "uploads"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -27,7 +27,9 @@ from .model import (
     Kind,
     Point,
     PointFilter,
+    Problem,
     Status,
+    ValidationError,
     fold,
     format_time,
     parse_point,
@@ -38,7 +40,7 @@ from .model import (
     utcnow,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: points.archived
 
 POINT_COLUMNS = {
     "id": str,
@@ -65,6 +67,7 @@ POINT_COLUMNS = {
     "updated_at": str,
     "verified_at": str,
     "version": int,
+    "archived": int,
     "seq": int,  # value of meta.seq when this row last changed
 }
 # Built once from the fixed column list above; values always travel as parameters.
@@ -76,6 +79,13 @@ HISTORY_FIELDS = EDITABLE_FIELDS + ("verified_at",)
 
 class NotFoundError(LookupError):
     """No point has this id."""
+
+
+class DuplicateIdError(ValidationError):
+    """A new point asked for an id that is taken."""
+
+    def __init__(self, point_id: str):
+        super().__init__([Problem("id", f"a point with the id {point_id!r} exists already")])
 
 
 class VersionConflict(RuntimeError):
@@ -140,6 +150,9 @@ class Store:
             db["points"].create(
                 POINT_COLUMNS, pk="id", not_null={"name", "kind", "status"}, if_not_exists=True
             )
+            if "archived" not in db["points"].columns_dict:  # databases made by schema 1
+                db.execute("ALTER TABLE points ADD COLUMN archived INTEGER NOT NULL DEFAULT 0")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
             db["points"].create_index(["seq"], if_not_exists=True)
             db["points"].create_index(["status"], if_not_exists=True)
             db["history"].create(
@@ -197,6 +210,8 @@ class Store:
     def find(self, wanted: PointFilter) -> list[Point]:
         """Points that match the filter, ordered by id; the SQL mirrors PointFilter.matches."""
         where, params = [], []
+        if not wanted.include_archived:
+            where.append("archived = 0")
         for condition, chosen in (
             ("status IN (SELECT value FROM json_each(?))", wanted.statuses),
             ("kind IN (SELECT value FROM json_each(?))", wanted.kinds),
@@ -280,6 +295,7 @@ class Store:
             updated_at=parse_time(record["updated_at"]),
             verified_at=parse_time(record["verified_at"]),
             version=record["version"],
+            archived=bool(record["archived"]),
         )
 
     def _columns(self) -> list[str]:
@@ -296,30 +312,24 @@ class Store:
     ) -> ImportSummary:
         """Add or update every point (and with replace, delete the rest) in one transaction."""
         points = list(points)
-        summary = ImportSummary()
         now = utcnow()
         with self._write() as conn:
             seq = self._next_seq(conn)
             existing = {point.id: point for point in self.all()}
+            summary = _classify(existing, points, replace)
             rows, history = [], []
+            added, changed = set(summary.added), set(summary.changed)
             for point in points:
                 old = existing.get(point.id)
-                if old is None:
-                    summary.added.append(point.id)
+                if point.id in added:
                     rows.append(self._row(point.with_changes(version=1), seq))
                     history.append((point.id, seq, format_time(now), by, "created", None, point.status.value))
-                    continue
-                diffs = _differences(old, point)
-                if not diffs:
-                    summary.unchanged.append(point.id)
-                    continue
-                summary.changed.append(point.id)
-                updated = point.with_changes(version=old.version + 1, updated_at=now)
-                rows.append(self._row(updated, seq))
-                history.extend((point.id, seq, format_time(now), by, *diff) for diff in diffs)
+                elif point.id in changed:
+                    diffs = _differences(old, point)
+                    updated = point.with_changes(version=old.version + 1, updated_at=now)
+                    rows.append(self._row(updated, seq))
+                    history.extend((point.id, seq, format_time(now), by, *diff) for diff in diffs)
             if replace:
-                keep = {point.id for point in points}
-                summary.removed = sorted(set(existing) - keep)
                 for point_id in summary.removed:
                     conn.execute("DELETE FROM points WHERE id = ?", [point_id])
                     conn.execute(
@@ -329,6 +339,44 @@ class Store:
             self._upsert_rows(conn, rows)
             self._add_history(conn, history)
         return summary
+
+    def plan_import(self, points: Iterable[Point], *, replace: bool = False) -> ImportSummary:
+        """What import_points would do, without writing anything (the console's dry run)."""
+        return _classify({point.id: point for point in self.all()}, list(points), replace)
+
+    def create(self, record: dict[str, Any], *, by: str) -> Point:
+        """Add one new point from raw input; a taken id is a validation problem, not an overwrite."""
+        now = utcnow()
+        point = parse_point(record | {"updated_at": now, "verified_at": now, "version": 1}, now=now)
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM points WHERE id = ?", [point.id]).fetchone():
+                raise DuplicateIdError(point.id)
+            seq = self._next_seq(conn)
+            self._upsert_rows(conn, [self._row(point, seq)])
+            self._add_history(
+                conn, [(point.id, seq, format_time(now), by, "created", None, point.status.value)]
+            )
+        return point
+
+    def confirm(self, point_id: str, *, by: str, expected_version: int | None = None) -> Point:
+        """ "Still true": the status stands, confirmed now (a change of its own, with history)."""
+        with self._write() as conn:
+            old = self.get(point_id)
+            if expected_version is not None and expected_version != old.version:
+                raise VersionConflict(old)
+            now = utcnow()
+            seq = self._next_seq(conn)
+            new = old.with_changes(verified_at=now, updated_at=now, version=old.version + 1)
+            self._upsert_rows(conn, [self._row(new, seq)])
+            change = ("verified_at", format_time(old.verified_at), format_time(now))
+            self._add_history(conn, [(point_id, seq, format_time(now), by, *change)])
+        return new
+
+    def regions(self) -> list[str]:
+        return [
+            row[0]
+            for row in self.db.execute("SELECT DISTINCT region FROM points WHERE region != '' ORDER BY 1")
+        ]
 
     def update(
         self,
@@ -362,6 +410,7 @@ class Store:
         record.update(
             base=int(point.base),
             open_24_7=int(point.open_24_7),
+            archived=int(point.archived),
             services=",".join(sorted_services(point.services)),
             services_mask=point.services_mask,
             region_key=fold(point.region),
@@ -380,6 +429,22 @@ class Store:
             'INSERT INTO history (point_id, seq, at, "by", field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)',
             rows,
         )
+
+
+def _classify(existing: dict[str, Point], points: list[Point], replace: bool) -> ImportSummary:
+    summary = ImportSummary()
+    for point in points:
+        old = existing.get(point.id)
+        if old is None:
+            summary.added.append(point.id)
+        elif _differences(old, point):
+            summary.changed.append(point.id)
+        else:
+            summary.unchanged.append(point.id)
+    if replace:
+        keep = {point.id for point in points}
+        summary.removed = sorted(set(existing) - keep)
+    return summary
 
 
 def _differences(old: Point, new: Point) -> list[tuple[str, str | None, str | None]]:

@@ -17,6 +17,7 @@ from locator import create_app
 from locator.model import SERVICES, Status, fold, utcnow
 
 PROPERTIES = {
+    "archived",
     "id",
     "name",
     "kind",
@@ -359,10 +360,14 @@ def test_unknown_api_path_is_a_404_problem(client, url):
     assert_problem(client.get(url), 404, None)
 
 
-def test_writing_to_a_read_only_endpoint_is_a_problem_not_a_page(client, seeded):
+def test_writing_without_credentials_is_a_401_problem_not_a_page(client, seeded):
     response = client.post("/api/v1/points", json={})
-    assert response.status_code in (404, 405)
-    assert_problem(response, response.status_code, None)
+    assert_problem(response, 401, "Authorization")
+
+
+def test_a_method_the_api_does_not_have_is_a_405_problem(client, seeded):
+    response = client.delete("/api/v1/points/kyiv-01")
+    assert_problem(response, 405, None)
 
 
 def test_unknown_page_is_an_html_404(client):

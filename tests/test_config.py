@@ -21,8 +21,25 @@ def test_defaults_load():
         "MAP_CENTER": (50.4501, 30.5234),
         "MAP_ZOOM": 9,
         "CACHE_SECONDS": 30,
+        "ENV": "development",
+        "SECRET_KEY": "",
+        "SESSION_HOURS": 12.0,
         "PORT": 5000,
     }
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load(environ={"LOCATOR_ENV": "production"})
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load(environ={"LOCATOR_ENV": "production", "SECRET_KEY": "short"})
+    assert load(environ={"LOCATOR_ENV": "production", "SECRET_KEY": "k" * 40})["ENV"] == "production"
+
+
+def test_a_bad_secret_key_is_never_echoed():
+    with pytest.raises(ConfigError) as raised:
+        load(environ={"LOCATOR_ENV": "production", "SECRET_KEY": "tiny-secret"})
+    assert "tiny-secret" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
