@@ -16,9 +16,13 @@ def test_every_setting_is_in_the_readme_with_its_default(setting):
     assert f"`{setting.default}`" in rows[0], f"README gives the wrong default for {setting.env}"
 
 
-@pytest.mark.parametrize("command", sorted(cli.points_cli.commands))
-def test_every_points_command_is_in_the_readme(command):
-    assert f"flask --app app points {command}" in README
+@pytest.mark.parametrize(
+    "command",
+    [f"points {name}" for name in sorted(cli.points_cli.commands)]
+    + [f"users {name}" for name in sorted(cli.users_cli.commands)],
+)
+def test_every_cli_command_is_in_the_readme(command):
+    assert f"flask --app app {command}" in README
 
 
 def test_readme_starts_with_the_two_commands():
