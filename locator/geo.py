@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,7 +31,8 @@ EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), the sphere all distanc
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 REBUILD_FRACTION = 0.05  # rebuild the tree when this share of points changed since it was built
 REBUILD_MIN = 512
-BRUTE_FORCE_AFTER = 4096  # candidates fetched from the tree before a full filtered scan is cheaper
+SUBSET_CACHE = 32  # filters whose subset trees are kept per base (LRU)
+FETCH_MARGIN = 8  # first fetch k + this many, for rows hidden by changes or failing bbox/q
 TIE_MARGIN = 1e-9  # relative chord margin so float rounding never drops a tied point
 
 STATUS_CODES = {status: code for code, status in enumerate(Status)}
@@ -73,16 +75,32 @@ class Hit:
     distance_m: float
 
 
-class _Snapshot:
-    """An immutable view of all points: a KD-tree over a base set plus a small set of changes."""
+class _Subset:
+    """Base rows that pass a filter's static part, with their own KD-tree (built on first use)."""
 
-    def __init__(self, seq: int, points: list[Point]):
-        self.seq = seq
+    def __init__(self, rows: np.ndarray | None, tree: cKDTree | None):
+        self.rows = rows  # None: every base row, searched with the base tree itself
+        self.tree = tree
+
+    def __len__(self) -> int:
+        return 0 if self.tree is None else self.tree.n
+
+
+class _Base:
+    """Points as arrays and a KD-tree over their unit vectors: built once, never changed.
+
+    Rare filters would make the main tree walk far to find k matches; instead each filter's
+    static part (status, kind, category, base, services, region) gets a cached tree over just
+    the rows that pass it, so a lookup with any filter stays a plain k-nearest query.
+    """
+
+    def __init__(self, points: list[Point]):
         self.points = points
         n = len(points)
         self.lat = np.fromiter((p.lat for p in points), float, n)
         self.lon = np.fromiter((p.lon for p in points), float, n)
-        self.tree = cKDTree(unit_vectors(self.lat, self.lon)) if n else None
+        self.xyz = unit_vectors(self.lat, self.lon)
+        self.tree = cKDTree(self.xyz) if n else None
         self.status = np.fromiter((STATUS_CODES[p.status] for p in points), np.int8, n)
         self.kind = np.fromiter((KIND_CODES[p.kind] for p in points), np.int8, n)
         self.category = np.fromiter((CATEGORY_CODES[p.category] for p in points), np.int8, n)
@@ -91,99 +109,147 @@ class _Snapshot:
         self.services = np.fromiter((p.services_mask for p in points), np.int64, n)
         self.region = np.array([fold(p.region) for p in points], dtype=object)
         self.row_of = {p.id: i for i, p in enumerate(points)}
-        self.hidden = np.zeros(n, bool)  # base rows replaced by a change or deleted
+        self._subsets: OrderedDict[tuple, _Subset] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def subset(self, wanted: PointFilter) -> _Subset:
+        """The cached subset (and tree) for the static part of this filter."""
+        key = (
+            wanted.statuses,
+            wanted.kinds,
+            wanted.categories,
+            wanted.base,
+            wanted.services,
+            fold(wanted.region),
+            wanted.include_archived,
+        )
+        with self._lock:
+            found = self._subsets.get(key)
+            if found is not None:
+                self._subsets.move_to_end(key)
+                return found
+        ok = self._static_mask(wanted)
+        if ok is None:
+            found = _Subset(None, self.tree)
+        else:
+            rows = np.flatnonzero(ok)
+            found = _Subset(rows, cKDTree(self.xyz[rows]) if len(rows) else None)
+        with self._lock:
+            self._subsets[key] = found
+            while len(self._subsets) > SUBSET_CACHE:
+                self._subsets.popitem(last=False)
+        return found
+
+    def _static_mask(self, wanted: PointFilter) -> np.ndarray | None:
+        """Which base rows pass the filter's static part; None when it restricts nothing."""
+        ok = None
+
+        def both(more: np.ndarray) -> np.ndarray:
+            return more if ok is None else ok & more
+
+        if not wanted.include_archived and self.archived.any():
+            ok = both(~self.archived)
+        for chosen, codes, column in (
+            (wanted.statuses, STATUS_CODES, self.status),
+            (wanted.kinds, KIND_CODES, self.kind),
+            (wanted.categories, CATEGORY_CODES, self.category),
+        ):
+            if chosen:
+                allowed = np.zeros(len(codes), bool)
+                allowed[[codes[value] for value in chosen]] = True
+                ok = both(allowed[column])
+        if wanted.base is not None:
+            ok = both(self.base == wanted.base)
+        if wanted.services:
+            mask = services_mask(wanted.services)
+            ok = both((self.services & mask) == mask)
+        if wanted.region:
+            ok = both(self.region == fold(wanted.region))
+        return ok
+
+
+class _Snapshot:
+    """An immutable view of all points: a base (arrays and trees) plus a small set of changes."""
+
+    def __init__(self, seq: int, points: list[Point], base: _Base | None = None):
+        self.seq = seq
+        self.base = base or _Base(points)
+        self.hidden = np.zeros(len(self.base.points), bool)  # base rows replaced or deleted
         self.changes: dict[str, Point] = {}
 
+    @property
+    def tree(self) -> cKDTree | None:
+        return self.base.tree
+
+    @property
+    def points(self) -> list[Point]:
+        return self.base.points
+
     def with_changes(self, seq: int, changed: Iterable[Point], deleted: Iterable[str]) -> _Snapshot:
-        """A new snapshot with these changes applied over the same tree (no rebuild)."""
-        new = object.__new__(_Snapshot)
-        new.__dict__.update(self.__dict__)
-        new.seq = seq
+        """A new snapshot with these changes applied over the same base (no rebuild)."""
+        new = _Snapshot(seq, [], self.base)
         new.hidden = self.hidden.copy()
         new.changes = dict(self.changes)
+        row_of = self.base.row_of
         for point_id in deleted:
             new.changes.pop(point_id, None)
-            if point_id in self.row_of:
-                new.hidden[self.row_of[point_id]] = True
+            if point_id in row_of:
+                new.hidden[row_of[point_id]] = True
         for point in changed:
             new.changes[point.id] = point
-            if point.id in self.row_of:
-                new.hidden[self.row_of[point.id]] = True
+            if point.id in row_of:
+                new.hidden[row_of[point.id]] = True
         return new
 
     def current_points(self) -> list[Point]:
-        kept = [p for i, p in enumerate(self.points) if not self.hidden[i]]
+        kept = [p for i, p in enumerate(self.base.points) if not self.hidden[i]]
         return kept + list(self.changes.values())
 
-    def _mask(self, rows: np.ndarray, wanted: PointFilter) -> np.ndarray:
-        """Which of these base rows pass the filter (and are not hidden), vectorised."""
+    def _dynamic_ok(self, rows: np.ndarray, wanted: PointFilter) -> np.ndarray:
+        """The per-lookup part of the filter: not replaced by a change, inside bbox, text."""
         ok = ~self.hidden[rows]
-        if not wanted.include_archived:
-            ok &= ~self.archived[rows]
-        if wanted.statuses:
-            allowed = np.zeros(len(STATUS_CODES), bool)
-            allowed[[STATUS_CODES[s] for s in wanted.statuses]] = True
-            ok &= allowed[self.status[rows]]
-        if wanted.kinds:
-            allowed = np.zeros(len(KIND_CODES), bool)
-            allowed[[KIND_CODES[k] for k in wanted.kinds]] = True
-            ok &= allowed[self.kind[rows]]
-        if wanted.categories:
-            allowed = np.zeros(len(CATEGORY_CODES), bool)
-            allowed[[CATEGORY_CODES[c] for c in wanted.categories]] = True
-            ok &= allowed[self.category[rows]]
-        if wanted.base is not None:
-            ok &= self.base[rows] == wanted.base
-        if wanted.services:
-            mask = services_mask(wanted.services)
-            ok &= (self.services[rows] & mask) == mask
-        if wanted.region:
-            ok &= self.region[rows] == fold(wanted.region)
         if wanted.bbox is not None:
             min_lon, min_lat, max_lon, max_lat = wanted.bbox
-            lat, lon = self.lat[rows], self.lon[rows]
+            lat, lon = self.base.lat[rows], self.base.lon[rows]
             ok &= (lat >= min_lat) & (lat <= max_lat) & (lon >= min_lon) & (lon <= max_lon)
         if wanted.q:
             needle = fold(wanted.q)
+            points = self.base.points
             for j in np.flatnonzero(ok):
-                ok[j] = needle in search_text(self.points[rows[j]])
+                ok[j] = needle in search_text(points[rows[j]])
         return ok
 
-    def _base_candidates(self, target: np.ndarray, k: int, wanted: PointFilter) -> np.ndarray:
+    def _base_candidates(self, target: list[float], k: int, wanted: PointFilter) -> np.ndarray:
         """Base rows that can be among the k nearest matches, ties included."""
-        n = len(self.points)
-        fetch = min(n, max(2 * k, 16))
+        subset = self.base.subset(wanted)
+        size = len(subset)
+        if size == 0:
+            return np.empty(0, np.intp)
+        fetch = min(size, k + FETCH_MARGIN)
         while True:
-            chord, rows = self.tree.query(target, k=fetch)
-            chord, rows = np.atleast_1d(chord), np.atleast_1d(rows)
-            ok = self._mask(rows, wanted)
-            if np.count_nonzero(ok) >= k:
-                limit = chord[np.flatnonzero(ok)[k - 1]] * (1 + TIE_MARGIN) + 1e-15
-                if fetch == n or chord[-1] > limit:
+            chord, found = subset.tree.query(target, k=fetch)
+            chord, found = np.atleast_1d(chord), np.atleast_1d(found)
+            rows = found if subset.rows is None else subset.rows[found]
+            ok = self._dynamic_ok(rows, wanted)
+            matched = np.flatnonzero(ok)
+            if len(matched) >= k:
+                limit = chord[matched[k - 1]] * (1 + TIE_MARGIN) + 1e-15
+                if fetch == size or chord[-1] > limit:
                     return rows[ok & (chord <= limit)]
-            elif fetch == n:
+            elif fetch == size:
                 return rows[ok]
-            if fetch >= BRUTE_FORCE_AFTER:
-                return self._scan(target, k, wanted)
-            fetch = min(n, fetch * 4)
-
-    def _scan(self, target: np.ndarray, k: int, wanted: PointFilter) -> np.ndarray:
-        """A full filtered scan for rare filters: cheaper than walking the tree further."""
-        rows = np.flatnonzero(self._mask(np.arange(len(self.points)), wanted))
-        if len(rows) <= k:
-            return rows
-        chord = np.linalg.norm(self.tree.data[rows] - target, axis=1)
-        kth = np.partition(chord, k - 1)[k - 1]
-        return rows[chord <= kth * (1 + TIE_MARGIN) + 1e-15]
+            fetch = min(size, fetch * 4)
 
     def nearest(self, lat: float, lon: float, k: int, wanted: PointFilter) -> list[Hit]:
         hits = [
             Hit(p, haversine_m(lat, lon, p.lat, p.lon)) for p in self.changes.values() if wanted.matches(p)
         ]
-        if self.tree is not None:
-            target = unit_vectors(np.array([lat]), np.array([lon]))[0]
-            for row in self._base_candidates(target, k, wanted):
-                p = self.points[row]
+        if self.base.tree is not None:
+            phi, lmb = math.radians(lat), math.radians(lon)
+            target = [math.cos(phi) * math.cos(lmb), math.cos(phi) * math.sin(lmb), math.sin(phi)]
+            points = self.base.points
+            for row in self._base_candidates(target, k, wanted).tolist():
+                p = points[row]
                 hits.append(Hit(p, haversine_m(lat, lon, p.lat, p.lon)))
         hits.sort(key=lambda hit: (hit.distance_m, hit.point.id))
         return hits[:k]

@@ -105,6 +105,8 @@ def dataset(rng: random.Random) -> list:
             else rng.uniform(179.5, 180) * rng.choice([1, -1]),
         ),
     )
+    # 30 points within a centimetre: seen from their antipode, chord and haversine both blur.
+    extra("mic", 30, lambda i: (48.0 + rng.uniform(-1e-7, 1e-7), 35.0 + rng.uniform(-1e-7, 1e-7)))
     extra("np", 15, lambda i: (90.0 if i < 3 else rng.uniform(89.9, 90), rng.uniform(-180, 180)))
     extra("sp", 10, lambda i: (-90.0 if i < 2 else rng.uniform(-90, -89.9), rng.uniform(-180, 180)))
     return points
@@ -175,6 +177,22 @@ def test_nearest_matches_brute_force_on_random_queries(world):
     assert empty > 20 and full > 1000  # both "nothing matches" and "k found" happened often
 
 
+def test_nearest_is_exact_with_subset_trees_evicted_and_no_fetch_margin(world, monkeypatch):
+    """Each filter gets its own subset tree (LRU-cached); evict on every lookup and fetch only k
+    at first, so every lookup rebuilds its subset and walks the widening loop."""
+    monkeypatch.setattr(geo, "SUBSET_CACHE", 1)
+    monkeypatch.setattr(geo, "FETCH_MARGIN", 0)
+    app, points, oracle, filters = world
+    index = app.extensions["locator.index"]
+    rng = random.Random(8)
+    for n in range(400):
+        lat, lon = random_query(rng, points)
+        k = rng.randrange(1, 101)
+        args, _, wanted, mask = rng.choice(filters)
+        got = [(hit.point.id, hit.distance_m) for hit in index.nearest(lat, lon, k, wanted)]
+        assert_same(got, oracle.nearest(lat, lon, k, mask), (n, lat, lon, k, args))
+
+
 def test_nearest_returns_current_points(world):
     app, points, _, _ = world
     by_id = {p.id: p for p in points}
@@ -217,6 +235,9 @@ def test_k_larger_than_the_matches_returns_every_match(world):
         (89.9999, -170.0),
         (-49.5, -149.5),
         (-50.4501, -149.4766),
+        (-48.0, -145.0),
+        (-48.0000001, -144.9999999),
+        (48.0, 35.0),
     ],
 )
 @pytest.mark.parametrize("k", [1, 7, 100])
