@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,8 @@ MAX_TEXT = 200  # name, address, settlement, region, hours
 MAX_NOTE = 1000
 MAX_ID = 64
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+# Unicode category Cc (C0, DEL, C1) except tab and newline, which free text may carry.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{3,30}$")
 
 
@@ -267,7 +268,7 @@ def clean_text(value: Any, limit: int) -> str:
     text = str(value).strip()
     if len(text) > limit:
         raise ValueError(f"longer than {limit} characters")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n" for ch in text):  # C0, DEL, C1
+    if CONTROL_CHARACTERS.search(text):
         raise ValueError("contains control characters")
     return text
 
