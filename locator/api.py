@@ -226,7 +226,7 @@ def places():
     etag = etag_for("places", snapshot.seq, q)
     if (cached := not_modified(etag)) is not None:
         return cached
-    found = find_places(snapshot.current_points(), q)
+    found = find_places(snapshot.places, q)
     body = {
         "places": [
             {

@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -201,6 +202,11 @@ class _Snapshot:
                 new.hidden[row_of[point.id]] = True
         return new
 
+    @cached_property
+    def places(self) -> list[Place]:
+        """The settlement gazetteer of this snapshot, made on first search."""
+        return settlements(self.current_points())
+
     def current_points(self) -> list[Point]:
         kept = [p for i, p in enumerate(self.base.points) if not self.hidden[i]]
         return kept + list(self.changes.values())
@@ -299,32 +305,28 @@ class Place:
     points: int
 
 
-def find_places(points: Iterable[Point], query: str, limit: int = 10) -> list[Place]:
-    """Settlements whose name matches the query (case and apostrophes ignored), best first.
+def settlements(points: Iterable[Point]) -> list[Place]:
+    """The points' own settlements, each placed at the mean position of its points."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for point in points:
+        if point.settlement:
+            total = groups.setdefault((point.settlement, point.region), [0.0, 0.0, 0])
+            total[0] += point.lat
+            total[1] += point.lon
+            total[2] += 1
+    return [Place(name, region, lat / n, lon / n, n) for (name, region), (lat, lon, n) in groups.items()]
 
-    The gazetteer here is the points' own settlements, placed at the mean of their points;
-    exact names rank before prefixes, prefixes before substrings, then by number of points.
-    """
+
+def find_places(places: Iterable[Place], query: str, limit: int = 10) -> list[Place]:
+    """Settlements whose name contains the query (case and apostrophes ignored), best first:
+    exact names before prefixes, prefixes before substrings, then by number of points."""
     needle = fold(query.strip())
     if not needle:
         return []
-    groups: dict[tuple[str, str], list[Point]] = {}
-    for point in points:
-        if point.settlement and needle in fold(point.settlement):
-            groups.setdefault((point.settlement, point.region), []).append(point)
-    places = [
-        Place(
-            name,
-            region,
-            sum(p.lat for p in members) / len(members),
-            sum(p.lon for p in members) / len(members),
-            len(members),
-        )
-        for (name, region), members in groups.items()
-    ]
+    found = [place for place in places if needle in fold(place.name)]
 
     def rank(place: Place) -> tuple:
         folded = fold(place.name)
         return (folded != needle, not folded.startswith(needle), -place.points, place.name)
 
-    return sorted(places, key=rank)[:limit]
+    return sorted(found, key=rank)[:limit]
