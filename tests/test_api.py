@@ -584,3 +584,12 @@ def test_response_times_are_utc(client, seeded):
     body = client.get("/api/v1/points/kyiv-01").get_json()
     moment = datetime.fromisoformat(body["properties"]["verified_at"].replace("Z", "+00:00"))
     assert moment.tzinfo is not None and moment.utcoffset() == UTC.utcoffset(None)
+
+
+def test_places_follow_writes(client, store, seeded):
+    assert client.get("/api/v1/places?q=Славутич").get_json()["places"] == []
+    store.import_points(
+        [make_point("slav-1", settlement="Славутич", region="Київська область", lat=51.52, lon=30.75)]
+    )
+    found = client.get("/api/v1/places?q=славутич").get_json()["places"]
+    assert [(p["name"], p["points"], p["lat"]) for p in found] == [("Славутич", 1, 51.52)]
