@@ -24,7 +24,6 @@ from werkzeug.utils import secure_filename
 
 from . import files, labels
 from .auth import Role, check_password
-from .features import point_feature
 from .maps import build_map
 from .model import (
     EDITABLE_FIELDS,
@@ -49,6 +48,7 @@ SLOWDOWN_PER_FAILURE_S = 0.2  # each recent failure delays the answer a little m
 MAX_SLOWDOWN_S = 1.5  # ...up to this
 PROBLEM_ORDER = {Status.CLOSED: 0, Status.FULL: 1, Status.STANDBY: 2, Status.OPEN: 3}
 UPLOAD_SUFFIXES = (".geojson", ".json", ".csv", ".gpkg")
+LIST_LIMIT = 300  # rows on one page of "my points"; a phone should not render thousands
 
 
 def _store():
@@ -211,7 +211,8 @@ def points():
     mine.sort(key=lambda p: (not p.is_stale(now, stale_after), PROBLEM_ORDER[p.status], p.name))
     return render_template(
         "operator/points.html",
-        points=mine,
+        points=mine[:LIST_LIMIT],
+        total=len(mine),
         now=now,
         stale_after=stale_after,
         statuses=list(Status),
@@ -454,17 +455,6 @@ def export(fmt: str):
     response = current_app.response_class(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="points-{utcnow():%Y%m%d-%H%M}.{fmt}"'
     return response
-
-
-@bp.get("/points/<point_id>.json")
-@login_required
-def point_json(point_id: str):
-    """The point as the API shows it, plus its version, for the console's scripts."""
-    try:
-        current = _store().get(point_id)
-    except NotFoundError:
-        abort(404)
-    return point_feature(current, utcnow(), _stale_after())
 
 
 def init_app(app) -> None:
