@@ -37,6 +37,19 @@ class FeatureProblem:
         return f"{who}: {self.problem}"
 
 
+class PointBatch(list):
+    """The points of one file, plus the ids of those that did not say when they were verified.
+
+    A file without times (an official export, say) must not make every point look freshly
+    confirmed: for those ids the import keeps the stored verification time unless something
+    about the point changed.
+    """
+
+    def __init__(self, points: list[Point], untimed: frozenset[str]):
+        super().__init__(points)
+        self.untimed = untimed
+
+
 class ImportRejected(ValueError):
     """The file cannot be imported; nothing was written."""
 
@@ -47,7 +60,7 @@ class ImportRejected(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def read_points(path: str | Path, *, now: datetime | None = None) -> list[Point]:
+def read_points(path: str | Path, *, now: datetime | None = None) -> PointBatch:
     """Every point in the file, validated; raise ImportRejected listing every problem."""
     path = Path(path)
     records = _read_records(path)
@@ -55,9 +68,13 @@ def read_points(path: str | Path, *, now: datetime | None = None) -> list[Point]
     points: list[Point] = []
     problems: list[FeatureProblem] = []
     first_index: dict[str, int] = {}
+    untimed: set[str] = set()
     for index, record in enumerate(records):
         point_id = record.get("id")
         point_id = None if point_id in (None, "") else str(point_id)
+        if "__geometry__" in record:
+            problems.append(FeatureProblem(index, point_id, Problem("geometry", record.pop("__geometry__"))))
+            continue
         try:
             point = parse_point(record, now=now)
         except ValidationError as error:
@@ -69,9 +86,11 @@ def read_points(path: str | Path, *, now: datetime | None = None) -> list[Point]
             continue
         first_index[point.id] = index
         points.append(point)
+        if record.get("verified_at") in (None, ""):
+            untimed.add(point.id)
     if problems:
         raise ImportRejected(problems)
-    return points
+    return PointBatch(points, frozenset(untimed))
 
 
 def _read_records(path: Path) -> list[dict[str, Any]]:
@@ -99,7 +118,7 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
             record.setdefault("lat", None)
             record.setdefault("lon", None)
         elif geometry.geom_type != "Point":
-            record["lat"] = record["lon"] = f"a {geometry.geom_type}, not a Point"
+            record["__geometry__"] = f"expected a Point, got a {geometry.geom_type}"
         else:
             record["lon"], record["lat"] = geometry.x, geometry.y
         records.append(record)

@@ -308,15 +308,26 @@ class Store:
     # -- writes ------------------------------------------------------------------------------
 
     def import_points(
-        self, points: Iterable[Point], *, replace: bool = False, by: str = "import"
+        self,
+        points: Iterable[Point],
+        *,
+        replace: bool = False,
+        by: str = "import",
+        untimed: frozenset[str] = frozenset(),
     ) -> ImportSummary:
-        """Add or update every point (and with replace, delete the rest) in one transaction."""
-        points = list(points)
+        """Add or update every point (and with replace, delete the rest) in one transaction.
+
+        Points in ``untimed`` came without a verification time: if nothing else about them
+        changed they keep the stored one, so a re-import never makes stale points look fresh.
+        """
         now = utcnow()
         with self._write() as conn:
-            seq = self._next_seq(conn)
             existing = {point.id: point for point in self.all()}
+            points = _keep_verification(existing, list(points), untimed)
             summary = _classify(existing, points, replace)
+            if not (summary.added or summary.changed or summary.removed):
+                return summary  # nothing to write: the change counter (and every ETag) stays
+            seq = self._next_seq(conn)
             rows, history = [], []
             added, changed = set(summary.added), set(summary.changed)
             for point in points:
@@ -340,9 +351,12 @@ class Store:
             self._add_history(conn, history)
         return summary
 
-    def plan_import(self, points: Iterable[Point], *, replace: bool = False) -> ImportSummary:
+    def plan_import(
+        self, points: Iterable[Point], *, replace: bool = False, untimed: frozenset[str] = frozenset()
+    ) -> ImportSummary:
         """What import_points would do, without writing anything (the console's dry run)."""
-        return _classify({point.id: point for point in self.all()}, list(points), replace)
+        existing = {point.id: point for point in self.all()}
+        return _classify(existing, _keep_verification(existing, list(points), untimed), replace)
 
     def create(self, record: dict[str, Any], *, by: str) -> Point:
         """Add one new point from raw input; a taken id is a validation problem, not an overwrite."""
@@ -429,6 +443,23 @@ class Store:
             'INSERT INTO history (point_id, seq, at, "by", field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)',
             rows,
         )
+
+
+def _keep_verification(
+    existing: dict[str, Point], points: list[Point], untimed: frozenset[str]
+) -> list[Point]:
+    """Untimed points that match the stored one in every field keep its verification time."""
+    if not untimed:
+        return points
+    kept = []
+    for point in points:
+        old = existing.get(point.id)
+        if old is not None and point.id in untimed:
+            same_times = point.with_changes(verified_at=old.verified_at, updated_at=old.updated_at)
+            if not _differences(old, same_times):
+                point = same_times
+        kept.append(point)
+    return kept
 
 
 def _classify(existing: dict[str, Point], points: list[Point], replace: bool) -> ImportSummary:

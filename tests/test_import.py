@@ -131,8 +131,7 @@ def test_rejected_file_lists_every_problem_with_index_and_id(tmp_path):
     found = {(p.index, p.point_id, p.problem.field) for p in caught.value.problems}
     assert found == {
         (2, "dup", "id"),
-        (3, "line", "lat"),
-        (3, "line", "lon"),
+        (3, "line", "geometry"),
         (4, "nowhere", "lat"),
         (4, "nowhere", "lon"),
         (5, "bad-status", "status"),
@@ -265,11 +264,11 @@ def test_cli_rejected_import_changes_nothing(runner, store, db_path, tmp_path):
     output = result.output  # click's runner mixes stderr into output
     for expected in (
         "feature 1 (id a): id: duplicate id",
-        "feature 2 (id line): lat:",
+        "feature 2 (id line): geometry: expected a Point, got a LineString",
         "feature 3 (id nowhere): lat: is required",
         "feature 4 (id c): status: 'bogus' is not one of",
         "feature 5 (id d): lat: must be between -90 and 90",
-        "7 problem(s); nothing was imported",
+        "6 problem(s); nothing was imported",
     ):
         assert expected in output, output
     assert dump(db_path) == before
@@ -328,3 +327,29 @@ def test_cli_export_to_an_unknown_format_fails(runner, store, tmp_path):
     assert result.exit_code != 0
     assert "cannot export to .kml" in result.output
     assert not (tmp_path / "points.kml").exists()
+
+
+def test_reimporting_a_file_without_times_keeps_verification_times(store, tmp_path):
+    """An export without verified_at must not make stale points look freshly confirmed."""
+    old = FIXED_NOW - timedelta(days=3)
+    stamp = old.strftime("%Y-%m-%dT%H:%M:%SZ")
+    store.import_points([make_point(i, verified_at=stamp, updated_at=stamp) for i in "ab"])
+    seq = store.change_seq()
+    untimed = [
+        {k: v for k, v in make_record(i).items() if k not in ("verified_at", "updated_at")} for i in "ab"
+    ]
+    untimed[1]["status"] = "closed"
+    summary = store.import_points(
+        batch := read_points(write_geojson(tmp_path / "u.geojson", untimed)), untimed=batch.untimed
+    )
+    assert (summary.unchanged, summary.changed) == (["a"], ["b"])
+    assert store.get("a").verified_at == old  # nothing changed: the old confirmation stands
+    assert store.get("b").verified_at > old  # the file changed the status: confirmed at import
+    assert store.change_seq() == seq + 1
+
+
+def test_an_import_that_changes_nothing_leaves_the_change_counter(store, tmp_path):
+    store.import_points([make_point("a")])
+    seq = store.change_seq()
+    assert store.import_points([make_point("a")]).unchanged == ["a"]
+    assert store.change_seq() == seq
