@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def seed(store: Store, path: Path) -> ImportSummary | None:
     """Fill an empty database from the demo file, if it is there."""
     if not path.is_file():
         return None
-    return store.import_points(files.read_points(path), by=f"seed:{path.name}")
+    batch = files.read_points(path)
+    return store.import_points(batch, by=f"seed:{path.name}", untimed=batch.untimed)
 
 
 @points_cli.command("import")
@@ -47,7 +49,9 @@ def import_command(file: str, replace: bool, dry_run: bool) -> None:
     if dry_run:
         click.echo(f"{file}: {len(points)} valid points; nothing written (dry run)")
         return
-    summary = store.import_points(points, replace=replace, by=f"import:{Path(file).name}")
+    summary = store.import_points(
+        points, replace=replace, by=f"import:{Path(file).name}", untimed=points.untimed
+    )
     click.echo(
         f"{file}: {len(summary.added)} added, {len(summary.changed)} changed, "
         f"{len(summary.unchanged)} unchanged, {len(summary.removed)} removed"
@@ -88,7 +92,7 @@ def create_user(name: str, role: str, regions, settlements, password_stdin: bool
     if role == auth.Role.OPERATOR and not (regions or settlements):
         raise click.ClickException("an operator needs at least one --region or --settlement")
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\n")
+        password = sys.stdin.readline().rstrip("\n")  # click.get_text_stream is deprecated
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

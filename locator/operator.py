@@ -316,7 +316,8 @@ def history(point_id: str):
 
 
 def _form_record() -> dict:
-    record = {name: request.form.get(name, "") for name in EDITABLE_FIELDS}
+    # The form has no "archived" field: archiving is its own button, and an edit must keep it.
+    record = {name: request.form.get(name, "") for name in EDITABLE_FIELDS if name != "archived"}
     record["services"] = request.form.getlist("services")
     for flag in ("base", "open_24_7"):
         record[flag] = request.form.get(flag) == "1"
@@ -407,8 +408,9 @@ def import_points():
             flash("Файл для імпорту не знайдено; завантажте його ще раз.", "error")
             return redirect(url_for("operator.import_points"))
         try:
+            batch = files.read_points(staged)
             summary = _store().import_points(
-                files.read_points(staged), replace=request.form.get("replace") == "1", by=g.user.name
+                batch, replace=request.form.get("replace") == "1", by=g.user.name, untimed=batch.untimed
             )
         except files.ImportRejected:
             flash("Файл не пройшов перевірку; нічого не змінено.", "error")
@@ -432,7 +434,8 @@ def import_points():
         replace = request.form.get("replace") == "1"
         report = {"staged": staged.name, "replace": replace, "name": upload.filename}
         try:
-            report["plan"] = _store().plan_import(files.read_points(staged), replace=replace)
+            batch = files.read_points(staged)
+            report["plan"] = _store().plan_import(batch, replace=replace, untimed=batch.untimed)
         except files.ImportRejected as rejected:
             report["rejected"] = rejected.problems
             staged.unlink(missing_ok=True)
