@@ -6,9 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers import make_point
+from argon2 import PasswordHasher
+from helpers import PASSWORD, make_point
 
 from locator import create_app
+from locator.auth import new_token
 from locator.config import SETTINGS
 from locator.model import format_time, utcnow
 
@@ -136,3 +138,40 @@ def seeded(store) -> list:
     """The store with about 30 varied points imported; returns them as stored, by id."""
     store.import_points(seed_points())
     return store.all()
+
+
+# -- console users ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """PASSWORD as argon2id at the lowest cost: the app verifies it the same way, in milliseconds
+    instead of the 0.3 s the production parameters take (the CLI tests check those)."""
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+
+
+@pytest.fixture
+def users(app):
+    return app.extensions["locator.users"]
+
+
+@pytest.fixture
+def make_user(users, password_hash):
+    """Create a console user whose password is PASSWORD: make_user("olena", "operator", regions=[...])."""
+
+    def make(name: str, role: str = "operator", *, regions=(), settlements=()):
+        return users.create(name, password_hash, role, regions, settlements)
+
+    return make
+
+
+@pytest.fixture
+def make_token(users):
+    """Give a user a new API token and return the token (only its digest is stored)."""
+
+    def make(name: str) -> str:
+        token, digest = new_token()
+        users.add_token(name, digest)
+        return token
+
+    return make

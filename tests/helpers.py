@@ -1,9 +1,11 @@
-"""Test helpers: valid points in one line, small files, random data and the problem+json check."""
+"""Test helpers: valid points in one line, small files, random data, the problem+json check and
+logging in to the console."""
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +14,8 @@ from typing import Any
 from locator.model import SERVICES, Point, Status, format_time, parse_point
 
 PROBLEM_JSON = "application/problem+json"
+PASSWORD = "батарейка-1234 кава"  # every console user made by the make_user fixture has this one
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 # A fixed clock for records that must not depend on when the suite runs.
 FIXED_NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 
@@ -174,3 +178,28 @@ def random_filter_args(rng: random.Random, points: list[Point], q_share: float =
         lon1, lon2 = sorted(rng.uniform(min_lon, max_lon) for _ in range(2))
         args["bbox"] = f"{lon1},{lat1},{lon2},{lat2}"
     return args
+
+
+# -- the console ---------------------------------------------------------------------------------
+
+
+def csrf_token(client, path: str = "/operator/login") -> str:
+    """The CSRF token of the client's session, read from a form on the page at path."""
+    response = client.get(path)
+    match = CSRF_FIELD.search(response.get_data(as_text=True))
+    assert match, f"no csrf_token field on {path} ({response.status_code})"
+    return match.group(1)
+
+
+def login(client, name: str, password: str = PASSWORD, **kwargs: Any):
+    """Log in through the form (CSRF token included); returns the POST's response."""
+    token = csrf_token(client)
+    return client.post(
+        "/operator/login", data={"csrf_token": token, "name": name, "password": password}, **kwargs
+    )
+
+
+def db_state(store) -> tuple:
+    """Everything a write could touch: the points, every history row and the change counter."""
+    history = list(store.db.execute("SELECT * FROM history ORDER BY id"))
+    return store.all(), history, store.change_seq()

@@ -1,0 +1,191 @@
+"""Console users and API tokens through the CLI: what is stored, what is refused, what stops working."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from helpers import login, make_point
+
+from locator.auth import MIN_PASSWORD_LENGTH, TOKEN_PREFIX
+
+REGION = "Київська область"
+REAL_PASSWORD = "жовто-блакитний 2026"  # hashed by the CLI with the production parameters
+
+
+def create(runner, name: str, *options: str, password: str = REAL_PASSWORD):
+    return runner.invoke(args=["users", "create", name, *options, "--password-stdin"], input=password + "\n")
+
+
+def every_text_cell(store) -> list[str]:
+    """Every text value in every table of the database."""
+    db = store.db
+    cells = []
+    for table in db.table_names():
+        for row in db.execute(f'SELECT * FROM "{table}"'):  # names come from sqlite_master
+            cells.extend(value for value in row if isinstance(value, str))
+    return cells
+
+
+def database_bytes(store) -> bytes:
+    """The database file and its write-ahead log, as bytes on disk."""
+    store.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    path = Path(store.path)
+    return b"".join(file.read_bytes() for file in path.parent.glob(path.name + "*"))
+
+
+@pytest.fixture
+def point_in_region(store):
+    store.import_points([make_point("kyiv-1", region=REGION, settlement="Київ")])
+    return store.get("kyiv-1")
+
+
+def patch_status(client, token: str, status: str = "closed"):
+    return client.patch(
+        "/api/v1/points/kyiv-1",
+        json={"status": status},
+        headers={"Authorization": f"Bearer {token}", "If-Match": "*"},
+    )
+
+
+# -- create ------------------------------------------------------------------------------------------
+
+
+def test_create_stores_only_an_argon2id_hash_of_the_password(runner, store, users):
+    result = create(runner, "olena", "--role", "operator", "--region", REGION)
+    assert result.exit_code == 0, result.output
+    assert "user olena created: operator" in result.output
+    assert REAL_PASSWORD not in result.output
+
+    (stored,) = [row[0] for row in store.db.execute("SELECT password_hash FROM users WHERE name = 'olena'")]
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PasswordHasher().verify(stored, REAL_PASSWORD)
+    assert not any(REAL_PASSWORD in cell for cell in every_text_cell(store))
+    assert REAL_PASSWORD.encode() not in database_bytes(store)
+    user = users.get_by_name("olena")
+    assert (user.role.value, user.regions, user.disabled) == ("operator", (REGION,), False)
+
+
+def test_two_users_with_one_password_get_different_hashes(runner, store):
+    for name in ("olena", "taras"):
+        assert create(runner, name, "--role", "viewer").exit_code == 0
+    hashes = [row[0] for row in store.db.execute("SELECT password_hash FROM users")]
+    assert len(set(hashes)) == 2  # salted
+
+
+def test_short_password_is_refused(runner, users):
+    result = create(runner, "olena", "--role", "admin", password="x" * (MIN_PASSWORD_LENGTH - 1))
+    assert result.exit_code == 1
+    assert f"at least {MIN_PASSWORD_LENGTH} characters" in result.output
+    assert users.all() == []
+
+
+def test_empty_stdin_is_a_short_password(runner, users):
+    result = runner.invoke(args=["users", "create", "olena", "--role", "admin", "--password-stdin"], input="")
+    assert result.exit_code == 1
+    assert users.all() == []
+
+
+def test_operator_without_region_or_settlement_is_refused(runner, users):
+    result = create(runner, "olena", "--role", "operator")
+    assert result.exit_code == 1
+    assert "needs at least one --region or --settlement" in result.output
+    assert users.all() == []
+
+
+def test_operator_with_only_a_settlement_is_accepted(runner, users):
+    assert create(runner, "olena", "--role", "operator", "--settlement", "Бровари").exit_code == 0
+    assert users.get_by_name("olena").settlements == ("Бровари",)
+
+
+def test_unknown_role_is_refused(runner, users):
+    result = create(runner, "olena", "--role", "root")
+    assert result.exit_code == 2
+    assert users.all() == []
+
+
+def test_duplicate_name_is_refused_and_the_first_user_is_kept(runner, store, users):
+    assert create(runner, "olena", "--role", "operator", "--region", REGION).exit_code == 0
+    before = list(store.db.execute("SELECT * FROM users"))
+    result = create(runner, "olena", "--role", "admin", password="інший пароль 123")
+    assert result.exit_code == 1
+    assert "exists already" in result.output
+    assert list(store.db.execute("SELECT * FROM users")) == before
+
+
+# -- list, disable, enable ---------------------------------------------------------------------------
+
+
+def test_list_shows_role_state_and_scope(runner, make_user):
+    make_user("olena", "operator", regions=(REGION,), settlements=("Бровари",))
+    make_user("admin", "admin")
+    assert runner.invoke(args=["users", "disable", "admin"]).exit_code == 0
+    result = runner.invoke(args=["users", "list"])
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "admin\tadmin\tdisabled\tусі регіони",
+        f"olena\toperator\tactive\t{REGION}, Бровари",
+    ]
+
+
+@pytest.mark.parametrize("command", ["disable", "enable", "token"])
+def test_commands_on_an_unknown_user_fail(runner, command):
+    result = runner.invoke(args=["users", command, "nobody"])
+    assert result.exit_code == 1
+    assert "no user named 'nobody'" in result.output
+
+
+# -- tokens ------------------------------------------------------------------------------------------
+
+
+def test_token_is_printed_once_and_only_its_digest_is_stored(
+    runner, store, make_user, client, point_in_region
+):
+    make_user("olena", "operator", regions=(REGION,))
+    result = runner.invoke(args=["users", "token", "olena", "--label", "hromada sync"])
+    assert result.exit_code == 0
+    token = result.output.strip()
+    assert token.startswith(TOKEN_PREFIX) and len(token) > 40 and "\n" not in token
+
+    rows = list(store.db.execute("SELECT digest, label FROM api_tokens"))
+    assert rows == [(hashlib.sha256(token.encode()).hexdigest(), "hromada sync")]
+    assert not any(token in cell for cell in every_text_cell(store))
+    assert token.encode() not in database_bytes(store)
+
+    again = runner.invoke(args=["users", "token", "olena"]).output.strip()
+    assert again != token  # a new token each time; the first one cannot be shown again
+
+    response = patch_status(client, token)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert store.history("kyiv-1")[0]["by"] == "olena"
+
+
+def test_disabled_users_token_and_session_stop_working(
+    runner, store, make_user, client, app, point_in_region
+):
+    make_user("olena", "operator", regions=(REGION,))
+    token = runner.invoke(args=["users", "token", "olena"]).output.strip()
+    assert login(client, "olena").status_code == 302
+    assert client.get("/operator/").status_code == 200
+    assert patch_status(client, token, "full").status_code == 200
+
+    assert runner.invoke(args=["users", "disable", "olena"]).exit_code == 0
+    before = (store.all(), store.history("kyiv-1"))
+    response = patch_status(client, token, "closed")
+    assert response.status_code == 401
+    page = client.get("/operator/")
+    assert page.status_code == 302 and "/operator/login" in page.headers["Location"]
+    assert login(client, "olena").status_code == 401  # nor can they log in again
+    assert (store.all(), store.history("kyiv-1")) == before
+
+    # Enabled again: the token works, but a session cut off by a disable stays ended.
+    assert runner.invoke(args=["users", "enable", "olena"]).exit_code == 0
+    assert patch_status(client, token, "closed").status_code == 200
+    other = app.test_client()
+    assert login(other, "olena").status_code == 302
+    assert runner.invoke(args=["users", "disable", "olena"]).exit_code == 0
+    assert runner.invoke(args=["users", "enable", "olena"]).exit_code == 0
+    assert other.get("/operator/").status_code == 302
+    assert login(client, "olena").status_code == 302
