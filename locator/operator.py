@@ -143,6 +143,7 @@ def login():
                 session.permanent = True
                 session["uid"] = user.id
                 session["sv"] = user.session_version
+                session["at"] = int(utcnow().timestamp())  # the session ends SESSION_HOURS after this
                 target = request.args.get("next", "")
                 if not target.startswith("/operator") or target.startswith("//"):
                     target = url_for("operator.points")
@@ -158,6 +159,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Log out on every device: the user's session version moves, so every cookie goes stale."""
+    if g.get("user") is not None:
+        _users().end_sessions(g.user.id)
     session.clear()
     flash("Ви вийшли з консолі.", "ok")
     return redirect(url_for("operator.login"))
@@ -174,7 +178,9 @@ def load_user() -> None:
     except NotFoundError:
         session.clear()
         return
-    if user.disabled or session.get("sv") != user.session_version:
+    max_age_s = current_app.config["SESSION_HOURS"] * 3600
+    expired = utcnow().timestamp() - session.get("at", 0) > max_age_s
+    if user.disabled or session.get("sv") != user.session_version or expired:
         session.clear()
         return
     g.user = user

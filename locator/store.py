@@ -586,6 +586,11 @@ class UserStore:
                 raise NotFoundError(f"user {name!r}")
         return self.get_by_name(name)
 
+    def end_sessions(self, user_id: int) -> None:
+        """Make every session of this user invalid (logout everywhere)."""
+        with self.store._write() as conn:
+            conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])
+
     def set_password(self, name: str, password_hash: str) -> None:
         with self.store._write() as conn:
             cursor = conn.execute(

@@ -738,3 +738,18 @@ def test_export_csv_and_geojson_as_attachments_with_archived_points(admin, store
     features = json.loads(text(response))["features"]
     assert len(features) == store.count()
     assert admin.get("/operator/export.xlsx").status_code == 404
+
+
+def test_logout_ends_the_session_on_every_device(app, olena):
+    other_device = app.test_client()
+    assert login(other_device, "olena").status_code == 302
+    assert logged_in(other_device)
+    post(olena, "/operator/logout")
+    assert not logged_in(other_device)
+
+
+def test_a_session_ends_session_hours_after_login_even_when_active(app, olena):
+    assert logged_in(olena)
+    with olena.session_transaction() as session:
+        session["at"] -= int(app.config["SESSION_HOURS"] * 3600) + 1
+    assert not logged_in(olena)
