@@ -108,7 +108,7 @@ def _save(point: Point, changes: dict, message: str, *, verify: bool = True):
         return redirect(url_for("operator.point", point_id=point.id))
     except ValidationError as error:
         for problem in error.problems:
-            flash(f"{problem.field}: {problem.message}", "error")
+            flash(f"{labels.FIELD.get(problem.field, problem.field)}: {problem.message}", "error")
         return redirect(url_for("operator.point", point_id=point.id))
     flash(message, "ok")
     return redirect(url_for("operator.point", point_id=point.id))
