@@ -333,7 +333,7 @@ def test_details_form_refuses_a_bad_occupancy_and_writes_nothing(olena, store, o
     data = {"details": "1", "status": "open", "occupancy": occupancy, "version": "1"}
     response = post(olena, "/operator/points/kyiv-01/status", data, follow_redirects=True)
     assert response.status_code == 200
-    assert "occupancy: expected a whole number" in text(response)
+    assert "Людей зараз: expected a whole number" in text(response)
     assert 'class="flash flash-error"' in text(response)
     assert db_state(store) == before
 
@@ -353,7 +353,7 @@ def test_move_to_an_invalid_place_writes_nothing(olena, store, lat, lon):
     before = db_state(store)
     response = post(olena, "/operator/points/kyiv-05/move", {"lat": lat, "lon": lon, "version": "1"})
     assert response.status_code == 302
-    assert "lat:" in text(olena.get("/operator/points/kyiv-05"))
+    assert "Широта:" in text(olena.get("/operator/points/kyiv-05"))
     assert db_state(store) == before
 
 
