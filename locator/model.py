@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -140,7 +140,7 @@ class Point:
 
     def to_record(self) -> dict[str, Any]:
         """Plain values (enums as strings, times as ISO 8601 UTC, services sorted) for storage."""
-        record = asdict(self)
+        record = {name: getattr(self, name) for name in POINT_FIELDS}  # asdict() deep-copies: slow
         record.update(
             kind=self.kind.value,
             category=self.category.value,
@@ -153,6 +153,9 @@ class Point:
 
     def with_changes(self, **changes: Any) -> Point:
         return replace(self, **changes)
+
+
+POINT_FIELDS = tuple(f.name for f in fields(Point))
 
 
 def utcnow() -> datetime:

@@ -480,12 +480,11 @@ def _classify(existing: dict[str, Point], points: list[Point], replace: bool) ->
 
 def _differences(old: Point, new: Point) -> list[tuple[str, str | None, str | None]]:
     """(field, old, new) for each field that differs, as text, for the history table."""
+    changed = [name for name in HISTORY_FIELDS if getattr(old, name) != getattr(new, name)]
+    if not changed:
+        return []
     before, after = old.to_record(), new.to_record()
-    diffs = []
-    for name in HISTORY_FIELDS:
-        if before[name] != after[name]:
-            diffs.append((name, _as_text(before[name]), _as_text(after[name])))
-    return diffs
+    return [(name, _as_text(before[name]), _as_text(after[name])) for name in changed]
 
 
 def _as_text(value: Any) -> str | None:
