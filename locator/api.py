@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from .features import feature_collection, point_feature
+from .features import feature_collection, point_feature, points_csv
 from .geo import bearing_deg, compass, find_places
 from .model import (
     ID_PATTERN,
@@ -96,28 +96,57 @@ def _index():
     return current_app.extensions["locator.index"]
 
 
+FORMATS = {  # format -> media type
+    "geojson": "application/geo+json",
+    "compact": "application/json",
+    "csv": "text/csv",
+}
+
+
 @bp.get("/points")
 def list_points():
     """Points matching the filters, as GeoJSON (or the compact table the map page loads)."""
+    chosen = request.args.get("format", "geojson")
+    if chosen not in FORMATS:
+        raise ApiError(400, "Invalid parameter", "format must be geojson, compact or csv", "format")
+    return _points_response(chosen)
+
+
+@bp.get("/points.geojson")
+def download_geojson():
+    """The open-data download: every matching point as a GeoJSON file."""
+    return _points_response("geojson", download=True)
+
+
+@bp.get("/points.csv")
+def download_csv():
+    """The open-data download: every matching point as CSV (one row per point)."""
+    return _points_response("csv", download=True)
+
+
+def _points_response(chosen: str, download: bool = False) -> Response:
     wanted = _filter()
-    compact = request.args.get("format", "geojson")
-    if compact not in ("geojson", "compact"):
-        raise ApiError(400, "Invalid parameter", "format must be geojson or compact", "format")
     seq = _store().change_seq()
-    etag = etag_for("points", seq, sorted(request.args.items(multi=True)))
+    etag = etag_for("points", chosen, seq, sorted(request.args.items(multi=True)))
     if (cached := not_modified(etag)) is not None:
         return cached
 
     def make() -> bytes:
         points = _store().find(wanted)
         now = utcnow()
-        if compact == "compact":
+        if chosen == "compact":
             return dump_json(_compact(points, seq))
+        if chosen == "csv":
+            return points_csv(points).encode("utf-8")
         features = [point_feature(p, now, _stale_after()) for p in points]
         return dump_json(feature_collection(features, seq=seq, generated_at=format_time(now)))
 
-    mimetype = "application/json" if compact == "compact" else "application/geo+json"
-    return json_response(_bodies().get_or_make(etag, make), etag, mimetype)
+    response = json_response(_bodies().get_or_make(etag, make), etag, FORMATS[chosen])
+    if download:
+        extension = "csv" if chosen == "csv" else "geojson"
+        name = f"points-of-invincibility-{utcnow():%Y%m%d-%H%M}.{extension}"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def _compact(points: list[Point], seq: int) -> dict[str, Any]:
@@ -168,6 +197,39 @@ def point_etag(point: Point) -> str:
     return f"v{point.version}-{etag_for('point', point.id, point.version)[:12]}"
 
 
+CHANGES_PAGE = 500  # default and largest page of the change feed
+
+
+@bp.get("/changes")
+def changes():
+    """Every change after ?since=<cursor>, in order; follow next_cursor until has_more is false."""
+    since, limit = _whole("since", 0, 2**62, 0), _whole("limit", 1, CHANGES_PAGE, CHANGES_PAGE)
+    rows = _store().changes(since, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    body = {
+        "changes": rows,
+        "next_cursor": rows[-1]["cursor"] if rows else since,
+        "has_more": more,
+    }
+    etag = etag_for("changes", since, limit, body["next_cursor"], more)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    return json_response(dump_json(body), etag, "application/json")
+
+
+def _whole(param: str, low: int, high: int, default: int) -> int:
+    raw = request.args.get(param)
+    if raw is None:
+        return default
+    raw = raw.strip()
+    if not raw.isdecimal() or not low <= int(raw) <= high:
+        raise ApiError(
+            400, "Invalid parameter", f"{param} must be a whole number from {low} to {high}", param
+        )
+    return int(raw)
+
+
 def _number(param: str, low: float, high: float) -> float:
     raw = request.args.get(param)
     if raw is None or not raw.strip():
@@ -178,17 +240,10 @@ def _number(param: str, low: float, high: float) -> float:
         raise ApiError(400, "Invalid parameter", f"{param}: {error}", param) from None
 
 
-def _k() -> int:
-    raw = request.args.get("k", str(K_DEFAULT)).strip()
-    if not raw.isdecimal() or not 1 <= int(raw) <= K_MAX:  # isdigit() passes "²", which int() refuses
-        raise ApiError(400, "Invalid parameter", f"k must be a whole number from 1 to {K_MAX}", "k")
-    return int(raw)
-
-
 @bp.get("/nearest")
 def nearest():
     """The k nearest points to lat/lon that pass the filters (open ones unless status= says)."""
-    lat, lon, k = _number("lat", -90, 90), _number("lon", -180, 180), _k()
+    lat, lon, k = _number("lat", -90, 90), _number("lon", -180, 180), _whole("k", 1, K_MAX, K_DEFAULT)
     wanted = _filter(default_statuses=(Status.OPEN,))
     index = _index()
     snapshot = index.sync()

@@ -166,6 +166,22 @@ SETTINGS: tuple[Setting, ...] = (
         "An operator's session ends this long after logging in.",
     ),
     Setting(
+        "LOCATOR_API_RATE_PER_MIN",
+        "API_RATE_PER_MIN",
+        "600",
+        _non_negative_int,
+        "a whole number >= 0 (0: no limit)",
+        "Anonymous API requests per minute per client address, per worker process; then 429.",
+    ),
+    Setting(
+        "LOCATOR_TRUSTED_PROXIES",
+        "TRUSTED_PROXIES",
+        "0",
+        _non_negative_int,
+        "a whole number >= 0",
+        "Reverse proxies in front (nginx: 1): client address and scheme come from X-Forwarded-*.",
+    ),
+    Setting(
         "PORT",
         "PORT",
         "5000",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,6 +77,15 @@ def point_feature(point: Point, now: datetime, stale_after: timedelta, **extra: 
 
 def feature_collection(features: list[dict[str, Any]], **members: Any) -> dict[str, Any]:
     return {"type": "FeatureCollection", **members, "features": features}
+
+
+def points_csv(points: list[Point]) -> str:
+    """Points as CSV text with the CSV_COLUMNS header (the format `points import` reads back)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(csv_row(p) for p in points)
+    return out.getvalue()
 
 
 def csv_row(point: Point) -> dict[str, Any]:

@@ -271,6 +271,20 @@ class Store:
             )
         )
 
+    def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
+        """History rows after a cursor, oldest first: the public change feed (no authors).
+
+        Writers are serialised by SQLite, so row ids are committed in order: a reader that
+        pages by id never misses or repeats a change.
+        """
+        return list(
+            self.db.query(
+                "SELECT id AS cursor, point_id, field, old, new, at FROM history"
+                " WHERE id > ? ORDER BY id LIMIT ?",
+                [since, limit],
+            )
+        )
+
     def _point(self, row: sqlite3.Row | tuple) -> Point:
         record = dict(zip(self._columns(), row, strict=True))
         return Point(

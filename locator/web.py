@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .limits import TokenBuckets, retry_after
 from .model import ValidationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -50,6 +52,8 @@ def problem_response(error: ApiError) -> Response:
         json.dumps(body, ensure_ascii=False), status=error.status, mimetype=PROBLEM_JSON
     )
     response.headers["Cache-Control"] = "no-store"
+    if "retry_after" in error.extra:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
     return response
 
 
@@ -119,6 +123,33 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _cors_for_reads(response: Response) -> Response:
+    """Any site may read the API; no cross-site request may write (write endpoints get nothing)."""
+    if request.path.startswith("/api/") and request.method in READ_METHODS:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Retry-After, Content-Disposition"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD"
+            response.headers["Access-Control-Allow-Headers"] = "If-None-Match, Accept"
+            response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _limit_anonymous_api() -> None:
+    """429 with Retry-After when one address sends more anonymous API requests than allowed."""
+    if not request.path.startswith("/api/") or request.headers.get("Authorization", "").startswith("Bearer "):
+        return
+    wait = current_app.extensions["locator.limiter"].take(request.remote_addr or "?")
+    if wait:
+        seconds = retry_after(wait)
+        raise ApiError(
+            429, "Too Many Requests", f"slow down: try again in {seconds} s", None, retry_after=seconds
+        )
+
+
 def etag_for(*parts: Any) -> str:
     """A weak ETag from the data version, the request's arguments and the clock's minute."""
     bucket = int(time.time() // ETAG_BUCKET_S)
@@ -148,5 +179,11 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.extensions["locator.limiter"] = TokenBuckets(app.config["API_RATE_PER_MIN"])
+    app.before_request(_limit_anonymous_api)
     app.after_request(_security_headers)
+    app.after_request(_cors_for_reads)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -24,6 +24,8 @@ def test_defaults_load():
         "ENV": "development",
         "SECRET_KEY": "",
         "SESSION_HOURS": 12.0,
+        "API_RATE_PER_MIN": 600,
+        "TRUSTED_PROXIES": 0,
         "PORT": 5000,
     }
 
