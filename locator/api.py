@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from . import openapi
 from .features import feature_collection, point_feature, points_csv
 from .geo import bearing_deg, compass, find_places
 from .model import (
@@ -195,6 +196,15 @@ def get_point(point_id: str):
 def point_etag(point: Point) -> str:
     """Starts with the version ("v7-..."), so If-Match on a write can name the version it read."""
     return f"v{point.version}-{etag_for('point', point.id, point.version)[:12]}"
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of this API."""
+    etag = etag_for("openapi", request.host_url)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    return json_response(dump_json(openapi.document(request.host_url)), etag, "application/json")
 
 
 CHANGES_PAGE = 500  # default and largest page of the change feed

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 
-from . import labels
+from . import labels, openapi
 from .maps import build_map
 from .model import ID_PATTERN, MAX_ID, SERVICES, Category, Kind, Status, utcnow
 from .store import NotFoundError
@@ -46,6 +46,12 @@ def map_page():
         kinds=list(Kind),
         categories=list(Category),
     )
+
+
+@bp.get("/api")
+def api_page():
+    """Show the API for developers: every endpoint, its parameters and answers."""
+    return render_template("public/api.html", doc=openapi.document(request.host_url))
 
 
 @bp.get("/points/<point_id>")

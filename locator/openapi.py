@@ -1,0 +1,388 @@
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json and shown at /api.
+
+tests/test_openapi.py checks that every registered API route is described here and that real
+responses match these schemas, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import SERVICES, Category, Kind, Status
+
+PROBLEM = {"$ref": "#/components/responses/Problem"}
+
+
+def _param(name: str, description: str, schema: dict, where: str = "query", required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
+
+
+FILTERS = [
+    _param("bbox", "minLon,minLat,maxLon,maxLat", {"type": "string"}),
+    _param("status", "Comma list of statuses", {"type": "string"}),
+    _param("kind", "fixed or mobile (comma list)", {"type": "string"}),
+    _param("category", "state or business (comma list)", {"type": "string"}),
+    _param("base", "true: base points only", {"type": "string", "enum": ["true", "false"]}),
+    _param("services", f"Comma list; all required. Known: {', '.join(SERVICES)}", {"type": "string"}),
+    _param("region", "Region, ignoring case", {"type": "string"}),
+    _param("q", "Text in name, address or settlement", {"type": "string"}),
+]
+POINT_ID = _param("point_id", "The point's id", {"type": "string"}, "path", True)
+NULLABLE_INT = {"type": ["integer", "null"], "minimum": 0}
+
+SCHEMAS: dict[str, Any] = {
+    "Properties": {
+        "type": "object",
+        "required": [
+            "id",
+            "name",
+            "kind",
+            "category",
+            "base",
+            "status",
+            "services",
+            "lat",
+            "lon",
+            "verified_at",
+            "updated_at",
+            "version",
+            "stale",
+            "archived",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"enum": [k.value for k in Kind]},
+            "category": {"enum": [c.value for c in Category]},
+            "base": {"type": "boolean"},
+            "status": {"enum": [s.value for s in Status]},
+            "services": {"type": "array", "items": {"enum": list(SERVICES)}, "uniqueItems": True},
+            "address": {"type": "string"},
+            "settlement": {"type": "string"},
+            "region": {"type": "string"},
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "capacity": NULLABLE_INT,
+            "occupancy": NULLABLE_INT,
+            "phone": {"type": "string"},
+            "hours": {"type": "string"},
+            "open_24_7": {"type": "boolean"},
+            "note": {"type": "string"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "verified_at": {"type": "string", "format": "date-time"},
+            "version": {"type": "integer", "minimum": 1},
+            "archived": {"type": "boolean"},
+            "stale": {"type": "boolean", "description": "status older than LOCATOR_STALE_HOURS"},
+            "status_age_s": {"type": "integer", "minimum": 0},
+            "distance_m": {"type": "number", "minimum": 0, "description": "nearest only"},
+            "bearing_deg": {"type": "number", "minimum": 0, "maximum": 360, "description": "nearest only"},
+            "direction": {
+                "enum": ["N", "NE", "E", "SE", "S", "SW", "W", "NW"],
+                "description": "nearest only",
+            },
+        },
+    },
+    "Feature": {
+        "type": "object",
+        "required": ["type", "id", "geometry", "properties"],
+        "properties": {
+            "type": {"const": "Feature"},
+            "id": {"type": "string"},
+            "geometry": {
+                "type": "object",
+                "required": ["type", "coordinates"],
+                "properties": {
+                    "type": {"const": "Point"},
+                    "coordinates": {
+                        "type": "array",
+                        "items": {"type": "number"},
+                        "minItems": 2,
+                        "maxItems": 2,
+                    },
+                },
+            },
+            "properties": {"$ref": "#/components/schemas/Properties"},
+        },
+    },
+    "FeatureCollection": {
+        "type": "object",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+            "seq": {"type": "integer", "description": "data version (change counter)"},
+        },
+    },
+    "Compact": {
+        "type": "object",
+        "required": ["fields", "rows", "services", "seq", "generated_at", "stale_after_s"],
+        "properties": {
+            "fields": {"type": "array", "items": {"type": "string"}},
+            "services": {"type": "array", "items": {"type": "string"}},
+            "rows": {"type": "array", "items": {"type": "array"}},
+            "seq": {"type": "integer"},
+            "generated_at": {"type": "string"},
+            "stale_after_s": {"type": "integer"},
+        },
+    },
+    "Places": {
+        "type": "object",
+        "required": ["places"],
+        "properties": {
+            "places": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "region", "lat", "lon", "points"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "region": {"type": "string"},
+                        "lat": {"type": "number"},
+                        "lon": {"type": "number"},
+                        "points": {"type": "integer", "minimum": 1},
+                    },
+                },
+            }
+        },
+    },
+    "Changes": {
+        "type": "object",
+        "required": ["changes", "next_cursor", "has_more"],
+        "properties": {
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["cursor", "point_id", "field", "old", "new", "at"],
+                    "properties": {
+                        "cursor": {"type": "integer"},
+                        "point_id": {"type": "string"},
+                        "field": {"type": "string"},
+                        "old": {"type": ["string", "null"]},
+                        "new": {"type": ["string", "null"]},
+                        "at": {"type": "string"},
+                    },
+                },
+            },
+            "next_cursor": {"type": "integer"},
+            "has_more": {"type": "boolean"},
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "param": {"type": "string", "description": "the parameter, field or header to blame"},
+            "errors": {"type": "array"},
+            "current_version": {"type": "integer"},
+            "retry_after": {"type": "integer"},
+        },
+    },
+    "PointInput": {
+        "type": "object",
+        "description": "Fields to set; on POST id, name, status, lat and lon are required.",
+        "additionalProperties": False,
+        "properties": {
+            key: value
+            for key, value in {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "kind": {"enum": [k.value for k in Kind]},
+                "category": {"enum": [c.value for c in Category]},
+                "base": {"type": "boolean"},
+                "status": {"enum": [s.value for s in Status]},
+                "services": {"type": "array", "items": {"enum": list(SERVICES)}},
+                "address": {"type": "string"},
+                "settlement": {"type": "string"},
+                "region": {"type": "string"},
+                "lat": {"type": "number"},
+                "lon": {"type": "number"},
+                "capacity": NULLABLE_INT,
+                "occupancy": NULLABLE_INT,
+                "phone": {"type": "string"},
+                "hours": {"type": "string"},
+                "open_24_7": {"type": "boolean"},
+                "note": {"type": "string"},
+                "archived": {"type": "boolean"},
+            }.items()
+        },
+    },
+}
+
+
+def _ok(schema: str, media: str = "application/json", description: str = "OK") -> dict:
+    return {
+        "description": description,
+        "content": {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _errors(*codes: int) -> dict:
+    return {str(code): PROBLEM for code in codes}
+
+
+READ_ERRORS = _errors(400, 429)
+CACHED = {"304": {"description": "Not modified (If-None-Match matched the ETag)"}}
+WRITE_ERRORS = _errors(400, 401, 403, 404)
+
+PATHS: dict[str, Any] = {
+    "/api/v1/points": {
+        "get": {
+            "summary": "Points matching the filters",
+            "parameters": [
+                *FILTERS,
+                _param(
+                    "format", "geojson (default), compact or csv", {"enum": ["geojson", "compact", "csv"]}
+                ),
+            ],
+            "responses": {
+                "200": {
+                    "description": "GeoJSON, the compact table (format=compact) or CSV (format=csv)",
+                    "content": {
+                        "application/geo+json": {
+                            "schema": {"$ref": "#/components/schemas/FeatureCollection"}
+                        },
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Compact"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                **CACHED,
+                **READ_ERRORS,
+            },
+        },
+        "post": {
+            "summary": "Create a point (token or session + X-CSRFToken)",
+            "security": [{"token": []}, {"session": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PointInput"}}},
+            },
+            "responses": {
+                "201": _ok("Feature", "application/geo+json", "Created"),
+                "409": PROBLEM,
+                **WRITE_ERRORS,
+            },
+        },
+    },
+    "/api/v1/points.geojson": {
+        "get": {
+            "summary": "Download matching points as a GeoJSON file",
+            "parameters": FILTERS,
+            "responses": {"200": _ok("FeatureCollection", "application/geo+json"), **CACHED, **READ_ERRORS},
+        }
+    },
+    "/api/v1/points.csv": {
+        "get": {
+            "summary": "Download matching points as CSV (the columns `points import` reads)",
+            "parameters": FILTERS,
+            "responses": {
+                "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                **CACHED,
+                **READ_ERRORS,
+            },
+        }
+    },
+    "/api/v1/points/{point_id}": {
+        "get": {
+            "summary": "One point",
+            "parameters": [POINT_ID],
+            "responses": {"200": _ok("Feature", "application/geo+json"), **CACHED, **_errors(404, 429)},
+        },
+        "patch": {
+            "summary": 'Change fields of a point; If-Match with the ETag (or "v<version>") is required',
+            "security": [{"token": []}, {"session": []}],
+            "parameters": [
+                POINT_ID,
+                _param("If-Match", "ETag or version read", {"type": "string"}, "header", True),
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PointInput"}}},
+            },
+            "responses": {
+                "200": _ok("Feature", "application/geo+json"),
+                "412": PROBLEM,
+                "428": PROBLEM,
+                **WRITE_ERRORS,
+            },
+        },
+    },
+    "/api/v1/nearest": {
+        "get": {
+            "summary": "The k nearest points by great-circle distance (status defaults to open)",
+            "parameters": [
+                _param(
+                    "lat", "Latitude, WGS84", {"type": "number", "minimum": -90, "maximum": 90}, required=True
+                ),
+                _param(
+                    "lon",
+                    "Longitude, WGS84",
+                    {"type": "number", "minimum": -180, "maximum": 180},
+                    required=True,
+                ),
+                _param("k", "How many (1-100, default 5)", {"type": "integer", "minimum": 1, "maximum": 100}),
+                *FILTERS,
+            ],
+            "responses": {"200": _ok("FeatureCollection", "application/geo+json"), **CACHED, **READ_ERRORS},
+        }
+    },
+    "/api/v1/places": {
+        "get": {
+            "summary": "Settlements whose name contains q",
+            "parameters": [
+                _param("q", "Part of a settlement name", {"type": "string", "maxLength": 100}, required=True)
+            ],
+            "responses": {"200": _ok("Places"), **CACHED, **READ_ERRORS},
+        }
+    },
+    "/api/v1/changes": {
+        "get": {
+            "summary": "Changes after a cursor, oldest first (follow next_cursor while has_more)",
+            "parameters": [
+                _param("since", "Cursor (0 to start)", {"type": "integer", "minimum": 0}),
+                _param("limit", "Page size (1-500)", {"type": "integer", "minimum": 1, "maximum": 500}),
+            ],
+            "responses": {"200": _ok("Changes"), **CACHED, **READ_ERRORS},
+        }
+    },
+    "/api/v1/openapi.json": {
+        "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1 JSON"}}}
+    },
+}
+
+
+def document(server_url: str = "/") -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Points of Invincibility locator API",
+            "version": "1",
+            "description": "Open data on Points of Invincibility: where they are, what they offer, "
+            "and how fresh their status is. Errors are application/problem+json (RFC 9457).",
+        },
+        "servers": [{"url": server_url}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {
+                "Problem": {
+                    "description": "Problem details; `param` names what to fix",
+                    "content": {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    },
+                }
+            },
+            "securitySchemes": {
+                "token": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "from `flask --app app users token`",
+                },
+                "session": {"type": "apiKey", "in": "cookie", "name": "poi_session"},
+            },
+        },
+    }
