@@ -12,7 +12,7 @@ from flask import Flask, request, session
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
-from . import api, api_write, cli, config, labels, operator, public, web
+from . import api, api_write, cli, config, embed, labels, operator, public, web
 from .geo import NearestIndex
 from .store import Store, UserStore
 
@@ -78,6 +78,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_write.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(operator.bp)
+    app.register_blueprint(embed.bp)
     cli.init_app(app)
     return app
 

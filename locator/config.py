@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -64,6 +65,15 @@ def _zoom(text: str) -> int:
     if not 0 <= value <= 19:
         raise ValueError
     return value
+
+
+def _frame_ancestors(text: str) -> str:
+    sources = text.split()
+    if not sources or any(
+        not re.fullmatch(r"\*|'none'|'self'|https?://[A-Za-z0-9.*:-]+", s) for s in sources
+    ):
+        raise ValueError
+    return " ".join(sources)
 
 
 def _environment(text: str) -> str:
@@ -180,6 +190,14 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
         "a whole number >= 0",
         "Reverse proxies in front (nginx: 1): client address and scheme come from X-Forwarded-*.",
+    ),
+    Setting(
+        "LOCATOR_EMBED_ANCESTORS",
+        "EMBED_ANCESTORS",
+        "*",
+        _frame_ancestors,
+        "a CSP source list, e.g. * or https://kyiv.example https://*.gov.ua",
+        "Sites allowed to frame /embed (CSP frame-ancestors); every other page refuses framing.",
     ),
     Setting(
         "PORT",

@@ -17,12 +17,18 @@ POINT_ZOOM = 15
 STATUS_HISTORY_FIELDS = {"status", "created", "verified_at", "deleted"}
 
 
-def _map_settings(fmap) -> dict:
-    """What map.js needs, handed over through one data attribute (never string-built JS)."""
+def map_settings(fmap, filters: dict[str, str] | None = None) -> dict:
+    """What map.js needs, handed over through one data attribute (never string-built JS).
+
+    filters (the embed's region, services, status...) restrict both the points loaded and
+    the nearest lookups.
+    """
     config = current_app.config
+    filters = filters or {}
     return {
         "map": fmap.name,
-        "pointsUrl": url_for("api.list_points", format="compact"),
+        "filters": filters,
+        "pointsUrl": url_for("api.list_points", format="compact", **filters),
         "nearestUrl": url_for("api.nearest"),
         "placesUrl": url_for("api.places"),
         "pointUrl": url_for("public.point_page", point_id="__ID__"),
@@ -39,7 +45,7 @@ def map_page():
     return render_template(
         "public/map.html",
         fmap=fmap,
-        settings=_map_settings(fmap),
+        settings=map_settings(fmap),
         labels=labels.for_script(),
         services=SERVICES,
         statuses=list(Status),

@@ -113,11 +113,16 @@ def _security_headers(response: Response) -> Response:
         "form-action": "'self'",
         "frame-ancestors": "'none'",
     }
+    embeddable = request.endpoint == "embed.widget"
+    if embeddable:  # the only page other sites may frame
+        policy["frame-ancestors"] = current_app.config["EMBED_ANCESTORS"]
     response.headers["Content-Security-Policy"] = "; ".join(f"{k} {v}" for k, v in policy.items())
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+    if not embeddable:
+        response.headers["X-Frame-Options"] = "DENY"
+    geolocation = "*" if embeddable else "(self)"  # the embedding page grants it with allow="geolocation"
+    response.headers["Permissions-Policy"] = f"geolocation={geolocation}, camera=(), microphone=()"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response

@@ -26,6 +26,7 @@ def test_defaults_load():
         "SESSION_HOURS": 12.0,
         "API_RATE_PER_MIN": 600,
         "TRUSTED_PROXIES": 0,
+        "EMBED_ANCESTORS": "*",
         "PORT": 5000,
     }
 

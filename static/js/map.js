@@ -103,7 +103,7 @@
     var services = serviceNames(point.services);
     if (services.length) box.appendChild(el("p", "services-line", services.join(" · ")));
     var actions = el("p", "actions");
-    actions.appendChild(link(pointUrl(point.id), text("details")));
+    actions.appendChild(link(pointUrl(point.id), text("details"), settings.embed));
     actions.appendChild(document.createTextNode(" · "));
     actions.appendChild(link(directionsUrl(point.lat, point.lon), text("directions"), true));
     box.appendChild(actions);
@@ -139,8 +139,8 @@
     return {
       services: services,
       mask: mask,
-      kinds: checkedValues("kind"),
-      categories: checkedValues("category"),
+      kinds: filters.querySelector('input[name="kind"]') ? checkedValues("kind") : null,
+      categories: filters.querySelector('input[name="category"]') ? checkedValues("category") : null,
       openOnly: checkedValues("open").length > 0,
       baseOnly: checkedValues("base").length > 0,
     };
@@ -148,8 +148,8 @@
 
   function matches(point, wanted) {
     if ((point.services & wanted.mask) !== wanted.mask) return false;
-    if (wanted.kinds.indexOf(point.kind) < 0) return false;
-    if (wanted.categories.indexOf(point.category) < 0) return false;
+    if (wanted.kinds && wanted.kinds.indexOf(point.kind) < 0) return false;
+    if (wanted.categories && wanted.categories.indexOf(point.category) < 0) return false;
     if (wanted.openOnly && point.status !== "open") return false;
     if (wanted.baseOnly && !point.base) return false;
     return true;
@@ -216,9 +216,18 @@
   function nearestQuery(lat, lon) {
     var wanted = currentFilter();
     var params = new URLSearchParams({ lat: lat.toFixed(6), lon: lon.toFixed(6), k: "5" });
-    if (wanted.services.length) params.set("services", wanted.services.join(","));
-    if (wanted.kinds.length === 1) params.set("kind", wanted.kinds[0]);
-    if (wanted.categories.length === 1) params.set("category", wanted.categories[0]);
+    Object.keys(settings.filters || {}).forEach(function (key) {
+      params.set(key, settings.filters[key]);
+    });
+    var services = wanted.services.slice();
+    if (settings.filters && settings.filters.services) {
+      settings.filters.services.split(",").forEach(function (name) {
+        if (services.indexOf(name) < 0) services.push(name);
+      });
+    }
+    if (services.length) params.set("services", services.join(","));
+    if (wanted.kinds && wanted.kinds.length === 1) params.set("kind", wanted.kinds[0]);
+    if (wanted.categories && wanted.categories.length === 1) params.set("category", wanted.categories[0]);
     if (wanted.baseOnly) params.set("base", "true");
     return settings.nearestUrl + "?" + params.toString();
   }
@@ -239,7 +248,7 @@
       var p = feature.properties;
       var item = el("li", "result" + (p.stale ? " result-stale" : ""));
       var title = el("h3");
-      title.appendChild(link(pointUrl(p.id), p.name));
+      title.appendChild(link(pointUrl(p.id), p.name, settings.embed));
       item.appendChild(title);
       var line = el("p", "result-distance", distanceText(p.distance_m) + " · " + (labels.compass[p.direction] || p.direction) + " · ");
       line.appendChild(el("span", "badge badge-" + p.status, labels.status[p.status]));

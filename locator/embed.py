@@ -1,0 +1,107 @@
+"""Blueprint /embed: the partner widget (a map made for an iframe) and its builder page.
+
+Options travel in the query string and are validated like API parameters; a bad option gets a
+plain 400 page naming it. Only /embed may be framed (CSP frame-ancestors from
+LOCATOR_EMBED_ANCESTORS); the widget sets no cookie and needs no same-origin access, so it works
+in an iframe sandboxed with "allow-scripts allow-popups".
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from . import labels
+from .geo import find_places
+from .maps import build_map
+from .model import SERVICES, Category, Kind, Status, ValidationError, fold, parse_coordinate, parse_filter
+from .public import map_settings
+from .web import ApiError
+
+bp = Blueprint("embed", __name__, url_prefix="/embed")
+
+LANGUAGES = ("uk", "en")
+PLACE_ZOOM = 12
+FILTER_PARAMS = ("region", "services", "status", "kind", "category", "base")
+
+
+def _options() -> dict:
+    """The widget's options from the query string; a bad one is a 400 naming it."""
+    args = request.args
+    try:
+        wanted = parse_filter({key: args[key] for key in FILTER_PARAMS if key in args})
+    except ValidationError as error:
+        raise ApiError(400, "Invalid option", str(error), error.problems[0].field) from None
+    lang = args.get("lang", "uk")
+    if lang not in LANGUAGES:
+        raise ApiError(400, "Invalid option", "lang must be uk or en", "lang")
+    config = current_app.config
+    center, zoom = config["MAP_CENTER"], config["MAP_ZOOM"]
+    if args.get("zoom", "").strip():
+        raw = args["zoom"].strip()
+        if not raw.isdecimal() or not 3 <= int(raw) <= 18:
+            raise ApiError(400, "Invalid option", "zoom must be a whole number from 3 to 18", "zoom")
+        zoom = int(raw)
+    if args.get("center", "").strip():
+        parts = args["center"].split(",")
+        try:
+            if len(parts) != 2:
+                raise ValueError("expected lat,lon")
+            center = (parse_coordinate(parts[0], -90, 90), parse_coordinate(parts[1], -180, 180))
+        except ValueError as error:
+            raise ApiError(400, "Invalid option", f"center: {error}", "center") from None
+    elif args.get("settlement", "").strip() or wanted.region:
+        center, zoom = _place_center(args.get("settlement", "").strip(), wanted.region, center, zoom)
+    return {"filter": wanted, "lang": lang, "center": center, "zoom": zoom}
+
+
+def _place_center(settlement: str, region: str, default: tuple, zoom: int) -> tuple[tuple, int]:
+    """Centre on the settlement (or the region's points) if we know it, else the default."""
+    places = current_app.extensions["locator.index"].sync().places
+    if region:
+        places = [p for p in places if fold(p.region) == fold(region)]
+    if settlement:
+        found = [p for p in find_places(places, settlement) if fold(p.name) == fold(settlement)]
+        if not found:
+            raise ApiError(400, "Invalid option", f"settlement {settlement!r} has no points", "settlement")
+        return (found[0].lat, found[0].lon), max(zoom, PLACE_ZOOM)
+    if places:
+        total = sum(p.points for p in places)
+        lat = sum(p.lat * p.points for p in places) / total
+        lon = sum(p.lon * p.points for p in places) / total
+        return (lat, lon), zoom
+    return default, zoom
+
+
+@bp.get("")
+def widget():
+    """The embeddable map: filters and the nearest list, points open on this site in a new tab."""
+    options = _options()
+    config = current_app.config
+    fmap = build_map(options["center"], options["zoom"], config["TILE_URL"], config["TILE_ATTRIBUTION"])
+    passed = {key: request.args[key] for key in FILTER_PARAMS if request.args.get(key, "").strip()}
+    settings = map_settings(fmap, passed)
+    settings["embed"] = True
+    return render_template(
+        "embed/widget.html",
+        fmap=fmap,
+        settings=settings,
+        labels=labels.for_script(),
+        services=SERVICES,
+        chosen=options["filter"].services,
+        statuses=list(Status),
+        lang=options["lang"],
+    )
+
+
+@bp.get("/builder")
+def builder():
+    """Pick the widget's options on a live preview and copy the <iframe> snippet."""
+    return render_template(
+        "embed/builder.html",
+        services=SERVICES,
+        statuses=list(Status),
+        kinds=list(Kind),
+        categories=list(Category),
+        regions=current_app.extensions["locator.store"].regions(),
+        widget_url=url_for("embed.widget", _external=True),
+    )

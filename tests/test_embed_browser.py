@@ -1,0 +1,148 @@
+"""The partner widget, embedded by a page on another origin, in a real headless browser."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from browser_support import (
+    BROVARY,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    REGION,
+    TIMEOUT_MS,
+    Site,
+    brute_force_nearest,
+    open_guarded_tab,
+    serve,
+)
+from playwright.sync_api import Browser, expect, sync_playwright
+
+EMBED_BUDGET_BYTES = 120_000  # HTML, scripts, styles and the region's data, compressed, tiles excluded
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    with serve(tmp_path_factory.mktemp("embed-site")) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        expect.set_options(timeout=TIMEOUT_MS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def partner(tmp_path_factory, site) -> Iterator[callable]:
+    """A second local server (another origin: another port) whose pages embed the widget."""
+    folder: Path = tmp_path_factory.mktemp("partner")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def page_embedding(query: dict, name: str = "index.html") -> str:
+        src = site.url("/embed?" + urlencode(query))
+        (folder / name).write_text(
+            "<!doctype html><html><head><meta charset='utf-8'><title>Громада</title></head><body>"
+            "<h1>Новини громади</h1>"
+            f'<iframe id="poi" src="{src}" title="Пункти незламності" width="100%" height="600"'
+            ' sandbox="allow-scripts allow-popups" allow="geolocation"></iframe></body></html>',
+            encoding="utf-8",
+        )
+        return f"http://127.0.0.1:{server.server_port}/{name}"
+
+    yield page_embedding
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_widget_renders_filters_and_lists_nearest_inside_a_sandboxed_cross_origin_frame(
+    browser, site, partner
+):
+    context, tab = open_guarded_tab(
+        browser,
+        site,
+        geolocation={"latitude": BROVARY[0], "longitude": BROVARY[1]},
+        permissions=["geolocation"],
+    )
+    try:
+        page = tab.page
+        sizes: list[int] = []
+        page.on("requestfinished", lambda request: sizes.append(_transfer(request, site)))
+        page.goto(partner({"region": REGION, "services": "power"}))
+        frame = page.frame_locator("#poi")
+        expect(frame.locator("#map-app")).to_have_attribute("data-loaded", "true")
+        in_region = [p for p in site.points if p["region"] == REGION and "power" in p["services"]]
+        expect(frame.locator("#map-app")).to_have_attribute("data-shown", str(len(in_region)))
+        expect(frame.locator(".marker-cluster, .poi").first).to_be_visible()
+        # filters work inside the frame
+        frame.locator("#filters summary").click()
+        frame.locator('input[name="open"]').check()
+        open_ones = [p for p in in_region if p["status"] == "open"]
+        expect(frame.locator("#map-app")).to_have_attribute("data-shown", str(len(open_ones)))
+        # the nearest list, restricted to the widget's region and services
+        frame.locator("#near-me").click()
+        expect(frame.locator("#results li.result")).to_have_count(5)
+        expected = brute_force_nearest(in_region, *BROVARY)[:5]
+        assert frame.locator("#results li.result h3").all_inner_texts() == [p["name"] for p in expected]
+        links = frame.locator("#results li.result h3 a")
+        assert links.first.get_attribute("target") == "_blank"  # points open on our site, in a new tab
+        assert context.cookies() == []  # the widget sets no cookie, first- or third-party
+        print(f"embed transfer: {sum(sizes)} bytes in {sum(1 for s in sizes if s)} responses")
+        assert sum(sizes) < EMBED_BUDGET_BYTES, f"embed transferred {sum(sizes)} bytes"
+        tab.guard.assert_clean(page)
+    finally:
+        context.close()
+
+
+def _transfer(request, site: Site) -> int:
+    """Bytes on the wire for one request to our site (tiles and the partner page not counted)."""
+    if not request.url.startswith(site.base_url):
+        return 0
+    sizes = request.sizes()
+    return sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+
+def test_a_bad_option_is_a_400_page_naming_it(browser, site):
+    context, tab = open_guarded_tab(browser, site)
+    try:
+        response = tab.page.goto(site.url("/embed?status=bogus"))
+        assert response.status == 400
+        assert "status" in tab.page.locator("main").inner_text()
+    finally:
+        context.close()
+
+
+def test_builder_makes_a_snippet_and_previews_it(browser, site):
+    context, tab = open_guarded_tab(browser, site)
+    try:
+        page = tab.page
+        page.goto(site.url("/embed/builder"))
+        page.select_option("#b-region", REGION)
+        page.check('input[name="services"][value="water"]')
+        snippet = page.input_value("#snippet")
+        assert (
+            snippet.startswith("<iframe ")
+            and 'title="' in snippet
+            and 'sandbox="allow-scripts allow-popups"' in snippet
+        )
+        assert "services=water" in snippet and "region=" in snippet
+        assert "services=water" in page.get_attribute("#preview", "src")
+        frame = page.frame_locator("#preview")
+        expect(frame.locator("#map-app")).to_have_attribute("data-loaded", "true")
+        tab.guard.assert_clean(page)
+    finally:
+        context.close()
