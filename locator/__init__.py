@@ -99,13 +99,19 @@ def _development_secret(path: Path) -> str:
     """Outside production a missing SECRET_KEY is made once and kept beside the database,
     so sessions survive restarts and every worker signs with the same key."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
+    if not path.exists():
+        # Write a draft, then hard-link it into place: the key appears whole, and when several
+        # workers start at once only the first one's key wins (no one reads a half-written file).
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

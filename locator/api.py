@@ -181,16 +181,21 @@ def _compact(points: list[Point], seq: int) -> dict[str, Any]:
 @bp.get("/points/<point_id>")
 def get_point(point_id: str):
     """One point as a GeoJSON Feature."""
-    if len(point_id) > MAX_ID or not ID_PATTERN.match(point_id):
-        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
-    try:
-        point = _store().get(point_id)
-    except NotFoundError:
-        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id") from None
+    point = point_or_404(point_id)
     etag = point_etag(point)
     if (cached := not_modified(etag)) is not None:
         return cached
     return json_response(dump_json(point_feature(point, utcnow(), _stale_after())), etag)
+
+
+def point_or_404(point_id: str) -> Point:
+    """The point, or a 404 problem naming the id (ids that cannot exist never reach SQL)."""
+    if len(point_id) <= MAX_ID and ID_PATTERN.match(point_id):
+        try:
+            return _store().get(point_id)
+        except NotFoundError:
+            pass
+    raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
 
 
 def point_etag(point: Point) -> str:

@@ -12,11 +12,11 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, g, request, url_for
 
-from .api import dump_json, json_response, point_etag
+from .api import dump_json, json_response, point_etag, point_or_404
 from .auth import Role, User, token_digest
 from .features import point_feature
-from .model import EDITABLE_FIELDS, ID_PATTERN, MAX_ID, Point, ValidationError, utcnow
-from .store import DuplicateIdError, NotFoundError, VersionConflict
+from .model import EDITABLE_FIELDS, Point, ValidationError, utcnow
+from .store import DuplicateIdError, VersionConflict
 from .web import ApiError
 
 bp = Blueprint("api_write", __name__, url_prefix="/api/v1")
@@ -93,12 +93,7 @@ def _out_of_scope(user: User, region: str, settlement: str) -> ApiError:
 def patch_point(point_id: str):
     """Change some fields of a point (If-Match required); the status counts as verified now."""
     user = writer()
-    if len(point_id) > MAX_ID or not ID_PATTERN.match(point_id):
-        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
-    try:
-        current = _store().get(point_id)
-    except NotFoundError:
-        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id") from None
+    current = point_or_404(point_id)
     version = _expected_version(current)
     changes = _body()
     if changes.get("id", point_id) != point_id:

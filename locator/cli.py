@@ -120,11 +120,7 @@ def disable_user(name: str) -> None:
 
     Example: flask --app app users disable olena
     """
-    try:
-        _users().set_disabled(name, True)
-    except NotFoundError:
-        raise click.ClickException(f"no user named {name!r}") from None
-    click.echo(f"user {name} disabled")
+    _set_disabled(name, True)
 
 
 @users_cli.command("enable")
@@ -134,11 +130,15 @@ def enable_user(name: str) -> None:
 
     Example: flask --app app users enable olena
     """
+    _set_disabled(name, False)
+
+
+def _set_disabled(name: str, disabled: bool) -> None:
     try:
-        _users().set_disabled(name, False)
+        _users().set_disabled(name, disabled)
     except NotFoundError:
         raise click.ClickException(f"no user named {name!r}") from None
-    click.echo(f"user {name} enabled")
+    click.echo(f"user {name} {'disabled' if disabled else 'enabled'}")
 
 
 @users_cli.command("token")

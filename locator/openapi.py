@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import SERVICES, Category, Kind, Status
+from .model import EDITABLE_FIELDS, SERVICES, Category, Kind, Status
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -186,31 +186,13 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "Fields to set; on POST id, name, status, lat and lon are required.",
         "additionalProperties": False,
-        "properties": {
-            key: value
-            for key, value in {
-                "id": {"type": "string"},
-                "name": {"type": "string"},
-                "kind": {"enum": [k.value for k in Kind]},
-                "category": {"enum": [c.value for c in Category]},
-                "base": {"type": "boolean"},
-                "status": {"enum": [s.value for s in Status]},
-                "services": {"type": "array", "items": {"enum": list(SERVICES)}},
-                "address": {"type": "string"},
-                "settlement": {"type": "string"},
-                "region": {"type": "string"},
-                "lat": {"type": "number"},
-                "lon": {"type": "number"},
-                "capacity": NULLABLE_INT,
-                "occupancy": NULLABLE_INT,
-                "phone": {"type": "string"},
-                "hours": {"type": "string"},
-                "open_24_7": {"type": "boolean"},
-                "note": {"type": "string"},
-                "archived": {"type": "boolean"},
-            }.items()
-        },
+        "properties": {},  # filled below from Properties: the editable fields and id
     },
+}
+
+
+SCHEMAS["PointInput"]["properties"] = {
+    name: SCHEMAS["Properties"]["properties"][name] for name in ("id", *EDITABLE_FIELDS)
 }
 
 

@@ -84,11 +84,15 @@ def admin_required(view):
     return wrapped
 
 
-def _editable_point(point_id: str) -> Point:
+def _point_or_404(point_id: str) -> Point:
     try:
-        point = _store().get(point_id)
+        return _store().get(point_id)
     except NotFoundError:
         abort(404)
+
+
+def _editable_point(point_id: str) -> Point:
+    point = _point_or_404(point_id)
     if not g.user.may_edit(point):
         abort(403)
     return point
@@ -231,10 +235,7 @@ def points():
 @login_required
 def point(point_id: str):
     """One point: big status buttons, services now, occupancy, note; move a mobile point."""
-    try:
-        current = _store().get(point_id)
-    except NotFoundError:
-        abort(404)
+    current = _point_or_404(point_id)
     config = current_app.config
     fmap = build_map(
         (current.lat, current.lon),
@@ -309,10 +310,7 @@ def archive(point_id: str):
 @login_required
 def history(point_id: str):
     """Who changed what, from what, to what, when."""
-    try:
-        current = _store().get(point_id)
-    except NotFoundError:
-        abort(404)
+    current = _point_or_404(point_id)
     return render_template(
         "operator/history.html", point=current, history=_store().history(point_id, limit=1000)
     )

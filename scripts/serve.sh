@@ -7,7 +7,7 @@ install_requirements requirements.txt
 check_vendor_assets
 PORT="${PORT:-5000}"
 export PORT
-# Create the schema and seed the database once, before the workers start.
-.venv/bin/python -c "from locator import create_app; create_app()"
+# gunicorn preloads the app in its master (scripts/gunicorn.conf.py): the schema is created and
+# an empty database seeded once, before the workers fork.
 echo "Serving on http://127.0.0.1:${PORT}"
 exec .venv/bin/gunicorn --config scripts/gunicorn.conf.py app:app
