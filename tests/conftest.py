@@ -175,3 +175,16 @@ def make_token(users):
         return token
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (Debian's, never a downloaded one) for every browser test here."""
+    from browser_support import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        expect.set_options(timeout=TIMEOUT_MS)
+        yield browser
+        browser.close()

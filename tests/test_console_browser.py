@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, Site, Tab, open_guarded_tab, serve
+from browser_support import Site, Tab, open_guarded_tab, serve
 from helpers import PASSWORD
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from locator.store import Store, UserStore
 
@@ -36,15 +36,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, password_hash: str) -> Iterat
         UserStore(store).create(OPERATOR, password_hash, "operator", settlements=(SETTLEMENT,))
         store.close()
         yield site
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

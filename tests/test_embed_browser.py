@@ -12,16 +12,13 @@ from urllib.parse import urlencode
 import pytest
 from browser_support import (
     BROVARY,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     REGION,
-    TIMEOUT_MS,
     Site,
     brute_force_nearest,
     open_guarded_tab,
     serve,
 )
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import expect
 
 EMBED_BUDGET_BYTES = 120_000  # HTML, scripts, styles and the region's data, compressed, tiles excluded
 
@@ -30,15 +27,6 @@ EMBED_BUDGET_BYTES = 120_000  # HTML, scripts, styles and the region's data, com
 def site(tmp_path_factory) -> Iterator[Site]:
     with serve(tmp_path_factory.mktemp("embed-site")) as site:
         yield site
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

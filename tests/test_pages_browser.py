@@ -17,8 +17,6 @@ from urllib.parse import urlsplit
 import pytest
 from browser_support import (
     BROVARY,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     HOSTILE_ADDRESS,
     HOSTILE_AT,
     HOSTILE_ID,
@@ -35,7 +33,6 @@ from browser_support import (
     STATUSES,
     THE_MAP,
     TILE_HOST,
-    TIMEOUT_MS,
     Site,
     Tab,
     brute_force_nearest,
@@ -43,7 +40,7 @@ from browser_support import (
     open_guarded_tab,
     serve,
 )
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 TILE_PATH = re.compile(r"^/\d+/\d+/\d+\.png$")
 
@@ -52,15 +49,6 @@ TILE_PATH = re.compile(r"^/\d+/\d+/\d+\.png$")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with serve(tmp_path_factory.mktemp("browser-site")) as site:
         yield site
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        expect.set_options(timeout=TIMEOUT_MS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
