@@ -7,33 +7,10 @@ import io
 from datetime import datetime, timedelta
 from typing import Any
 
-from .model import Point, format_time, sorted_services
+from .model import POINT_FIELDS, Point, format_time, sorted_services
 
-# Columns of the CSV export, in order; import reads the same names back.
-CSV_COLUMNS = (
-    "id",
-    "name",
-    "kind",
-    "category",
-    "base",
-    "status",
-    "services",
-    "lat",
-    "lon",
-    "address",
-    "settlement",
-    "region",
-    "capacity",
-    "occupancy",
-    "phone",
-    "hours",
-    "open_24_7",
-    "note",
-    "updated_at",
-    "verified_at",
-    "version",
-    "archived",
-)
+# Columns of the CSV export: every field of a Point, in order; import reads the same names back.
+CSV_COLUMNS = POINT_FIELDS
 
 
 def point_properties(point: Point, now: datetime, stale_after: timedelta) -> dict[str, Any]:
