@@ -7,8 +7,20 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
 from . import labels, openapi
+from .geo import bearing_deg, compass, find_places
 from .maps import build_map
-from .model import ID_PATTERN, MAX_ID, SERVICES, Category, Kind, Status, utcnow
+from .model import (
+    ID_PATTERN,
+    MAX_ID,
+    SERVICES,
+    Category,
+    Kind,
+    PointFilter,
+    Status,
+    fold,
+    parse_coordinate,
+    utcnow,
+)
 from .store import NotFoundError
 
 bp = Blueprint("public", __name__)
@@ -52,6 +64,63 @@ def map_page():
         kinds=list(Kind),
         categories=list(Category),
     )
+
+
+LIST_RESULTS = 10
+
+
+@bp.get("/list")
+def list_page():
+    """Text-only nearest open points for a settlement or coordinates: no JavaScript, no map."""
+    args = request.args
+    index = current_app.extensions["locator.index"]
+    snapshot = index.sync()
+    place, places, error, hits = None, [], "", []
+    chosen = [s for s in args.getlist("services") if s in SERVICES]
+    try:
+        if args.get("lat") and args.get("lon"):
+            lat, lon = parse_coordinate(args["lat"], -90, 90), parse_coordinate(args["lon"], -180, 180)
+            place = {"name": args.get("label", "")[:100] or f"{lat:.4f}, {lon:.4f}", "lat": lat, "lon": lon}
+        elif args.get("place", "").strip():
+            places = find_places(snapshot.places, args["place"][:100])
+            if len(places) == 1 or (places and fold(places[0].name) == fold(args["place"].strip())):
+                best = places[0]
+                place, places = {"name": best.name, "lat": best.lat, "lon": best.lon}, []
+            elif not places:
+                error = f"Населений пункт «{args['place'].strip()[:100]}» не знайдено серед пунктів."
+    except ValueError:
+        error = "Координати мають бути числами: широта від -90 до 90, довгота від -180 до 180."
+    if place:
+        wanted = PointFilter(statuses=frozenset({Status.OPEN}), services=frozenset(chosen))
+        hits = snapshot.nearest(place["lat"], place["lon"], LIST_RESULTS, wanted)
+    now = utcnow()
+    rows = [
+        {
+            "point": hit.point,
+            "distance": _distance_text(hit.distance_m),
+            "direction": labels.COMPASS[
+                compass(bearing_deg(place["lat"], place["lon"], hit.point.lat, hit.point.lon))
+            ],
+            "stale": hit.point.is_stale(now, timedelta(hours=current_app.config["STALE_HOURS"])),
+        }
+        for hit in hits
+    ]
+    return render_template(
+        "public/list.html",
+        place=place,
+        places=places,
+        rows=rows,
+        error=error,
+        now=now,
+        chosen=chosen,
+        query=args.get("place", ""),
+    )
+
+
+def _distance_text(metres: float) -> str:
+    if metres < 1000:
+        return f"{round(metres)} м"
+    return f"{metres / 1000:.1f} км".replace(".", ",")
 
 
 @bp.get("/api")
