@@ -128,7 +128,10 @@ def download_csv():
 def _points_response(chosen: str, download: bool = False) -> Response:
     wanted = _filter()
     seq = _store().change_seq()
-    etag = etag_for("points", chosen, seq, sorted(request.args.items(multi=True)))
+    # The compact table and CSV carry times, not "stale" flags (the map works staleness out
+    # itself), so their ETag, and the cached body, last until the data changes.
+    clock = chosen == "geojson"
+    etag = etag_for("points", chosen, seq, sorted(request.args.items(multi=True)), clock=clock)
     if (cached := not_modified(etag)) is not None:
         return cached
 
@@ -206,7 +209,7 @@ def point_etag(point: Point) -> str:
 @bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3.1 description of this API."""
-    etag = etag_for("openapi", request.host_url)
+    etag = etag_for("openapi", request.host_url, clock=False)
     if (cached := not_modified(etag)) is not None:
         return cached
     return json_response(dump_json(openapi.document(request.host_url)), etag, "application/json")
@@ -227,7 +230,7 @@ def changes():
         "next_cursor": rows[-1]["cursor"] if rows else since,
         "has_more": more,
     }
-    etag = etag_for("changes", since, limit, body["next_cursor"], more)
+    etag = etag_for("changes", since, limit, body["next_cursor"], more, clock=False)
     if (cached := not_modified(etag)) is not None:
         return cached
     return json_response(dump_json(body), etag, "application/json")
@@ -293,7 +296,7 @@ def places():
     if len(q) > 100:
         raise ApiError(400, "Invalid parameter", "q is longer than 100 characters", "q")
     snapshot = _index().sync()
-    etag = etag_for("places", snapshot.seq, q)
+    etag = etag_for("places", snapshot.seq, q, clock=False)
     if (cached := not_modified(etag)) is not None:
         return cached
     found = find_places(snapshot.places, q)

@@ -593,3 +593,19 @@ def test_places_follow_writes(client, store, seeded):
     )
     found = client.get("/api/v1/places?q=славутич").get_json()["places"]
     assert [(p["name"], p["points"], p["lat"]) for p in found] == [("Славутич", 1, 51.52)]
+
+
+def test_compact_and_csv_etags_last_until_the_data_changes_but_geojson_rolls_with_the_clock(
+    client, seeded, monkeypatch
+):
+    import locator.web
+
+    def etags(now: float) -> dict[str, str]:
+        monkeypatch.setattr(locator.web.time, "time", lambda: now)
+        paths = ["/api/v1/points?format=compact", "/api/v1/points.csv", "/api/v1/points"]
+        return {path: client.get(path).headers["ETag"] for path in paths}
+
+    before, later = etags(1_800_000_000.0), etags(1_800_000_000.0 + 600)
+    assert before["/api/v1/points?format=compact"] == later["/api/v1/points?format=compact"]
+    assert before["/api/v1/points.csv"] == later["/api/v1/points.csv"]
+    assert before["/api/v1/points"] != later["/api/v1/points"]  # "stale" flags depend on the clock

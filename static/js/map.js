@@ -200,7 +200,8 @@
           markers[point.id] = makeMarker(point);
         });
         var shown = applyFilters();
-        var time = new Date(Date.parse(data.generated_at)).toLocaleTimeString("uk-UA", {
+        // the body may be older than this moment, but the server confirmed it is current (ETag)
+        var time = new Date().toLocaleTimeString("uk-UA", {
           hour: "2-digit",
           minute: "2-digit",
         });
