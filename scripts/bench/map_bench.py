@@ -153,8 +153,8 @@ def weigh(server: common.Server) -> dict:
 def server_costs(db: Path) -> dict:
     """In process: what one build of the compact body costs, step by step, and its compression.
 
-    The API builds the body once per ETag and worker (ETags roll over every minute), and
-    Flask-Compress compresses it again on every request.
+    The API builds the body once per ETag and worker, and Flask-Compress compresses it again
+    on every request.
     """
     import gzip
 
@@ -200,11 +200,9 @@ def server_costs(db: Path) -> dict:
 
 
 def warm_bodies(server: common.Server, limit_s: float = 90) -> float:
-    """Make sure every worker holds the compact body for the current minute (the steady state
-    under traffic: each worker builds it once per ETag), so a page load meets a warm server.
-    Returns the seconds it took."""
-    if 60 - time.time() % 60 < 15:  # the ETag rolls over at the minute: start after it
-        time.sleep(60 - time.time() % 60 + 0.2)
+    """Make sure every worker holds the compact body (the steady state under traffic: each
+    worker builds it once per ETag), so a page load meets a warm server. Returns the seconds
+    it took."""
     started = time.perf_counter()
 
     def fetch(_: int) -> float:
@@ -350,7 +348,7 @@ def main() -> int:
             f"{cold['done_ms'] / 1000:.2f} s",
             None,
             f"first byte of the point data after {cold['data_first_byte_ms'] - cold['data_request_ms']} ms "
-            "(the worker builds the body; again each minute, in each worker)",
+            "(the worker builds the body: once per data change, in each worker)",
         ),
         common.row(
             "compact point data, compressed (br / gzip)",

@@ -137,7 +137,7 @@ def markdown(rows: list[dict], results: dict[str, dict], info: dict[str, str], s
         "## How to rerun",
         "",
         "```sh",
-        "./scripts/bench/run.sh            # about 7 minutes; rewrites this file",
+        "./scripts/bench/run.sh            # 7-9 minutes on 2 cores; rewrites this file",
         "./scripts/bench/run.sh --quick    # a short try of the harness; prints, writes nothing",
         "```",
         "",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks of issue 5, in one command:
 #
-#   ./scripts/bench/run.sh            # full run, about 7 minutes; rewrites docs/benchmarks.md
+#   ./scripts/bench/run.sh            # full run, 7-9 minutes on 2 cores; rewrites docs/benchmarks.md
 #   ./scripts/bench/run.sh --quick    # short runs to try the harness; prints the table only
 #
 # Installs what it needs (wrk and chromium from Debian when missing, as root or with sudo; the
