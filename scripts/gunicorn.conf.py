@@ -11,6 +11,12 @@ control_socket_disable = True  # gunicorn 27's default socket path is shared by 
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
-max_requests = 20000  # recycle workers now and then; jitter avoids all restarting at once
+max_requests = 200000  # recycle rarely: a fresh worker costs a moment under load
 max_requests_jitter = 2000
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
+
+
+def when_ready(server):
+    """Build the nearest index once in the master (the app is preloaded), so every worker,
+    including one recycled under load, forks with it instead of reading every point first."""
+    server.app.wsgi().extensions["locator.index"].sync()
