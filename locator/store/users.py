@@ -104,15 +104,6 @@ class UserStore:
         with self.store._write() as conn:
             conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])
 
-    def set_password(self, name: str, password_hash: str) -> None:
-        with self.store._write() as conn:
-            cursor = conn.execute(
-                "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE name = ?",
-                [password_hash, name],
-            )
-            if cursor.rowcount == 0:
-                raise NotFoundError(f"user {name!r}")
-
     def add_token(self, name: str, digest: str, label: str = "") -> None:
         user = self.get_by_name(name)
         with self.store._write() as conn:
