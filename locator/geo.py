@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 
 import numpy as np
@@ -26,6 +27,7 @@ from .model import (
     fold,
     search_text,
     services_mask,
+    utcnow,
 )
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), the sphere all distances use
@@ -102,7 +104,7 @@ class _Base:
         self.lon = np.fromiter((p.lon for p in points), float, n)
         self.xyz = unit_vectors(self.lat, self.lon)
         self.tree = cKDTree(self.xyz) if n else None
-        self.status = np.fromiter((STATUS_CODES[p.status] for p in points), np.int8, n)
+        self.status = np.fromiter((STATUS_CODES[p.public_status] for p in points), np.int8, n)
         self.kind = np.fromiter((KIND_CODES[p.kind] for p in points), np.int8, n)
         self.category = np.fromiter((CATEGORY_CODES[p.category] for p in points), np.int8, n)
         self.base = np.fromiter((p.base for p in points), bool, n)
@@ -110,6 +112,7 @@ class _Base:
         self.services = np.fromiter((p.services_mask for p in points), np.int64, n)
         self.region = np.array([fold(p.region) for p in points], dtype=object)
         self.row_of = {p.id: i for i, p in enumerate(points)}
+        self.scheduled = sum(1 for p in points if p.stops)  # checked one by one, never in the tree
         self._subsets: OrderedDict[tuple, _Subset] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -175,8 +178,10 @@ class _Snapshot:
     def __init__(self, seq: int, points: list[Point], base: _Base | None = None):
         self.seq = seq
         self.base = base or _Base(points)
-        self.hidden = np.zeros(len(self.base.points), bool)  # base rows replaced or deleted
-        self.changes: dict[str, Point] = {}
+        # Base rows replaced or deleted, and mobile points with a schedule: where those stand
+        # depends on the clock, so they are checked one by one at each lookup, never in the tree.
+        self.hidden = np.fromiter((bool(p.stops) for p in self.base.points), bool, len(self.base.points))
+        self.changes: dict[str, Point] = {p.id: p for p in self.base.points if p.stops}
 
     @property
     def tree(self) -> cKDTree | None:
@@ -246,10 +251,17 @@ class _Snapshot:
                 return rows[ok]
             fetch = min(size, fetch * 4)
 
-    def nearest(self, lat: float, lon: float, k: int, wanted: PointFilter) -> list[Hit]:
-        hits = [
-            Hit(p, haversine_m(lat, lon, p.lat, p.lon)) for p in self.changes.values() if wanted.matches(p)
-        ]
+    def nearest(
+        self, lat: float, lon: float, k: int, wanted: PointFilter, now: datetime | None = None
+    ) -> list[Hit]:
+        """The k nearest matches, each where it stands at ``now`` (a mobile point at its stop)."""
+        hits = []
+        if self.changes:
+            now = now or utcnow()
+            for point in self.changes.values():
+                here = point.at(now) if point.stops else point
+                if wanted.matches(here):
+                    hits.append(Hit(here, haversine_m(lat, lon, here.lat, here.lon)))
         if self.base.tree is not None:
             phi, lmb = math.radians(lat), math.radians(lon)
             target = [math.cos(phi) * math.cos(lmb), math.cos(phi) * math.sin(lmb), math.sin(phi)]
@@ -287,13 +299,16 @@ class NearestIndex:
             else:
                 seq, changed, deleted = self.store.changed_since(snapshot.seq)
                 snapshot = snapshot.with_changes(seq, changed, deleted)
-                if len(snapshot.changes) > max(REBUILD_MIN, REBUILD_FRACTION * len(snapshot.points)):
+                changed_since_build = len(snapshot.changes) - snapshot.base.scheduled
+                if changed_since_build > max(REBUILD_MIN, REBUILD_FRACTION * len(snapshot.points)):
                     snapshot = _Snapshot(seq, snapshot.current_points())
             self._snapshot = snapshot
         return snapshot
 
-    def nearest(self, lat: float, lon: float, k: int, wanted: PointFilter) -> list[Hit]:
-        return self.sync().nearest(lat, lon, k, wanted)
+    def nearest(
+        self, lat: float, lon: float, k: int, wanted: PointFilter, now: datetime | None = None
+    ) -> list[Hit]:
+        return self.sync().nearest(lat, lon, k, wanted, now)
 
 
 @dataclass(frozen=True)

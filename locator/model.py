@@ -6,6 +6,7 @@ a form) passes through ``parse_point`` once; inside the app a ``Point`` is alway
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -39,6 +40,14 @@ class Status(StrEnum):
     FULL = "full"
     STANDBY = "standby"
     CLOSED = "closed"
+    # Never set by an operator: shown instead of "open"/"full" once enough citizens report the
+    # point closed, until an operator acts (see Point.public_status).
+    UNCONFIRMED = "unconfirmed"
+
+
+OPERATOR_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.FULL, Status.STANDBY, Status.CLOSED)
+MAX_STOPS = 50
+MAX_STOP_LENGTH = timedelta(days=7)
 
 
 # The order is part of the API: a point's services travel as a bit mask in the compact map
@@ -80,6 +89,7 @@ EDITABLE_FIELDS = (
     "open_24_7",
     "note",
     "archived",
+    "stops",
 )
 
 
@@ -100,6 +110,26 @@ class ValidationError(ValueError):
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One planned stop of a mobile point: where it stands from one moment to another."""
+
+    place: str
+    lat: float
+    lon: float
+    starts_at: datetime
+    ends_at: datetime
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "place": self.place,
+            "lat": self.lat,
+            "lon": self.lon,
+            "starts_at": format_time(self.starts_at),
+            "ends_at": format_time(self.ends_at),
+        }
 
 
 @dataclass(frozen=True)
@@ -126,6 +156,9 @@ class Point:
     verified_at: datetime = field(default_factory=lambda: utcnow())
     version: int = 1
     archived: bool = False  # off the public map and API lists, history kept
+    stops: tuple[Stop, ...] = ()  # a mobile point's schedule, ordered by start
+    moved_at: datetime | None = None  # when the point was last put at lat/lon (set by the store)
+    unconfirmed: bool = False  # enough citizens reported it closed; set by the store, never by input
 
     @property
     def services_mask(self) -> int:
@@ -138,6 +171,36 @@ class Point:
     def status_age(self, now: datetime) -> timedelta:
         return max(now - self.verified_at, timedelta(0))
 
+    @property
+    def public_status(self) -> Status:
+        """The status citizens see: citizens' closed reports outweigh an unconfirmed open/full."""
+        return Status.UNCONFIRMED if self.unconfirmed else self.status
+
+    def active_stop(self, now: datetime) -> Stop | None:
+        """The scheduled stop under way now (the latest started, if stops overlap)."""
+        current = None
+        for stop in self.stops:
+            if stop.starts_at <= now < stop.ends_at and (
+                current is None or stop.starts_at >= current.starts_at
+            ):
+                current = stop
+        return current
+
+    def upcoming_stops(self, now: datetime) -> list[Stop]:
+        """Stops not yet ended: ended ones are history, never a place to send anyone."""
+        return [stop for stop in self.stops if stop.ends_at > now]
+
+    def at(self, now: datetime) -> Point:
+        """The point where it is now: a stop under way wins over an older manual move.
+
+        The newest news wins: a stop that started after the operator last placed the point
+        moves it there (since the stop's start); a manual move during a stop overrides the stop.
+        """
+        stop = self.active_stop(now)
+        if stop is None or (self.moved_at is not None and self.moved_at > stop.starts_at):
+            return self
+        return replace(self, lat=stop.lat, lon=stop.lon, moved_at=stop.starts_at)
+
     def to_record(self) -> dict[str, Any]:
         """Plain values (enums as strings, times as ISO 8601 UTC, services sorted) for storage."""
         record = {name: getattr(self, name) for name in POINT_FIELDS}  # asdict() deep-copies: slow
@@ -148,6 +211,8 @@ class Point:
             services=sorted_services(self.services),
             updated_at=format_time(self.updated_at),
             verified_at=format_time(self.verified_at),
+            stops=[stop.to_record() for stop in self.stops],
+            moved_at=format_time(self.moved_at) if self.moved_at else None,
         )
         return record
 
@@ -281,6 +346,8 @@ def parse_point(data: Mapping[str, Any], *, now: datetime | None = None) -> Poin
     now = now or utcnow()
     problems: list[Problem] = []
     values: dict[str, Any] = {}
+    if data.get("operator_status"):  # our own exports: "status" there is what citizens saw
+        data = {**data, "status": data["operator_status"]}
 
     def check(name: str, parse, *, required: bool = False, default: Any = None) -> None:
         raw = data.get(name)
@@ -333,13 +400,115 @@ def parse_point(data: Mapping[str, Any], *, now: datetime | None = None) -> Poin
     check("verified_at", parse_time, default=values.get("updated_at", now))
     check("version", lambda v: max(1, int(parse_count(v) or 1)), default=1)
     check("archived", parse_bool, default=False)
+    check("stops", parse_stops, default=())
+    check("moved_at", lambda v: parse_time(v) if isinstance(v, (str, datetime)) and str(v).strip() else None)
+    if values.get("status") is Status.UNCONFIRMED:
+        problems.append(
+            Problem(
+                "status",
+                "'unconfirmed' comes from citizens' reports; an operator sets "
+                "one of: " + ", ".join(OPERATOR_STATUSES),
+            )
+        )
+    if values.get("stops") and values.get("kind", Kind.FIXED) is not Kind.MOBILE:
+        problems.append(Problem("stops", "only a mobile point has a schedule of stops"))
 
-    for moment in ("updated_at", "verified_at"):
-        if moment in values and values[moment] > now + timedelta(minutes=5):
+    for moment in ("updated_at", "verified_at", "moved_at"):
+        if values.get(moment) is not None and values[moment] > now + timedelta(minutes=5):
             problems.append(Problem(moment, "is in the future"))
     if problems:
         raise ValidationError(problems)
     return Point(**values)
+
+
+class ReportKind(StrEnum):
+    CLOSED = "closed"  # closed although shown as working
+    WRONG_PLACE = "wrong_place"  # not at this address
+    FULL = "full"
+    MISSING_SERVICE = "missing_service"  # a service it lists is not there (no power, no heat...)
+
+
+MAX_COMMENT = 300
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a citizen found at a point; plain text, never HTML."""
+
+    point_id: str
+    kind: ReportKind
+    service: str = ""  # for missing_service: which one
+    comment: str = ""
+
+
+def parse_report(point_id: str, data: Mapping[str, Any]) -> Report:
+    """A citizen's report from a form or JSON; every problem names its field."""
+    problems: list[Problem] = []
+    kind = service = comment = None
+    try:
+        kind = parse_enum(ReportKind, data.get("kind"))
+    except ValueError as error:
+        problems.append(Problem("kind", str(error)))
+    raw_service = data.get("service") or ""
+    if not isinstance(raw_service, str):
+        problems.append(Problem("service", "expected a service name"))
+    elif raw_service.strip() and raw_service.strip().lower() not in SERVICE_BIT:
+        problems.append(Problem("service", f"unknown service; known: {', '.join(SERVICES)}"))
+    else:
+        service = raw_service.strip().lower()
+    if kind is ReportKind.MISSING_SERVICE and service == "":
+        problems.append(Problem("service", "say which service is missing"))
+    if kind is not None and kind is not ReportKind.MISSING_SERVICE and service:
+        service = ""  # a leftover choice in the form; only "missing service" names one
+    raw_comment = data.get("comment") or ""
+    try:
+        if not isinstance(raw_comment, str):
+            raise ValueError("expected text")
+        comment = clean_text(raw_comment.replace("\r\n", "\n"), MAX_COMMENT)
+    except ValueError as error:
+        problems.append(Problem("comment", str(error)))
+    if problems:
+        raise ValidationError(problems)
+    return Report(point_id=point_id, kind=kind, service=service, comment=comment)
+
+
+def parse_stops(value: Any) -> tuple[Stop, ...]:
+    """A schedule from a list of {place, lat, lon, starts_at, ends_at} (or its JSON text)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("expected a JSON list of stops") from None
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list of stops")
+    if len(value) > MAX_STOPS:
+        raise ValueError(f"at most {MAX_STOPS} stops")
+    stops = []
+    for number, item in enumerate(value, 1):
+        if isinstance(item, Stop):
+            stops.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise ValueError(f"stop {number}: expected an object with place, lat, lon, starts_at, ends_at")
+        try:
+            place = clean_text(item.get("place"), MAX_TEXT)
+            if not place:
+                raise ValueError("place is required")
+            stop = Stop(
+                place=place,
+                lat=parse_coordinate(item.get("lat"), -90, 90),
+                lon=parse_coordinate(item.get("lon"), -180, 180),
+                starts_at=parse_time(item.get("starts_at")),
+                ends_at=parse_time(item.get("ends_at")),
+            )
+        except ValueError as error:
+            raise ValueError(f"stop {number}: {error}") from None
+        if stop.ends_at <= stop.starts_at:
+            raise ValueError(f"stop {number}: ends_at must be after starts_at")
+        if stop.ends_at - stop.starts_at > MAX_STOP_LENGTH:
+            raise ValueError(f"stop {number}: longer than {MAX_STOP_LENGTH.days} days")
+        stops.append(stop)
+    return tuple(sorted(stops, key=lambda stop: (stop.starts_at, stop.ends_at, stop.place)))
 
 
 def fold(text: str) -> str:
@@ -368,7 +537,7 @@ class PointFilter:
         """The filter's meaning, stated once; the store's SQL and the index must agree with it."""
         if point.archived and not self.include_archived:
             return False
-        if self.statuses and point.status not in self.statuses:
+        if self.statuses and point.public_status not in self.statuses:
             return False
         if self.kinds and point.kind not in self.kinds:
             return False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import EDITABLE_FIELDS, SERVICES, Category, Kind, Status
+from .model import EDITABLE_FIELDS, OPERATOR_STATUSES, SERVICES, Category, Kind, Status
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -72,6 +72,29 @@ SCHEMAS: dict[str, Any] = {
             "verified_at": {"type": "string", "format": "date-time"},
             "version": {"type": "integer", "minimum": 1},
             "archived": {"type": "boolean"},
+            "operator_status": {
+                "enum": [s.value for s in OPERATOR_STATUSES],
+                "description": "the status an operator set; `status` is what citizens see",
+            },
+            "unconfirmed": {
+                "type": "boolean",
+                "description": "enough recent citizen reports say it is closed; `status` is then"
+                " `unconfirmed` until an operator acts",
+            },
+            "located_since": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "since when the point is at lat/lon (its current stop, or its last move)",
+            },
+            "stop": {
+                "oneOf": [{"$ref": "#/components/schemas/Stop"}, {"type": "null"}],
+                "description": "the scheduled stop under way now",
+            },
+            "stops": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Stop"},
+                "description": "a mobile point's schedule: stops not yet ended (input: the whole list)",
+            },
             "stale": {"type": "boolean", "description": "status older than LOCATOR_STALE_HOURS"},
             "status_age_s": {"type": "integer", "minimum": 0},
             "distance_m": {"type": "number", "minimum": 0, "description": "nearest only"},
@@ -80,6 +103,17 @@ SCHEMAS: dict[str, Any] = {
                 "enum": ["N", "NE", "E", "SE", "S", "SW", "W", "NW"],
                 "description": "nearest only",
             },
+        },
+    },
+    "Stop": {
+        "type": "object",
+        "required": ["place", "lat", "lon", "starts_at", "ends_at"],
+        "properties": {
+            "place": {"type": "string", "maxLength": 200},
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "starts_at": {"type": "string", "format": "date-time"},
+            "ends_at": {"type": "string", "format": "date-time"},
         },
     },
     "Feature": {
@@ -193,7 +227,7 @@ SCHEMAS: dict[str, Any] = {
 
 SCHEMAS["PointInput"]["properties"] = {
     name: SCHEMAS["Properties"]["properties"][name] for name in ("id", *EDITABLE_FIELDS)
-}
+} | {"status": SCHEMAS["Properties"]["properties"]["operator_status"]}
 
 
 def _ok(schema: str, media: str = "application/json", description: str = "OK") -> dict:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from locator.model import SERVICES, Point, Status, format_time, parse_point
+from locator.model import OPERATOR_STATUSES, SERVICES, Point, Status, format_time, parse_point
 
 PROBLEM_JSON = "application/problem+json"
 PASSWORD = "батарейка-1234 кава"  # every console user made by the make_user fixture has this one
@@ -119,7 +119,7 @@ def random_record(rng: random.Random, point_id: str, lat: float, lon: float) -> 
         "kind": rng.choice(["fixed", "fixed", "mobile"]),
         "category": rng.choice(["state", "business"]),
         "base": rng.random() < 0.3,
-        "status": rng.choice([s.value for s in Status] + ["open", "open"]),
+        "status": rng.choice([s.value for s in OPERATOR_STATUSES] + ["open", "open"]),
         "services": rng.sample(SERVICES, rng.randrange(0, 6)),
         "lat": lat,
         "lon": lon,

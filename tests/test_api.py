@@ -41,6 +41,11 @@ PROPERTIES = {
     "version",
     "stale",
     "status_age_s",
+    "operator_status",
+    "unconfirmed",
+    "located_since",
+    "stop",
+    "stops",
 }
 
 

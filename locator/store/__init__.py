@@ -32,6 +32,7 @@ from ..model import (
     fold,
     format_time,
     parse_point,
+    parse_stops,
     parse_time,
     search_text,
     services_mask,
@@ -39,7 +40,7 @@ from ..model import (
     utcnow,
 )
 
-SCHEMA_VERSION = 2  # 2: points.archived
+SCHEMA_VERSION = 3  # 2: points.archived; 3: points.stops, moved_at, unconfirmed and reports
 
 POINT_COLUMNS = {
     "id": str,
@@ -67,6 +68,9 @@ POINT_COLUMNS = {
     "verified_at": str,
     "version": int,
     "archived": int,
+    "stops": str,  # JSON list of a mobile point's scheduled stops, "" when none
+    "moved_at": str,
+    "unconfirmed": int,  # enough open citizen reports say it is closed (see ReportStore)
     "seq": int,  # value of meta.seq when this row last changed
 }
 # Built once from the fixed column list above; values always travel as parameters.
@@ -109,6 +113,7 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = str(path)
         self._local = threading.local()
+        self.reports = ReportStore(self)
         # A forked worker (gunicorn --preload) must never reuse its parent's SQLite connection.
         os.register_at_fork(after_in_child=self._forget_connections)
 
@@ -151,8 +156,14 @@ class Store:
             db["points"].create(
                 POINT_COLUMNS, pk="id", not_null={"name", "kind", "status"}, if_not_exists=True
             )
-            if "archived" not in db["points"].columns_dict:  # databases made by schema 1
+            columns = db["points"].columns_dict
+            if "archived" not in columns:  # databases made by schema 1
                 db.execute("ALTER TABLE points ADD COLUMN archived INTEGER NOT NULL DEFAULT 0")
+            if "stops" not in columns:  # databases made by schema 1 or 2
+                db.execute("ALTER TABLE points ADD COLUMN stops TEXT NOT NULL DEFAULT ''")
+                db.execute("ALTER TABLE points ADD COLUMN moved_at TEXT")
+                db.execute("ALTER TABLE points ADD COLUMN unconfirmed INTEGER NOT NULL DEFAULT 0")
+            self._local.columns = None
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
             db["points"].create_index(["seq"], if_not_exists=True)
             db["points"].create_index(["status"], if_not_exists=True)
@@ -172,6 +183,7 @@ class Store:
             )
             db["history"].create_index(["point_id", "id"], if_not_exists=True)
             db["deleted_points"].create({"id": str, "seq": int}, pk="id", if_not_exists=True)
+            self.reports.create_tables(db)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -311,6 +323,9 @@ class Store:
             verified_at=parse_time(record["verified_at"]),
             version=record["version"],
             archived=bool(record["archived"]),
+            stops=parse_stops(record["stops"]) if record["stops"] else (),
+            moved_at=parse_time(record["moved_at"]) if record["moved_at"] else None,
+            unconfirmed=bool(record["unconfirmed"]),
         )
 
     def _columns(self) -> list[str]:
@@ -352,7 +367,14 @@ class Store:
                     history.append((point.id, seq, format_time(now), by, "created", None, point.status.value))
                 elif point.id in changed:
                     diffs = _differences(old, point)
-                    updated = point.with_changes(version=old.version + 1, updated_at=now)
+                    moved = (point.lat, point.lon) != (old.lat, old.lon)
+                    updated = point.with_changes(
+                        version=old.version + 1,
+                        updated_at=now,
+                        moved_at=point.moved_at or (now if moved else old.moved_at),
+                        # A re-import that confirms the status anew answers the citizens' reports.
+                        unconfirmed=old.unconfirmed and point.verified_at <= old.verified_at,
+                    )
                     rows.append(self._row(updated, seq))
                     history.extend((point.id, seq, format_time(now), by, *diff) for diff in diffs)
             if replace:
@@ -377,6 +399,7 @@ class Store:
         """Add one new point from raw input; a taken id is a validation problem, not an overwrite."""
         now = utcnow()
         point = parse_point(record | {"updated_at": now, "verified_at": now, "version": 1}, now=now)
+        point = point.with_changes(moved_at=now)
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM points WHERE id = ?", [point.id]).fetchone():
                 raise DuplicateIdError(point.id)
@@ -395,10 +418,13 @@ class Store:
                 raise VersionConflict(old)
             now = utcnow()
             seq = self._next_seq(conn)
-            new = old.with_changes(verified_at=now, updated_at=now, version=old.version + 1)
+            new = old.with_changes(
+                verified_at=now, updated_at=now, version=old.version + 1, unconfirmed=False
+            )
             self._upsert_rows(conn, [self._row(new, seq)])
             change = ("verified_at", format_time(old.verified_at), format_time(now))
             self._add_history(conn, [(point_id, seq, format_time(now), by, *change)])
+            self.reports.resolve_open(conn, point_id, by=by, resolution="acted", now=now)
         return new
 
     def regions(self) -> list[str]:
@@ -429,9 +455,16 @@ class Store:
             if not diffs:
                 return old
             seq = self._next_seq(conn)
-            new = new.with_changes(version=old.version + 1)
+            moved = (new.lat, new.lon) != (old.lat, old.lon)
+            new = new.with_changes(
+                version=old.version + 1,
+                moved_at=now if moved else old.moved_at,
+                unconfirmed=old.unconfirmed and not verify,
+            )
             self._upsert_rows(conn, [self._row(new, seq)])
             self._add_history(conn, [(point_id, seq, format_time(now), by, *diff) for diff in diffs])
+            if verify:
+                self.reports.resolve_open(conn, point_id, by=by, resolution="acted", now=now)
         return new
 
     def _row(self, point: Point, seq: int) -> dict[str, Any]:
@@ -444,6 +477,8 @@ class Store:
             services_mask=point.services_mask,
             region_key=fold(point.region),
             search_text=search_text(point),
+            stops=json.dumps(record["stops"], ensure_ascii=False) if point.stops else "",
+            unconfirmed=int(point.unconfirmed),
             seq=seq,
         )
         return record
@@ -506,6 +541,8 @@ def _as_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, list):
+        if value and isinstance(value[0], dict):  # a schedule of stops
+            return json.dumps(value, ensure_ascii=False)
         return ",".join(value)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -514,4 +551,5 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
+from .reports import ReportStore as ReportStore  # noqa: E402
 from .users import UserStore as UserStore  # noqa: E402  (re-exported: users and tokens)

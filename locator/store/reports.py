@@ -1,0 +1,184 @@
+"""Citizens' reports about points: the queue operators work through, and the "unconfirmed" flag.
+
+A report never changes a point's status. Enough recent open reports that a point shown as
+working is closed set ``points.unconfirmed``; that stamps the row with a new change sequence
+(so every index and ETag follows) but not a new version (an operator's edit in flight is not a
+conflict). Any operator verification of the point answers its open reports and clears the flag.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from ..model import Report, ReportKind, Status, format_time, parse_time, utcnow
+
+if TYPE_CHECKING:
+    from . import Store
+
+HOUR = timedelta(hours=1)
+SHOWN_AS_WORKING = (Status.OPEN.value, Status.FULL.value)
+
+
+@dataclass(frozen=True)
+class ReportRules:
+    """How many reports make a point unconfirmed, and how many anyone may send."""
+
+    threshold: int = 3  # open "closed" reports since the last verification
+    window: timedelta = timedelta(hours=6)  # only reports this recent count
+    per_address_per_hour: int = 5
+    per_point_per_hour: int = 20
+    distinct_addresses: bool = False  # count one report per address towards the threshold
+
+
+class ReportLimited(RuntimeError):
+    """Too many reports from this address or about this point; nothing was stored."""
+
+    def __init__(self, scope: str, retry_after_s: int):
+        self.scope = scope
+        self.retry_after_s = retry_after_s
+        super().__init__(f"too many reports {scope}; retry after {retry_after_s} s")
+
+
+class ReportStore:
+    """The reports table, in the points' database and transactions."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.rules = ReportRules()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        return self.store.db
+
+    def create_tables(self, db: sqlite_utils.Database) -> None:
+        db["reports"].create(
+            {
+                "id": int,
+                "point_id": str,
+                "kind": str,
+                "service": str,
+                "comment": str,
+                "at": str,
+                "source": str,  # keyed hash of the sender's address, never the address itself
+                "resolved_at": str,
+                "resolved_by": str,
+                "resolution": str,  # dismissed | acted
+            },
+            pk="id",
+            not_null={"point_id", "kind", "at"},
+            if_not_exists=True,
+        )
+        db["reports"].create_index(["point_id", "resolved_at"], if_not_exists=True)
+        db["reports"].create_index(["source", "at"], if_not_exists=True)
+        db["reports"].create_index(["at"], if_not_exists=True)
+
+    def add(self, report: Report, *, source: str, now: datetime | None = None) -> bool:
+        """Store a report, within the limits; True when it made the point unconfirmed."""
+        now = now or utcnow()
+        rules = self.rules
+        hour_ago = format_time(now - HOUR)
+        with self.store._write() as conn:
+            point = self.store.get(report.point_id)  # NotFoundError for an unknown id
+            for scope, sql, param, limit in (
+                ("from this address", "source = ?", source, rules.per_address_per_hour),
+                ("about this point", "point_id = ?", report.point_id, rules.per_point_per_hour),
+            ):
+                rows = conn.execute(
+                    f"SELECT count(*), min(at) FROM reports WHERE {sql} AND at > ?", [param, hour_ago]
+                ).fetchone()
+                if rows[0] >= limit:
+                    free_at = parse_time(rows[1]) + HOUR
+                    raise ReportLimited(scope, max(1, math.ceil((free_at - now).total_seconds())))
+            conn.execute(
+                "INSERT INTO reports (point_id, kind, service, comment, at, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    report.point_id,
+                    report.kind.value,
+                    report.service,
+                    report.comment,
+                    format_time(now),
+                    source,
+                ],
+            )
+            if point.unconfirmed or point.status.value not in SHOWN_AS_WORKING:
+                return False
+            if self._closed_reports(conn, point.id, point.verified_at, now) < rules.threshold:
+                return False
+            seq = self.store._next_seq(conn)
+            conn.execute("UPDATE points SET unconfirmed = 1, seq = ? WHERE id = ?", [seq, point.id])
+            self.store._add_history(
+                conn, [(point.id, seq, format_time(now), "citizens", "unconfirmed", "false", "true")]
+            )
+            return True
+
+    def _closed_reports(self, conn: sqlite3.Connection, point_id: str, verified_at: datetime, now) -> int:
+        """Open "closed" reports made after the last verification and within the window."""
+        since = format_time(max(verified_at, now - self.rules.window))
+        counted = "count(DISTINCT source)" if self.rules.distinct_addresses else "count(*)"
+        return conn.execute(
+            f"SELECT {counted} FROM reports WHERE point_id = ? AND kind = ? AND resolved_at IS NULL"
+            " AND at > ?",
+            [point_id, ReportKind.CLOSED.value, since],
+        ).fetchone()[0]
+
+    def resolve_open(self, conn: sqlite3.Connection, point_id: str, *, by: str, resolution: str, now) -> int:
+        """Mark every open report of a point answered (inside the caller's transaction)."""
+        return conn.execute(
+            "UPDATE reports SET resolved_at = ?, resolved_by = ?, resolution = ?"
+            " WHERE point_id = ? AND resolved_at IS NULL",
+            [format_time(now), by, resolution, point_id],
+        ).rowcount
+
+    def dismiss(self, point_id: str, *, by: str) -> int:
+        """The operator checked and the point is as shown: close its reports, clear the flag."""
+        now = utcnow()
+        with self.store._write() as conn:
+            point = self.store.get(point_id)
+            dismissed = self.resolve_open(conn, point_id, by=by, resolution="dismissed", now=now)
+            if point.unconfirmed:
+                seq = self.store._next_seq(conn)
+                conn.execute("UPDATE points SET unconfirmed = 0, seq = ? WHERE id = ?", [seq, point_id])
+                self.store._add_history(
+                    conn, [(point_id, seq, format_time(now), by, "unconfirmed", "true", "false")]
+                )
+        return dismissed
+
+    def open_for(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """A point's unanswered reports, newest first (no sender information)."""
+        return list(
+            self.db.query(
+                "SELECT id, kind, service, comment, at FROM reports"
+                " WHERE point_id = ? AND resolved_at IS NULL ORDER BY id DESC LIMIT ?",
+                [point_id, limit],
+            )
+        )
+
+    def answered_for(self, point_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT id, kind, service, comment, at, resolved_at, resolved_by, resolution FROM reports"
+                " WHERE point_id = ? AND resolved_at IS NOT NULL ORDER BY id DESC LIMIT ?",
+                [point_id, limit],
+            )
+        )
+
+    def open_counts(self, point_ids: list[str] | None = None) -> dict[str, Counter]:
+        """Unanswered reports by point and kind (all points, or just these)."""
+        sql = "SELECT point_id, kind, count(*) FROM reports WHERE resolved_at IS NULL"
+        params: list[Any] = []
+        if point_ids is not None:
+            sql += " AND point_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(point_ids))
+        counts: dict[str, Counter] = {}
+        for point_id, kind, count in self.db.execute(sql + " GROUP BY point_id, kind", params):
+            counts.setdefault(point_id, Counter())[kind] = count
+        return counts
