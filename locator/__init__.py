@@ -12,9 +12,10 @@ from flask import Flask, request, session
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
-from . import api, api_write, cli, config, embed, labels, operator, public, web
+from . import api, api_write, cli, config, embed, labels, operator, public, reporting, web
 from .geo import NearestIndex
 from .store import Store, UserStore
+from .store.reports import ReportRules
 
 csrf = CSRFProtect()
 
@@ -58,6 +59,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _development_secret(database.parent / "secret_key")
     store = Store(database)
+    store.reports.rules = ReportRules(
+        threshold=app.config["REPORTS_TO_UNCONFIRM"],
+        window=timedelta(hours=app.config["REPORT_WINDOW_HOURS"]),
+        per_address_per_hour=app.config["REPORTS_PER_ADDRESS_HOUR"],
+        per_point_per_hour=app.config["REPORTS_PER_POINT_HOUR"],
+        distinct_addresses=app.config["REPORT_DISTINCT_ADDRESSES"],
+    )
     store.migrate()
     users = UserStore(store)
     users.migrate()
@@ -79,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(operator.bp)
     app.register_blueprint(embed.bp)
+    app.register_blueprint(reporting.bp)
     cli.init_app(app)
     return app
 
@@ -90,6 +99,8 @@ def _csrf_unless_token() -> None:
         return
     if request.headers.get("Authorization", "").startswith("Bearer "):
         return
+    if request.blueprint == "reports":
+        return  # anonymous, no session to ride on; reporting.same_site_or_403 stops other sites
     if request.path.startswith("/api/") and "uid" not in session:
         return  # no session, nothing to forge: the write API answers 401 itself
     csrf.protect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -17,6 +17,7 @@ from .model import (
     ID_PATTERN,
     MAX_ID,
     SERVICES,
+    Kind,
     Point,
     PointFilter,
     Status,
@@ -46,6 +47,7 @@ COMPACT_FIELDS = (
     "name",
     "settlement",
     "address",
+    "located_since",  # mobile points: unix time they arrived where they stand (0 unknown)
 )
 
 
@@ -127,21 +129,29 @@ def download_csv():
 
 def _points_response(chosen: str, download: bool = False) -> Response:
     wanted = _filter()
-    seq = _store().change_seq()
+    snapshot = _index().sync()
+    seq, now = snapshot.seq, utcnow()
     # The compact table and CSV carry times, not "stale" flags (the map works staleness out
-    # itself), so their ETag, and the cached body, last until the data changes.
+    # itself), so their ETag, and the cached body, last until the data changes or a mobile
+    # point's scheduled stop starts or ends.
     clock = chosen == "geojson"
-    etag = etag_for("points", chosen, seq, sorted(request.args.items(multi=True)), clock=clock)
+    etag = etag_for(
+        "points",
+        chosen,
+        seq,
+        snapshot.schedule_marker(now),
+        sorted(request.args.items(multi=True)),
+        clock=clock,
+    )
     if (cached := not_modified(etag)) is not None:
         return cached
 
     def make() -> bytes:
-        points = _store().find(wanted)
-        now = utcnow()
+        points = _store().find(wanted, now)
         if chosen == "compact":
-            return dump_json(_compact(points, seq))
+            return dump_json(_compact(points, seq, now))
         if chosen == "csv":
-            return points_csv(points).encode("utf-8")
+            return points_csv(points, now).encode("utf-8")
         features = [point_feature(p, now, _stale_after()) for p in points]
         return dump_json(feature_collection(features, seq=seq, generated_at=format_time(now)))
 
@@ -153,8 +163,9 @@ def _points_response(chosen: str, download: bool = False) -> Response:
     return response
 
 
-def _compact(points: list[Point], seq: int) -> dict[str, Any]:
+def _compact(points: list[Point], seq: int, now: datetime) -> dict[str, Any]:
     """One row per point, only what the map draws and its popup shows; far smaller than GeoJSON."""
+    points = [p.at(now) if p.stops else p for p in points]
     return {
         "seq": seq,
         "generated_at": format_time(utcnow()),
@@ -166,7 +177,7 @@ def _compact(points: list[Point], seq: int) -> dict[str, Any]:
                 p.id,
                 round(p.lat, 5),
                 round(p.lon, 5),
-                p.status.value,
+                p.public_status.value,
                 p.kind.value,
                 p.category.value,
                 int(p.base),
@@ -175,6 +186,7 @@ def _compact(points: list[Point], seq: int) -> dict[str, Any]:
                 p.name,
                 p.settlement,
                 p.address,
+                int(p.moved_at.timestamp()) if p.moved_at and p.kind is Kind.MOBILE else 0,
             ]
             for p in points
         ],
@@ -185,10 +197,12 @@ def _compact(points: list[Point], seq: int) -> dict[str, Any]:
 def get_point(point_id: str):
     """One point as a GeoJSON Feature."""
     point = point_or_404(point_id)
-    etag = point_etag(point)
+    reports = dict(_store().reports.open_counts([point.id]).get(point.id, {}))
+    etag = point_etag(point, sorted(reports.items()))
     if (cached := not_modified(etag)) is not None:
         return cached
-    return json_response(dump_json(point_feature(point, utcnow(), _stale_after())), etag)
+    feature = point_feature(point, utcnow(), _stale_after(), open_reports=reports)
+    return json_response(dump_json(feature), etag)
 
 
 def point_or_404(point_id: str) -> Point:
@@ -201,9 +215,9 @@ def point_or_404(point_id: str) -> Point:
     raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
 
 
-def point_etag(point: Point) -> str:
+def point_etag(point: Point, *more: Any) -> str:
     """Starts with the version ("v7-..."), so If-Match on a write can name the version it read."""
-    return f"v{point.version}-{etag_for('point', point.id, point.version)[:12]}"
+    return f"v{point.version}-{etag_for('point', point.id, point.version, point.unconfirmed, *more)[:12]}"
 
 
 @bp.get("/openapi.json")
@@ -265,12 +279,14 @@ def nearest():
     wanted = _filter(default_statuses=(Status.OPEN,))
     index = _index()
     snapshot = index.sync()
-    etag = etag_for("nearest", snapshot.seq, sorted(request.args.items(multi=True)))
+    now, stale_after = utcnow(), _stale_after()
+    etag = etag_for(
+        "nearest", snapshot.seq, snapshot.schedule_marker(now), sorted(request.args.items(multi=True))
+    )
     if (cached := not_modified(etag)) is not None:
         return cached
-    now, stale_after = utcnow(), _stale_after()
     features = []
-    for hit in snapshot.nearest(lat, lon, k, wanted):
+    for hit in snapshot.nearest(lat, lon, k, wanted, now):
         p = hit.point
         heading = bearing_deg(lat, lon, p.lat, p.lon)
         features.append(

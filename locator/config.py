@@ -35,6 +35,19 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError
+    return value
+
+
+def _flag(text: str) -> bool:
+    if text not in ("0", "1"):
+        raise ValueError
+    return text == "1"
+
+
 def _tile_url(text: str) -> str:
     parts = urlsplit(text)
     if (
@@ -166,6 +179,46 @@ SETTINGS: tuple[Setting, ...] = (
         "a long random string",
         "Signs session cookies. Required in production; in development a random key is kept in "
         "instance/secret_key.",
+    ),
+    Setting(
+        "LOCATOR_REPORTS_TO_UNCONFIRM",
+        "REPORTS_TO_UNCONFIRM",
+        "3",
+        _positive_int,
+        "a whole number >= 1",
+        "Open citizen reports that a working point is closed which mark it unconfirmed.",
+    ),
+    Setting(
+        "LOCATOR_REPORT_WINDOW_HOURS",
+        "REPORT_WINDOW_HOURS",
+        "6",
+        _positive_float,
+        "a number of hours > 0",
+        "Only reports this recent (and newer than the last verification) count towards unconfirmed.",
+    ),
+    Setting(
+        "LOCATOR_REPORT_DISTINCT_ADDRESSES",
+        "REPORT_DISTINCT_ADDRESSES",
+        "0",
+        _flag,
+        "0 or 1",
+        "1: count one report per sender address towards unconfirmed (set behind a trusted proxy).",
+    ),
+    Setting(
+        "LOCATOR_REPORTS_PER_ADDRESS_HOUR",
+        "REPORTS_PER_ADDRESS_HOUR",
+        "5",
+        _positive_int,
+        "a whole number >= 1",
+        "Reports one address may send per hour; more get 429 with Retry-After.",
+    ),
+    Setting(
+        "LOCATOR_REPORTS_PER_POINT_HOUR",
+        "REPORTS_PER_POINT_HOUR",
+        "20",
+        _positive_int,
+        "a whole number >= 1",
+        "Reports about one point accepted per hour from everyone; more get 429.",
     ),
     Setting(
         "LOCATOR_SESSION_HOURS",

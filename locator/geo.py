@@ -207,6 +207,18 @@ class _Snapshot:
                 new.hidden[row_of[point.id]] = True
         return new
 
+    def schedule_marker(self, now: datetime) -> str:
+        """Changes whenever a scheduled stop starts or ends: part of the ETag of any answer
+        that places mobile points, so caches let go of a point's old stop on time."""
+        passed = [
+            moment
+            for point in self.changes.values()
+            for stop in point.stops
+            for moment in (stop.starts_at, stop.ends_at)
+            if moment <= now
+        ]
+        return max(passed).isoformat() if passed else ""
+
     @cached_property
     def places(self) -> list[Place]:
         """The settlement gazetteer of this snapshot, made on first search."""

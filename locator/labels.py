@@ -16,6 +16,13 @@ STATUS = {
     "full": "Переповнений",
     "standby": "У резерві",
     "closed": "Зачинено",
+    "unconfirmed": "Не підтверджено",
+}
+REPORT = {
+    "closed": "Зачинено, хоча показано, що працює",
+    "wrong_place": "Пункту немає за цією адресою",
+    "full": "Переповнений, місць немає",
+    "missing_service": "Немає послуги (світла, тепла…)",
 }
 KIND = {"fixed": "Стаціонарний", "mobile": "Мобільний"}
 CATEGORY = {"state": "ДСНС / місцева влада", "business": "Відповідальний бізнес"}
@@ -66,6 +73,8 @@ FIELD = {
     "created": "Додано",
     "deleted": "Видалено",
     "verified_at": "Підтверджено",
+    "unconfirmed": "Повідомлення громадян",
+    "stops": "Графік зупинок",
 }
 
 
@@ -115,6 +124,9 @@ SCRIPT_TEXT = {
     "mobile": "Мобільний пункт",
     "base": "Базовий пункт",
     "capacity": "Місткість",
+    "here_since": "Тут з {time}",
+    "report": "Повідомити про проблему",
+    "unconfirmed": "Кілька людей повідомили, що пункт зачинено; оператор ще не перевірив",
 }
 
 
@@ -137,6 +149,7 @@ def init_app(app: Flask) -> None:
         CATEGORY_LABEL=CATEGORY,
         SERVICE_LABEL=SERVICE,
         FIELD_LABEL=FIELD,
+        REPORT_LABEL=REPORT,
         services_order=SERVICES,
     )
     app.jinja_env.filters["age"] = age

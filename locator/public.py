@@ -16,6 +16,7 @@ from .model import (
     Category,
     Kind,
     PointFilter,
+    ReportKind,
     Status,
     fold,
     parse_coordinate,
@@ -132,15 +133,21 @@ def api_page():
 @bp.get("/points/<point_id>")
 def point_page(point_id: str):
     """Show everything about one point: status and its age, history, directions, a map."""
+    return render_point_page(point_id)
+
+
+def render_point_page(point_id: str, status: int = 200, **report_state):
+    """The point page; the report form's answers (thanks, problems, limits) come in report_state."""
     if len(point_id) > MAX_ID or not ID_PATTERN.match(point_id):
         abort(404)
     store = current_app.extensions["locator.store"]
     try:
-        point = store.get(point_id)
+        stored = store.get(point_id)
     except NotFoundError:
         abort(404)
     config = current_app.config
     now = utcnow()
+    point = stored.at(now)  # a mobile point where it stands now
     fmap = build_map(
         (point.lat, point.lon),
         POINT_ZOOM,
@@ -149,11 +156,21 @@ def point_page(point_id: str):
         marker=(point.lat, point.lon),
     )
     history = [row for row in store.history(point.id) if row["field"] in STATUS_HISTORY_FIELDS]
-    return render_template(
+    reports = store.reports.open_counts([point.id]).get(point.id, {})
+    page = render_template(
         "public/point.html",
         point=point,
         fmap=fmap,
         now=now,
         stale=point.is_stale(now, timedelta(hours=config["STALE_HOURS"])),
         history=history,
+        active_stop=point.active_stop(now),
+        upcoming_stops=[stop for stop in point.upcoming_stops(now) if stop.starts_at > now],
+        open_reports=reports,
+        report_kinds=list(ReportKind),
+        reported=request.args.get("reported") == "1",
+        **report_state,
     )
+    response = current_app.make_response((page, status))
+    response.headers["Cache-Control"] = "no-store" if report_state or status != 200 else "no-cache"
+    return response

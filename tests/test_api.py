@@ -222,7 +222,7 @@ def test_one_point_is_a_feature(client, seeded):
     body = response.get_json()
     assert body["type"] == "Feature" and body["id"] == "kyiv-01"
     assert body["geometry"]["coordinates"] == [point.lon, point.lat]
-    assert set(body["properties"]) == PROPERTIES
+    assert set(body["properties"]) == PROPERTIES | {"open_reports"}
     assert body["properties"]["services"] == ["power", "heat", "internet"]
 
 

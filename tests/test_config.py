@@ -12,7 +12,7 @@ from locator.config import SETTINGS, ConfigError, load
 
 def test_defaults_load():
     config = load(environ={})
-    assert config == {
+    expected = {
         "DATABASE": "instance/locator.db",
         "SEED_FILE": "data/points.geojson",
         "STALE_HOURS": 12.0,
@@ -28,7 +28,14 @@ def test_defaults_load():
         "TRUSTED_PROXIES": 0,
         "EMBED_ANCESTORS": "*",
         "PORT": 5000,
+        "REPORTS_TO_UNCONFIRM": 3,
+        "REPORT_WINDOW_HOURS": 6.0,
+        "REPORT_DISTINCT_ADDRESSES": False,
+        "REPORTS_PER_ADDRESS_HOUR": 5,
+        "REPORTS_PER_POINT_HOUR": 20,
     }
+    assert {key: config[key] for key in expected} == expected
+    assert set(config) == {setting.key for setting in SETTINGS}  # every setting has a default
 
 
 def test_production_refuses_to_start_without_a_secret_key():

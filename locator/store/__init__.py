@@ -78,6 +78,7 @@ UPSERT_POINT = "INSERT OR REPLACE INTO points ({}) VALUES ({})".format(
     ", ".join(POINT_COLUMNS), ", ".join("?" * len(POINT_COLUMNS))
 )
 HISTORY_FIELDS = EDITABLE_FIELDS + ("verified_at",)
+PUBLIC_STATUS = "(CASE WHEN unconfirmed THEN 'unconfirmed' ELSE status END)"  # Point.public_status
 
 
 class NotFoundError(LookupError):
@@ -220,13 +221,13 @@ class Store:
     def all(self) -> list[Point]:
         return [self._point(row) for row in self.db.execute("SELECT * FROM points ORDER BY id")]
 
-    def find(self, wanted: PointFilter) -> list[Point]:
+    def find(self, wanted: PointFilter, now: datetime | None = None) -> list[Point]:
         """Points that match the filter, ordered by id; the SQL mirrors PointFilter.matches."""
         where, params = [], []
         if not wanted.include_archived:
             where.append("archived = 0")
         for condition, chosen in (
-            ("status IN (SELECT value FROM json_each(?))", wanted.statuses),
+            (f"{PUBLIC_STATUS} IN (SELECT value FROM json_each(?))", wanted.statuses),
             ("kind IN (SELECT value FROM json_each(?))", wanted.kinds),
             ("category IN (SELECT value FROM json_each(?))", wanted.categories),
         ):
@@ -248,13 +249,18 @@ class Store:
             params.append(fold(wanted.q))
         if wanted.bbox is not None:
             min_lon, min_lat, max_lon, max_lat = wanted.bbox
-            where.append("lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?")
+            # A scheduled point may stand elsewhere now: it is checked in Python below.
+            where.append("((lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?) OR stops != '')")
             params.extend([min_lat, max_lat, min_lon, max_lon])
         sql = "SELECT * FROM points"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id"
-        return [self._point(row) for row in self.db.execute(sql, params)]
+        found = [self._point(row) for row in self.db.execute(sql, params)]
+        if wanted.bbox is not None:
+            now = now or utcnow()
+            found = [p for p in found if not p.stops or wanted.matches(p.at(now))]
+        return found
 
     def changed_since(self, seq: int) -> tuple[int, list[Point], list[str]]:
         """(current seq, points changed after seq, ids deleted after seq), read consistently."""
