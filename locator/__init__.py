@@ -12,7 +12,20 @@ from flask import Flask, request, session
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
-from . import api, api_write, cli, config, embed, labels, operator, public, reporting, web
+from . import (
+    api,
+    api_write,
+    cli,
+    config,
+    embed,
+    labels,
+    operator,
+    operator_reports,
+    operator_stops,
+    public,
+    reporting,
+    web,
+)
 from .geo import NearestIndex
 from .store import Store, UserStore
 from .store.reports import ReportRules
@@ -88,6 +101,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(operator.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(reporting.bp)
+    app.register_blueprint(operator_reports.bp)
+    app.register_blueprint(operator_stops.bp)
     cli.init_app(app)
     return app
 

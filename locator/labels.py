@@ -1,132 +1,115 @@
-"""Interface words for domain values (Ukrainian), shared by templates and map.js."""
+"""Interface words for domain values, shared by templates and map.js.
+
+Each is a lazy string: the msgid is the Ukrainian word, translated when a page is rendered in
+the reader's language (locator/i18n.py).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
+from . import i18n
+from .i18n import LOCAL_TIME, age, local_time  # noqa: F401 (the filters' old home)
 from .model import SERVICES
 
-LOCAL_TIME = ZoneInfo("Europe/Kyiv")
-
 STATUS = {
-    "open": "Працює",
-    "full": "Переповнений",
-    "standby": "У резерві",
-    "closed": "Зачинено",
-    "unconfirmed": "Не підтверджено",
+    "open": _l("Працює"),
+    "full": _l("Переповнений"),
+    "standby": _l("У резерві"),
+    "closed": _l("Зачинено"),
+    "unconfirmed": _l("Не підтверджено"),
 }
 REPORT = {
-    "closed": "Зачинено, хоча показано, що працює",
-    "wrong_place": "Пункту немає за цією адресою",
-    "full": "Переповнений, місць немає",
-    "missing_service": "Немає послуги (світла, тепла…)",
+    "closed": _l("Зачинено, хоча показано, що працює"),
+    "wrong_place": _l("Пункту немає за цією адресою"),
+    "full": _l("Переповнений, місць немає"),
+    "missing_service": _l("Немає послуги (світла, тепла…)"),
 }
-KIND = {"fixed": "Стаціонарний", "mobile": "Мобільний"}
-CATEGORY = {"state": "ДСНС / місцева влада", "business": "Відповідальний бізнес"}
+KIND = {"fixed": _l("Стаціонарний"), "mobile": _l("Мобільний")}
+CATEGORY = {"state": _l("ДСНС / місцева влада"), "business": _l("Відповідальний бізнес")}
 SERVICE = {
-    "power": "Електрика, зарядка",
-    "heat": "Тепло",
-    "internet": "Інтернет (Wi‑Fi)",
-    "mobile_signal": "Мобільний зв'язок",
-    "water": "Вода",
-    "hot_drinks": "Гарячі напої",
-    "food": "Їжа",
-    "first_aid": "Перша допомога",
-    "toilet": "Туалет",
-    "child_room": "Дитяча кімната",
-    "pets": "Можна з тваринами",
-    "wheelchair": "Доступно для візків",
-    "sleeping": "Місця для сну",
+    "power": _l("Електрика, зарядка"),
+    "heat": _l("Тепло"),
+    "internet": _l("Інтернет (Wi‑Fi)"),
+    "mobile_signal": _l("Мобільний зв'язок"),
+    "water": _l("Вода"),
+    "hot_drinks": _l("Гарячі напої"),
+    "food": _l("Їжа"),
+    "first_aid": _l("Перша допомога"),
+    "toilet": _l("Туалет"),
+    "child_room": _l("Дитяча кімната"),
+    "pets": _l("Можна з тваринами"),
+    "wheelchair": _l("Доступно для візків"),
+    "sleeping": _l("Місця для сну"),
 }
 COMPASS = {
-    "N": "Пн",
-    "NE": "ПнСх",
-    "E": "Сх",
-    "SE": "ПдСх",
-    "S": "Пд",
-    "SW": "ПдЗх",
-    "W": "Зх",
-    "NW": "ПнЗх",
+    "N": _l("Пн"),
+    "NE": _l("ПнСх"),
+    "E": _l("Сх"),
+    "SE": _l("ПдСх"),
+    "S": _l("Пд"),
+    "SW": _l("ПдЗх"),
+    "W": _l("Зх"),
+    "NW": _l("ПнЗх"),
 }
 FIELD = {
-    "name": "Назва",
-    "kind": "Тип",
-    "category": "Хто облаштував",
-    "base": "Базовий пункт",
-    "services": "Послуги",
-    "address": "Адреса",
-    "settlement": "Населений пункт",
-    "region": "Регіон",
-    "lat": "Широта",
-    "lon": "Довгота",
-    "capacity": "Місткість",
-    "occupancy": "Людей зараз",
-    "phone": "Телефон",
-    "hours": "Графік",
-    "open_24_7": "Цілодобово",
-    "note": "Примітка",
-    "archived": "Архів",
-    "status": "Статус",
-    "created": "Додано",
-    "deleted": "Видалено",
-    "verified_at": "Підтверджено",
-    "unconfirmed": "Повідомлення громадян",
-    "stops": "Графік зупинок",
+    "name": _l("Назва"),
+    "kind": _l("Тип"),
+    "category": _l("Хто облаштував"),
+    "base": _l("Базовий пункт"),
+    "services": _l("Послуги"),
+    "address": _l("Адреса"),
+    "settlement": _l("Населений пункт"),
+    "region": _l("Регіон"),
+    "lat": _l("Широта"),
+    "lon": _l("Довгота"),
+    "capacity": _l("Місткість"),
+    "occupancy": _l("Людей зараз"),
+    "phone": _l("Телефон"),
+    "hours": _l("Графік"),
+    "open_24_7": _l("Цілодобово"),
+    "note": _l("Примітка"),
+    "archived": _l("Архів"),
+    "status": _l("Статус"),
+    "created": _l("Додано"),
+    "deleted": _l("Видалено"),
+    "verified_at": _l("Підтверджено"),
+    "unconfirmed": _l("Повідомлення громадян"),
+    "stops": _l("Графік зупинок"),
 }
-
-
-def age(delta: timedelta) -> str:
-    """How long ago, in words: 'щойно', '5 хв тому', '3 год тому', '2 дн тому'."""
-    seconds = max(int(delta.total_seconds()), 0)
-    if seconds < 60:
-        return "щойно"
-    if seconds < 3600:
-        return f"{seconds // 60} хв тому"
-    if seconds < 86400 * 2:
-        return f"{seconds // 3600} год тому"
-    return f"{seconds // 86400} дн тому"
-
-
-def local_time(moment: datetime | str) -> str:
-    """A UTC moment as Kyiv wall-clock time, e.g. '23.11.2026 14:05'."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    return moment.astimezone(LOCAL_TIME).strftime("%d.%m.%Y %H:%M")
 
 
 # Sentences map.js shows; {n}, {name}, {time} are filled in by the script.
 SCRIPT_TEXT = {
-    "ago_now": "щойно",
-    "ago_min": "{n} хв тому",
-    "ago_hour": "{n} год тому",
-    "ago_day": "{n} дн тому",
-    "verified": "Статус підтверджено {age}",
-    "stale": "Статус давно не підтверджено: може бути неточним",
-    "loading": "Завантажую пункти…",
-    "loaded": "{n} пунктів на мапі · дані на {time}",
-    "load_failed": "Не вдалося завантажити пункти. Перевірте зв'язок і оновіть сторінку.",
-    "locating": "Визначаю ваше місцезнаходження…",
-    "geo_denied": "Немає доступу до геолокації. Введіть назву населеного пункту.",
-    "geo_unavailable": "Не вдалося визначити місцезнаходження. Введіть назву населеного пункту.",
-    "searching": "Шукаю…",
-    "place_not_found": "Населений пункт «{name}» не знайдено серед пунктів.",
-    "nearest_to_you": "Найближчі відкриті пункти до вас:",
-    "nearest_to_place": "Найближчі відкриті пункти до: {name}",
-    "none_found": "Відкритих пунктів з такими послугами не знайдено.",
-    "request_failed": "Запит не вдався. Перевірте зв'язок і спробуйте ще раз.",
-    "details": "Докладніше",
-    "directions": "Маршрут",
-    "show_on_map": "На мапі",
-    "you_are_here": "Ви тут",
-    "mobile": "Мобільний пункт",
-    "base": "Базовий пункт",
-    "capacity": "Місткість",
-    "here_since": "Тут з {time}",
-    "report": "Повідомити про проблему",
-    "unconfirmed": "Кілька людей повідомили, що пункт зачинено; оператор ще не перевірив",
+    "ago_now": _l("щойно"),
+    "ago_min": _l("{n} хв тому"),
+    "ago_hour": _l("{n} год тому"),
+    "ago_day": _l("{n} дн тому"),
+    "verified": _l("Статус підтверджено {age}"),
+    "stale": _l("Статус давно не підтверджено: може бути неточним"),
+    "loading": _l("Завантажую пункти…"),
+    "loaded": _l("{n} пунктів на мапі · дані на {time}"),
+    "load_failed": _l("Не вдалося завантажити пункти. Перевірте зв'язок і оновіть сторінку."),
+    "locating": _l("Визначаю ваше місцезнаходження…"),
+    "geo_denied": _l("Немає доступу до геолокації. Введіть назву населеного пункту."),
+    "geo_unavailable": _l("Не вдалося визначити місцезнаходження. Введіть назву населеного пункту."),
+    "searching": _l("Шукаю…"),
+    "place_not_found": _l("Населений пункт «{name}» не знайдено серед пунктів."),
+    "nearest_to_you": _l("Найближчі відкриті пункти до вас:"),
+    "nearest_to_place": _l("Найближчі відкриті пункти до: {name}"),
+    "none_found": _l("Відкритих пунктів з такими послугами не знайдено."),
+    "request_failed": _l("Запит не вдався. Перевірте зв'язок і спробуйте ще раз."),
+    "details": _l("Докладніше"),
+    "directions": _l("Маршрут"),
+    "show_on_map": _l("На мапі"),
+    "you_are_here": _l("Ви тут"),
+    "mobile": _l("Мобільний пункт"),
+    "base": _l("Базовий пункт"),
+    "capacity": _l("Місткість"),
+    "here_since": _l("Прибув на це місце {time}"),
+    "report": _l("Повідомити про проблему"),
+    "unconfirmed": _l("Кілька людей повідомили, що пункт зачинено; оператор ще не перевірив"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import Counter
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
@@ -27,6 +28,7 @@ from .auth import Role, check_password
 from .maps import build_map
 from .model import (
     EDITABLE_FIELDS,
+    OPERATOR_STATUSES,
     SERVICES,
     Category,
     Kind,
@@ -46,7 +48,7 @@ MAX_FAILURES_PER_ACCOUNT = 5  # then the account is refused for the rest of the 
 MAX_FAILURES_PER_ADDRESS = 20
 SLOWDOWN_PER_FAILURE_S = 0.2  # each recent failure delays the answer a little more...
 MAX_SLOWDOWN_S = 1.5  # ...up to this
-PROBLEM_ORDER = {Status.CLOSED: 0, Status.FULL: 1, Status.STANDBY: 2, Status.OPEN: 3}
+PROBLEM_ORDER = {Status.UNCONFIRMED: 0, Status.CLOSED: 1, Status.FULL: 2, Status.STANDBY: 3, Status.OPEN: 4}
 UPLOAD_SUFFIXES = (".geojson", ".json", ".csv", ".gpkg")
 LIST_LIMIT = 300  # rows on one page of "my points"; a phone should not render thousands
 
@@ -218,13 +220,23 @@ def points():
         and (not only_stale or p.is_stale(now, stale_after))
         and (p.archived == show_archived)
     ]
-    mine.sort(key=lambda p: (not p.is_stale(now, stale_after), PROBLEM_ORDER[p.status], p.name))
+    reports = store.reports.open_counts()
+    # Citizens' open reports first, then stale, then by how much of a problem the status is.
+    mine.sort(
+        key=lambda p: (
+            p.id not in reports,
+            not p.is_stale(now, stale_after),
+            PROBLEM_ORDER[p.public_status],
+            p.name,
+        )
+    )
     return render_template(
         "operator/points.html",
         points=mine[:LIST_LIMIT],
         total=len(mine),
         now=now,
         stale_after=stale_after,
+        reports={point_id: sum(counts.values()) for point_id, counts in reports.items()},
         statuses=list(Status),
         regions=store.regions(),
         chosen={"status": status, "region": region, "stale": only_stale, "archived": show_archived},
@@ -245,15 +257,21 @@ def point(point_id: str):
         marker=(current.lat, current.lon),
     )
     now = utcnow()
+    reports = _store().reports
+    open_reports = reports.open_for(current.id)
     return render_template(
         "operator/point.html",
         point=current,
+        here=current.at(now),
         fmap=fmap,
         settings={"map": fmap.name},
         may_edit=g.user.may_edit(current),
         now=now,
         stale=current.is_stale(now, _stale_after()),
-        statuses=list(Status),
+        statuses=OPERATOR_STATUSES,
+        open_reports=open_reports,
+        report_counts=Counter(row["kind"] for row in open_reports),
+        answered_reports=reports.answered_for(current.id, limit=20),
     )
 
 
@@ -320,8 +338,10 @@ def history(point_id: str):
 
 
 def _form_record() -> dict:
-    # The form has no "archived" field: archiving is its own button, and an edit must keep it.
-    record = {name: request.form.get(name, "") for name in EDITABLE_FIELDS if name != "archived"}
+    # Archiving and the schedule of stops have their own forms: an edit must keep them.
+    record = {
+        name: request.form.get(name, "") for name in EDITABLE_FIELDS if name not in ("archived", "stops")
+    }
     record["services"] = request.form.getlist("services")
     for flag in ("base", "open_24_7"):
         record[flag] = request.form.get(flag) == "1"
@@ -384,7 +404,7 @@ def _edit_form(record: dict, errors: dict, *, new: bool, version: int | None = N
             new=new,
             version=version,
             services=SERVICES,
-            statuses=list(Status),
+            statuses=OPERATOR_STATUSES,
             kinds=list(Kind),
             categories=list(Category),
         ),

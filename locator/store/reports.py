@@ -126,7 +126,7 @@ class ReportStore:
         counted = "count(DISTINCT source)" if self.rules.distinct_addresses else "count(*)"
         return conn.execute(
             f"SELECT {counted} FROM reports WHERE point_id = ? AND kind = ? AND resolved_at IS NULL"
-            " AND at > ?",
+            " AND at >= ?",  # the verification itself resolved what it answered
             [point_id, ReportKind.CLOSED.value, since],
         ).fetchone()[0]
 

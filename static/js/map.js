@@ -96,8 +96,12 @@
     if (point.kind === "mobile") status.appendChild(el("span", "badge badge-mobile", text("mobile")));
     if (point.base) status.appendChild(el("span", "badge badge-base", text("base")));
     box.appendChild(status);
+    if (point.status === "unconfirmed") box.appendChild(el("p", "unconfirmed-notice", text("unconfirmed")));
     box.appendChild(el("p", "age", text("verified", { age: ageText(point.verifiedAt) })));
     if (isStale(point)) box.appendChild(el("p", "stale-warning", text("stale")));
+    if (point.kind === "mobile" && point.locatedSince) {
+      box.appendChild(el("p", "since", text("here_since", { time: ageText(point.locatedSince) })));
+    }
     var where = [point.address, point.settlement].filter(Boolean).join(", ");
     if (where) box.appendChild(el("p", null, where));
     var services = serviceNames(point.services);
@@ -106,6 +110,8 @@
     actions.appendChild(link(pointUrl(point.id), text("details"), settings.embed));
     actions.appendChild(document.createTextNode(" · "));
     actions.appendChild(link(directionsUrl(point.lat, point.lon), text("directions"), true));
+    actions.appendChild(document.createTextNode(" · "));
+    actions.appendChild(link(pointUrl(point.id) + "#report", text("report"), settings.embed));
     box.appendChild(actions);
     return box;
   }
@@ -194,6 +200,7 @@
             name: row[f.name],
             settlement: row[f.settlement],
             address: row[f.address],
+            locatedSince: f.located_since === undefined ? 0 : row[f.located_since],
           };
         });
         points.forEach(function (point) {
