@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import EDITABLE_FIELDS, OPERATOR_STATUSES, SERVICES, Category, Kind, Status
+from .model import (
+    EDITABLE_FIELDS,
+    MAX_COMMENT,
+    OPERATOR_STATUSES,
+    SERVICES,
+    Category,
+    Kind,
+    ReportKind,
+    Status,
+)
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -114,6 +123,24 @@ SCHEMAS: dict[str, Any] = {
             "lon": {"type": "number", "minimum": -180, "maximum": 180},
             "starts_at": {"type": "string", "format": "date-time"},
             "ends_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "ReportInput": {
+        "type": "object",
+        "required": ["kind"],
+        "properties": {
+            "kind": {"enum": [k.value for k in ReportKind]},
+            "service": {"enum": ["", *SERVICES], "description": "for kind missing_service: which one"},
+            "comment": {"type": "string", "maxLength": MAX_COMMENT, "description": "plain text"},
+        },
+    },
+    "ReportAccepted": {
+        "type": "object",
+        "required": ["point_id", "accepted", "made_unconfirmed"],
+        "properties": {
+            "point_id": {"type": "string"},
+            "accepted": {"const": True},
+            "made_unconfirmed": {"type": "boolean", "description": "this report tipped the point"},
         },
     },
     "Feature": {
@@ -326,6 +353,27 @@ PATHS: dict[str, Any] = {
                 **WRITE_ERRORS,
             },
         },
+    },
+    "/api/v1/points/{point_id}/reports": {
+        "post": {
+            "summary": "A citizen reports a problem at a point (no account; rate-limited)",
+            "description": "Limited per address and per point. Enough recent `closed` reports"
+            " (LOCATOR_REPORTS_TO_UNCONFIRM) make a point shown as working `unconfirmed` until an"
+            " operator acts. Browsers may send it from this site's pages only.",
+            "parameters": [POINT_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    media: {"schema": {"$ref": "#/components/schemas/ReportInput"}}
+                    for media in ("application/json", "application/x-www-form-urlencoded")
+                },
+            },
+            "responses": {
+                "201": _ok("ReportAccepted", description="Stored"),
+                "429": {**PROBLEM, "description": "Too many reports; see Retry-After. Nothing stored."},
+                **_errors(400, 403, 404),
+            },
+        }
     },
     "/api/v1/nearest": {
         "get": {
