@@ -18,19 +18,24 @@ from . import (
     cli,
     config,
     embed,
+    files,
+    i18n,
     labels,
     operator,
     operator_reports,
     operator_stops,
+    ops,
     public,
     reporting,
     web,
 )
+from .gazetteer import shared as shared_gazetteer
 from .geo import NearestIndex
 from .store import Store, UserStore
 from .store.reports import ReportRules
 
 csrf = CSRFProtect()
+UPLOAD_FORM_BYTES = 64 * 1024  # multipart framing and form fields around an uploaded file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +71,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config["SESSION_HOURS"]),
         WTF_CSRF_CHECK_DEFAULT=False,  # checked in _csrf_unless_token: token-authenticated API calls skip it
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        MAX_CONTENT_LENGTH=app.config.get("MAX_UPLOAD_BYTES", 50 * 1024 * 1024),
+        # An import file and the few form fields around it; bigger uploads get ops' 413 page.
+        MAX_CONTENT_LENGTH=app.config["IMPORT_MAX_BYTES"] + UPLOAD_FORM_BYTES,
     )
     database = _resolve(app.config["DATABASE"])
     if not app.config["SECRET_KEY"]:
@@ -81,15 +87,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     store.migrate()
     users = UserStore(store)
-    users.migrate()
     app.extensions["locator.users"] = users
     if store.count() == 0 and app.config["SEED_FILE"]:
-        cli.seed(store, _resolve(app.config["SEED_FILE"]))
+        cli.seed(store, _resolve(app.config["SEED_FILE"]), files.ImportLimits.from_config(app.config))
     app.extensions["locator.store"] = store
     app.extensions["locator.index"] = NearestIndex(store)
+    # Settlement names (issue 7): built once per process, its index kept in instance/ between starts.
+    app.extensions["locator.gazetteer"] = shared_gazetteer(app.instance_path)
 
     app.json.sort_keys = False
+    # Ukrainian as UTF-8, not \uXXXX: the words pages hand to their scripts (data-labels) take
+    # a quarter fewer bytes on the wire (issue 7, first view of /).
+    app.json.ensure_ascii = False
+    ops.init_app(app)  # first: its hooks time everything the others do
     web.init_app(app)
+    i18n.init_app(app)
     labels.init_app(app)
     Compress(app)
     csrf.init_app(app)

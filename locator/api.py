@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, request
 
 from . import openapi
 from .features import feature_collection, point_feature, points_csv
-from .geo import bearing_deg, compass, find_places
+from .geo import bearing_deg, compass
 from .model import (
     ID_PATTERN,
     MAX_ID,
@@ -305,17 +305,19 @@ def nearest():
 
 @bp.get("/places")
 def places():
-    """Settlements matching q=, best first, with a position to search from."""
+    """Settlements matching q= (Ukrainian or Latin, any apostrophe), best first: the offline
+    gazetteer merged with the points' own settlements, each with a position to search from."""
     q = request.args.get("q", "").strip()
     if not q:
         raise ApiError(400, "Missing parameter", "q is required", "q")
     if len(q) > 100:
         raise ApiError(400, "Invalid parameter", "q is longer than 100 characters", "q")
     snapshot = _index().sync()
-    etag = etag_for("places", snapshot.seq, q, clock=False)
+    names = current_app.extensions["locator.gazetteer"]
+    etag = etag_for("places", snapshot.seq, names.stamp, q, clock=False)
     if (cached := not_modified(etag)) is not None:
         return cached
-    found = find_places(snapshot.places, q)
+    found = names.find(q, snapshot.places)
     body = {
         "places": [
             {
@@ -324,8 +326,14 @@ def places():
                 "lat": round(p.lat, 5),
                 "lon": round(p.lon, 5),
                 "points": p.points,
+                "name_en": p.name_en,
+                "region_en": p.region_en,
+                "population": p.population,
+                "source": p.source,
+                "match": match.kind,
             }
-            for p in found
+            for match in found
+            for p in (match.settlement,)
         ]
     }
     return json_response(dump_json(body), etag, "application/json")

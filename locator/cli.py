@@ -1,4 +1,4 @@
-"""Flask CLI: `flask --app app points import|export ...`. Thin shells over files and store."""
+"""Flask CLI: `flask --app app points|users|db ...`. Thin shells over files and store."""
 
 from __future__ import annotations
 
@@ -11,17 +11,20 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from . import auth, files
+from .model import utcnow
 from .store import ImportSummary, NotFoundError, Store, UserStore
+from .store import backup as backups
 
 points_cli = AppGroup("points", help="Import and export points.")
 users_cli = AppGroup("users", help="Manage console users and API tokens.")
+db_cli = AppGroup("db", help="Back up and restore the database.")
 
 
-def seed(store: Store, path: Path) -> ImportSummary | None:
+def seed(store: Store, path: Path, limits: files.ImportLimits | None = None) -> ImportSummary | None:
     """Fill an empty database from the demo file, if it is there."""
     if not path.is_file():
         return None
-    batch = files.read_points(path)
+    batch = files.read_points(path, limits=limits or files.ImportLimits())
     return store.import_points(batch, by=f"seed:{path.name}", untimed=batch.untimed)
 
 
@@ -38,7 +41,7 @@ def import_command(file: str, replace: bool, dry_run: bool) -> None:
     Example: flask --app app points import data/points.geojson --replace
     """
     try:
-        points = files.read_points(file)
+        points = files.read_points(file, limits=files.ImportLimits.from_config(current_app.config))
     except files.ImportRejected as rejected:
         for problem in rejected.problems:
             click.echo(str(problem), err=True)
@@ -102,6 +105,31 @@ def create_user(name: str, role: str, regions, settlements, password_stdin: bool
     click.echo(f"user {user.name} created: {user.role.value}, scope {user.scope_text}")
 
 
+@users_cli.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def set_password(name: str, password_stdin: bool) -> None:
+    """Set a user's password (prompted twice unless --password-stdin); ends their sessions.
+
+    Example: echo "$NEW_PASSWORD" | flask --app app users passwd olena --password-stdin
+    """
+    try:
+        _users().get_by_name(name)
+    except NotFoundError:
+        raise click.ClickException(f"no user named {name!r}") from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        _users().set_password(name, auth.hash_password(password))
+    except ValueError as error:  # too short
+        raise click.ClickException(str(error)) from None
+    except NotFoundError:  # removed meanwhile
+        raise click.ClickException(f"no user named {name!r}") from None
+    click.echo(f"password of {name} changed; their sessions have ended")
+
+
 @users_cli.command("list")
 def list_users() -> None:
     """List users with role, scope and state.
@@ -157,6 +185,65 @@ def create_token(name: str, label: str) -> None:
     click.echo(token)
 
 
+def _store() -> Store:
+    return current_app.extensions["locator.store"]
+
+
+def _describe(info: backups.DatabaseInfo) -> str:
+    return (
+        f"{info.points} points, {info.history} history rows, change counter {info.seq},"
+        f" schema {info.schema_version}, {info.size_bytes:,} bytes"
+    )
+
+
+@db_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path: str) -> None:
+    """Copy the database to PATH, consistently, while the site runs and writes.
+
+    The copy is checked with PRAGMA integrity_check before it replaces PATH.
+
+    Example: flask --app app db backup /var/backups/locator/locator-2026112312.db
+    """
+    try:
+        info = backups.backup(_store().path, path)
+    except (backups.BackupError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{path}: {_describe(info)}; integrity ok")
+
+
+@db_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path: str, yes: bool) -> None:
+    """Replace every point, user and report with those in the backup at PATH.
+
+    The backup is checked first (integrity, one of our databases, a schema this release knows);
+    if it fails, nothing changes. The current database is backed up beside itself first.
+    Running workers see the restored data at their next request; console users log in again.
+
+    Example: flask --app app db restore /var/backups/locator/locator-2026112312.db --yes
+    """
+    store = _store()
+    try:
+        info = backups.check_database(path)
+    except backups.BackupError as error:
+        raise click.ClickException(f"refused, nothing changed: {error}") from None
+    click.echo(f"{path}: {_describe(info)}; integrity ok")
+    if not yes:
+        click.confirm(f"Replace everything in {store.path} with this backup?", abort=True)
+    live = Path(store.path)
+    safety = live.with_name(f"{live.stem}.before-restore-{utcnow():%Y%m%dT%H%M%SZ}{live.suffix}")
+    try:
+        backups.backup(live, safety)
+        backups.restore(store, path)
+    except (backups.BackupError, OSError) as error:
+        raise click.ClickException(f"refused, nothing changed: {error}") from None
+    click.echo(f"the database before the restore is in {safety}")
+    click.echo(f"restored {info.points} points; change counter now {store.change_seq()}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(points_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(db_cli)

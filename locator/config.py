@@ -6,6 +6,7 @@ The README's configuration table is checked against SETTINGS by tests/test_docs.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -87,6 +88,30 @@ def _frame_ancestors(text: str) -> str:
     ):
         raise ValueError
     return " ".join(sources)
+
+
+def _addresses(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8, ::1); empty: none."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+def _bounds(text: str) -> tuple[float, float, float, float]:
+    min_lon, min_lat, max_lon, max_lat = (float(part) for part in text.split(","))
+    if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+        raise ValueError
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def _log_target(text: str) -> str:
+    if text not in ("stderr", "stdout", "off"):
+        raise ValueError
+    return text
+
+
+def _directory_or_empty(text: str) -> str:
+    if text and not os.path.isdir(text):
+        raise ValueError
+    return text
 
 
 def _environment(text: str) -> str:
@@ -251,6 +276,63 @@ SETTINGS: tuple[Setting, ...] = (
         _frame_ancestors,
         "a CSP source list, e.g. * or https://kyiv.example https://*.gov.ua",
         "Sites allowed to frame /embed (CSP frame-ancestors); every other page refuses framing.",
+    ),
+    Setting(
+        "LOCATOR_METRICS_ALLOW",
+        "METRICS_ALLOW",
+        "127.0.0.1,::1",
+        _addresses,
+        "comma-separated IP addresses or networks, e.g. 127.0.0.1,10.0.0.0/8 (empty: nobody)",
+        "Client addresses that may read /metrics; everyone else gets 404.",
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        "METRICS_DIR",
+        "",
+        _directory_or_empty,
+        "an existing directory, or empty",
+        "Where gunicorn workers keep their metrics so /metrics adds them up (scripts/gunicorn.conf.py"
+        " makes a fresh one); empty: each process reports only its own requests.",
+    ),
+    Setting(
+        "LOCATOR_REQUEST_LOG",
+        "REQUEST_LOG",
+        "stderr",
+        _log_target,
+        "stderr, stdout or off",
+        "Where the one-JSON-line-per-request log goes.",
+    ),
+    Setting(
+        "LOCATOR_LOG_CLIENT_ADDRESS",
+        "LOG_CLIENT_ADDRESS",
+        "0",
+        _flag,
+        "0 or 1",
+        "1: request log lines carry the client's address (personal data: off by default).",
+    ),
+    Setting(
+        "LOCATOR_IMPORT_MAX_BYTES",
+        "IMPORT_MAX_BYTES",
+        "52428800",
+        _positive_int,
+        "a whole number of bytes >= 1",
+        "Largest file an import accepts (console upload and CLI); a bigger upload gets 413.",
+    ),
+    Setting(
+        "LOCATOR_IMPORT_MAX_FEATURES",
+        "IMPORT_MAX_FEATURES",
+        "200000",
+        _positive_int,
+        "a whole number >= 1",
+        "Most points one import file may hold.",
+    ),
+    Setting(
+        "LOCATOR_BOUNDS",
+        "BOUNDS",
+        "22.0,44.3,40.3,52.4",
+        _bounds,
+        "min_lon,min_lat,max_lon,max_lat in degrees",
+        "Imported points must lie in this box (default: Ukraine); others are rejected by feature.",
     ),
     Setting(
         "PORT",

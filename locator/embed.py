@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from . import labels
 from .geo import find_places
+from .i18n import LANGUAGES
 from .maps import build_map
 from .model import SERVICES, Category, Kind, Status, ValidationError, fold, parse_coordinate, parse_filter
 from .public import map_settings
@@ -19,7 +20,6 @@ from .web import ApiError
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
-LANGUAGES = ("uk", "en")
 PLACE_ZOOM = 12
 FILTER_PARAMS = ("region", "services", "status", "kind", "category", "base")
 
@@ -31,8 +31,8 @@ def _options() -> dict:
         wanted = parse_filter({key: args[key] for key in FILTER_PARAMS if key in args})
     except ValidationError as error:
         raise ApiError(400, "Invalid option", str(error), error.problems[0].field) from None
-    lang = args.get("lang", "uk")
-    if lang not in LANGUAGES:
+    lang = args.get("lang", "")  # none: the reader's language (locator/i18n.py)
+    if lang and lang not in LANGUAGES:
         raise ApiError(400, "Invalid option", "lang must be uk or en", "lang")
     config = current_app.config
     center, zoom = config["MAP_CENTER"], config["MAP_ZOOM"]
@@ -89,7 +89,9 @@ def widget():
         services=SERVICES,
         chosen=options["filter"].services,
         statuses=list(Status),
-        lang=options["lang"],
+        switch=[
+            (code, url_for("embed.widget", **(request.args.to_dict() | {"lang": code}))) for code in LANGUAGES
+        ],
     )
 
 

@@ -12,13 +12,23 @@ from .model import POINT_FIELDS, Point, format_time, sorted_services, utcnow
 
 # Columns of the CSV export: every field of a Point, in order; import reads the same names back.
 CSV_COLUMNS = POINT_FIELDS
+# OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CELL_GUARD = "'"  # shown by spreadsheets as text, not as part of the cell
 
 
-def point_properties(point: Point, now: datetime, stale_after: timedelta) -> dict[str, Any]:
+def point_properties(
+    point: Point, now: datetime, stale_after: timedelta, *, as_stored: bool = False
+) -> dict[str, Any]:
     """Every field of a point as it is now (a mobile point at its current stop), plus whether
     its status is stale and how old it is. ``status`` is what citizens see ("unconfirmed" when
-    their reports outweigh it); ``operator_status`` is the one an operator set."""
-    point = point.at(now)
+    their reports outweigh it); ``operator_status`` is the one an operator set.
+
+    as_stored (``points export``, read back by ``points import``): the point where the operator
+    put it, with its whole schedule and ``moved_at``. The current stop follows from those; written
+    as the position, a re-import would move the point's base there for good.
+    """
+    point = point if as_stored else point.at(now)
     stop = point.active_stop(now)
     return {
         "id": point.id,
@@ -47,14 +57,16 @@ def point_properties(point: Point, now: datetime, stale_after: timedelta) -> dic
         "archived": point.archived,
         "located_since": format_time(point.moved_at) if point.moved_at else None,
         "stop": stop.to_record() if stop else None,
-        "stops": [upcoming.to_record() for upcoming in point.upcoming_stops(now)],
+        "stops": [s.to_record() for s in (point.stops if as_stored else point.upcoming_stops(now))],
         "stale": point.is_stale(now, stale_after),
         "status_age_s": int(point.status_age(now).total_seconds()),
-    }
+    } | ({"moved_at": format_time(point.moved_at) if point.moved_at else None} if as_stored else {})
 
 
-def point_feature(point: Point, now: datetime, stale_after: timedelta, **extra: Any) -> dict[str, Any]:
-    properties = point_properties(point, now, stale_after) | extra
+def point_feature(
+    point: Point, now: datetime, stale_after: timedelta, *, as_stored: bool = False, **extra: Any
+) -> dict[str, Any]:
+    properties = point_properties(point, now, stale_after, as_stored=as_stored) | extra
     return {
         "type": "Feature",
         "id": point.id,
@@ -67,19 +79,44 @@ def feature_collection(features: list[dict[str, Any]], **members: Any) -> dict[s
     return {"type": "FeatureCollection", **members, "features": features}
 
 
-def points_csv(points: list[Point], now: datetime | None = None) -> str:
-    """Points as CSV text with the CSV_COLUMNS header (the format `points import` reads back)."""
+def points_csv(points: list[Point], now: datetime | None = None, *, as_stored: bool = False) -> str:
+    """Points as CSV text with the CSV_COLUMNS header (the format `points import` reads back);
+    text that a spreadsheet would run as a formula is guarded (guard_cell)."""
     now = now or utcnow()
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(csv_row(p, now) for p in points)
+    for point in points:
+        writer.writerow({k: guard_cell(v) for k, v in csv_row(point, now, as_stored=as_stored).items()})
     return out.getvalue()
 
 
-def csv_row(point: Point, now: datetime | None = None) -> dict[str, Any]:
-    """One flat row of the point as it is now; the schedule travels as JSON text."""
-    record = point.at(now or utcnow()).to_record()
+def guard_cell(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (=, +, -, @, tab, CR first), with an apostrophe
+    in front; text that already looks guarded gets one more, so unguard_cell gives back exactly
+    what was stored. Numbers stay numbers: a negative longitude is not text."""
+    if isinstance(value, str) and _needs_guard(value):
+        return CELL_GUARD + value
+    return value
+
+
+def unguard_cell(value: Any) -> Any:
+    """Undo guard_cell: CSV import reads back what the export wrote."""
+    if isinstance(value, str) and value.startswith(CELL_GUARD) and _needs_guard(value[1:]):
+        return value[1:]
+    return value
+
+
+def _needs_guard(text: str) -> bool:
+    return text.startswith(FORMULA_STARTS) or (
+        text.startswith(CELL_GUARD) and text[1:2] in (*FORMULA_STARTS, CELL_GUARD)
+    )
+
+
+def csv_row(point: Point, now: datetime | None = None, *, as_stored: bool = False) -> dict[str, Any]:
+    """One flat row of the point as it is now (as_stored: see point_properties); the schedule
+    travels as JSON text."""
+    record = (point if as_stored else point.at(now or utcnow())).to_record()
     record["services"] = ",".join(record["services"])
     record["stops"] = json.dumps(record["stops"], ensure_ascii=False) if record["stops"] else ""
     return {column: record[column] for column in CSV_COLUMNS}

@@ -1,15 +1,19 @@
 """Import and export through geopandas: any readable file -> validated Points, and back.
 
 All or nothing: ``read_points`` validates every feature and raises ``ImportRejected`` with every
-problem it found (feature index and id) before anything can be written.
+problem it found (feature index and id) before anything can be written. Files are bounded
+(``ImportLimits``: size, number of features, an area every point must lie in) and read strictly:
+text must be UTF-8, and a declared coordinate reference system must be one we can convert from.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,12 +22,44 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio.errors
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
-from .features import CSV_COLUMNS, csv_row, feature_collection, point_feature
+from .features import CSV_COLUMNS, csv_row, feature_collection, point_feature, points_csv, unguard_cell
 from .model import Point, Problem, ValidationError, parse_point, utcnow
 
 WGS84 = "EPSG:4326"
 CSV_SUFFIXES = (".csv", ".txt")
+TEXT_SUFFIXES = CSV_SUFFIXES + (".geojson", ".json")  # read as UTF-8 by us before any parser
+UKRAINE_BOUNDS = (22.0, 44.3, 40.3, 52.4)  # min_lon, min_lat, max_lon, max_lat: LOCATOR_BOUNDS
+# GDAL reports a coordinate system it cannot parse only as a warning, then reads the file as if
+# it had none: such a warning must refuse the file, or metres would be taken for degrees.
+CRS_WARNING = re.compile(r"\b(srs|crs|spatial ?ref|projection|coordinate (reference )?system)", re.IGNORECASE)
+NOT_UTF8 = "text that is not UTF-8 (Windows-1251 or Latin-1?): save the file as UTF-8"
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What one import file may be: LOCATOR_IMPORT_MAX_BYTES, _MAX_FEATURES and LOCATOR_BOUNDS."""
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_features: int = 200_000
+    bounds: tuple[float, float, float, float] = UKRAINE_BOUNDS
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ImportLimits:
+        return cls(config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_FEATURES"], config["BOUNDS"])
+
+    def outside(self, lat: float, lon: float) -> str | None:
+        """Why (lat, lon) is outside the allowed area, or None when it is inside."""
+        min_lon, min_lat, max_lon, max_lat = self.bounds
+        if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon:
+            return None
+        return (
+            f"lat {lat}, lon {lon} is outside the allowed area (lat {min_lat}..{max_lat},"
+            f" lon {min_lon}..{max_lon}; LOCATOR_BOUNDS)"
+        )
 
 
 @dataclass(frozen=True)
@@ -33,6 +69,8 @@ class FeatureProblem:
     problem: Problem
 
     def __str__(self) -> str:
+        if self.index < 0:  # the whole file
+            return f"{self.problem.message}"
         who = f"feature {self.index}" + (f" (id {self.point_id})" if self.point_id else "")
         return f"{who}: {self.problem}"
 
@@ -60,10 +98,18 @@ class ImportRejected(ValueError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-def read_points(path: str | Path, *, now: datetime | None = None) -> PointBatch:
-    """Every point in the file, validated; raise ImportRejected listing every problem."""
+def read_points(
+    path: str | Path, *, now: datetime | None = None, limits: ImportLimits = ImportLimits()
+) -> PointBatch:
+    """Every point in the file, validated and within limits; raise ImportRejected listing every
+    problem (feature index and id)."""
     path = Path(path)
-    records = _read_records(path)
+    records = _read_records(path, limits)
+    if len(records) > limits.max_features:
+        raise ImportRejected(
+            f"{path.name} holds {len(records):,} features, more than the limit of"
+            f" {limits.max_features:,} (LOCATOR_IMPORT_MAX_FEATURES)"
+        )
     now = now or utcnow()
     points: list[Point] = []
     problems: list[FeatureProblem] = []
@@ -80,6 +126,10 @@ def read_points(path: str | Path, *, now: datetime | None = None) -> PointBatch:
         except ValidationError as error:
             problems.extend(FeatureProblem(index, point_id, p) for p in error.problems)
             continue
+        outside = _outside(point, limits)
+        if outside:
+            problems.append(FeatureProblem(index, point.id, outside))
+            continue
         if point.id in first_index:
             message = f"duplicate id, first used by feature {first_index[point.id]}"
             problems.append(FeatureProblem(index, point.id, Problem("id", message)))
@@ -93,23 +143,48 @@ def read_points(path: str | Path, *, now: datetime | None = None) -> PointBatch:
     return PointBatch(points, frozenset(untimed))
 
 
-def _read_records(path: Path) -> list[dict[str, Any]]:
+def _outside(point: Point, limits: ImportLimits) -> Problem | None:
+    """The point, or one of its scheduled stops, lies outside the allowed area."""
+    reason = limits.outside(point.lat, point.lon)
+    if reason:
+        return Problem("geometry", reason)
+    for number, stop in enumerate(point.stops, 1):  # numbered as parse_stops numbers them
+        reason = limits.outside(stop.lat, stop.lon)
+        if reason:
+            return Problem("stops", f"stop {number}: {reason}")
+    return None
+
+
+def _read_records(path: Path, limits: ImportLimits) -> list[dict[str, Any]]:
     """Plain dicts (id, name, ..., lat, lon) from any format geopandas or pandas reads."""
     if not path.is_file():
         raise ImportRejected(f"{path} is not a file")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise ImportRejected(
+            f"{path.name} is {size:,} bytes, more than the limit of {limits.max_bytes:,}"
+            " (LOCATOR_IMPORT_MAX_BYTES)"
+        )
+    suffix = path.suffix.lower()
+    text = _read_text(path) if suffix in TEXT_SUFFIXES else None
     try:
-        if path.suffix.lower() in CSV_SUFFIXES:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-            return [_clean_record(row) for row in frame.to_dict("records")]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pyogrio warns about columns it leaves as text
+        if suffix in CSV_SUFFIXES:
+            return _csv_records(text)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # kept, not shown: some say the CRS was not understood
             frame = gpd.read_file(path, datetime_as_string=True)
-    except ImportRejected:
-        raise
+    except (CRSError, pyogrio.errors.CRSError) as error:
+        raise ImportRejected(
+            f"{path.name}: its coordinate reference system cannot be read ({error})"
+        ) from None
     except Exception as error:  # any reader failure is the file's fault, not ours
         raise ImportRejected(f"cannot read {path.name}: {error}") from None
-    if frame.crs is not None and not frame.crs.equals(WGS84):
-        frame = frame.to_crs(WGS84)
+    for warning in caught:
+        if CRS_WARNING.search(str(warning.message)):
+            raise ImportRejected(
+                f"{path.name} declares a coordinate reference system that cannot be read: {warning.message}"
+            )
+    frame = _to_wgs84(frame, _declared_crs(path, text) if text is not None else None, path)
     records = []
     for row in frame.to_dict("records"):
         geometry = row.pop("geometry", None)
@@ -123,6 +198,95 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
             record["lon"], record["lat"] = geometry.x, geometry.y
         records.append(record)
     return records
+
+
+def _csv_records(text: str) -> list[dict[str, Any]]:
+    """Rows of a CSV file; cells our export guarded against formula injection read back as stored."""
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    return [{k: unguard_cell(v) for k, v in _clean_record(row).items()} for row in frame.to_dict("records")]
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; anything else is refused, naming the features it garbles."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        raise ImportRejected(f"{path.name} is not UTF-8 text (it looks like UTF-16): save the file as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        whole = FeatureProblem(
+            -1,
+            None,
+            Problem("file", f"{path.name} holds {NOT_UTF8} (byte 0x{data[error.start]:02X} on line {line})"),
+        )
+        raise ImportRejected([whole, *_garbled(path, data.decode("utf-8-sig", errors="replace"))]) from None
+
+
+def _garbled(path: Path, text: str) -> list[FeatureProblem]:
+    """The features of a wrongly encoded file that hold undecodable bytes (best effort)."""
+    try:
+        if path.suffix.lower() in CSV_SUFFIXES:
+            records = _csv_records(text)
+        else:
+            document = json.loads(text)
+            records = [
+                {**(f.get("properties") or {}), "id": (f.get("properties") or {}).get("id", f.get("id"))}
+                for f in document.get("features", [])
+            ]
+    except Exception:  # the file-level problem says enough
+        return []
+    return [
+        FeatureProblem(
+            index,
+            None if record.get("id") in (None, "") else str(record.get("id")),
+            Problem("encoding", NOT_UTF8),
+        )
+        for index, record in enumerate(records)
+        if "\ufffd" in json.dumps(record, ensure_ascii=False, default=str)
+    ]
+
+
+def _declared_crs(path: Path, text: str) -> CRS | None:
+    """The CRS a GeoJSON file names in its (pre-RFC 7946) "crs" member, or None.
+
+    GDAL reads an unknown or garbled name as WGS84 without a word, so it is checked here.
+    """
+    if '"crs"' not in text:  # no need to parse the whole file again
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    declared = document.get("crs") if isinstance(document, dict) else None
+    if declared is None:
+        return None
+    name = (declared.get("properties") or {}).get("name") if isinstance(declared, dict) else None
+    if not isinstance(name, str) or declared.get("type") != "name":
+        raise ImportRejected(
+            f"{path.name} declares its coordinate reference system in a form that cannot be read"
+            f" ({json.dumps(declared)[:200]}): name it (e.g. urn:ogc:def:crs:EPSG::3857) or use WGS84"
+        )
+    try:
+        return CRS.from_user_input(name)
+    except CRSError:
+        raise ImportRejected(
+            f"{path.name} declares an unknown coordinate reference system {name!r}"
+        ) from None
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, declared: CRS | None, path: Path) -> gpd.GeoDataFrame:
+    """Coordinates in WGS84 longitude/latitude, converted from the declared CRS."""
+    if declared is not None and (frame.crs is None or not declared.equals(frame.crs, ignore_axis_order=True)):
+        frame = frame.set_crs(declared, allow_override=True)
+    if frame.crs is None or frame.crs.equals(WGS84):
+        return frame
+    try:
+        return frame.to_crs(WGS84)
+    except Exception as error:
+        raise ImportRejected(
+            f"{path.name}: coordinates in {frame.crs.name} cannot be converted to WGS84 ({error})"
+        ) from None
 
 
 def _clean_record(row: dict[str, Any]) -> dict[str, Any]:
@@ -151,13 +315,13 @@ def write_points(points: Iterable[Point], path: str | Path, *, stale_after: time
     suffix = path.suffix.lower()
     if suffix in (".geojson", ".json"):
         now = utcnow()
-        collection = feature_collection([point_feature(p, now, stale_after) for p in points])
+        # Stored positions and whole schedules: an export re-imports as exactly what it was.
+        collection = feature_collection([point_feature(p, now, stale_after, as_stored=True) for p in points])
         path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
     elif suffix == ".csv":
-        frame = pd.DataFrame([csv_row(p) for p in points], columns=list(CSV_COLUMNS))
-        frame.to_csv(path, index=False)
+        path.write_text(points_csv(points, as_stored=True), encoding="utf-8")  # the API's CSV, as stored
     elif suffix == ".gpkg":
-        rows = [csv_row(p) for p in points]
+        rows = [csv_row(p, as_stored=True) for p in points]
         frame = gpd.GeoDataFrame(
             rows,
             columns=list(CSV_COLUMNS),

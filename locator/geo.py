@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ class _Base:
         self.services = np.fromiter((p.services_mask for p in points), np.int64, n)
         self.region = np.array([fold(p.region) for p in points], dtype=object)
         self.row_of = {p.id: i for i, p in enumerate(points)}
+        self.built_at = time.time()  # /healthz reports how old the tree is
         self.scheduled = sum(1 for p in points if p.stops)  # checked one by one, never in the tree
         self._subsets: OrderedDict[tuple, _Subset] = OrderedDict()
         self._lock = threading.Lock()
@@ -177,6 +179,7 @@ class _Snapshot:
 
     def __init__(self, seq: int, points: list[Point], base: _Base | None = None):
         self.seq = seq
+        self.made_at = time.time()  # when this process last brought its index up to date
         self.base = base or _Base(points)
         # Base rows replaced or deleted, and mobile points with a schedule: where those stand
         # depends on the clock, so they are checked one by one at each lookup, never in the tree.

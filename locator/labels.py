@@ -7,6 +7,7 @@ the reader's language (locator/i18n.py).
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from . import i18n
@@ -27,6 +28,7 @@ REPORT = {
     "missing_service": _l("Немає послуги (світла, тепла…)"),
 }
 KIND = {"fixed": _l("Стаціонарний"), "mobile": _l("Мобільний")}
+ROLE = {"admin": _l("адміністратор"), "operator": _l("оператор"), "viewer": _l("спостерігач")}
 CATEGORY = {"state": _l("ДСНС / місцева влада"), "business": _l("Відповідальний бізнес")}
 SERVICE = {
     "power": _l("Електрика, зарядка"),
@@ -89,7 +91,6 @@ SCRIPT_TEXT = {
     "verified": _l("Статус підтверджено {age}"),
     "stale": _l("Статус давно не підтверджено: може бути неточним"),
     "loading": _l("Завантажую пункти…"),
-    "loaded": _l("{n} пунктів на мапі · дані на {time}"),
     "load_failed": _l("Не вдалося завантажити пункти. Перевірте зв'язок і оновіть сторінку."),
     "locating": _l("Визначаю ваше місцезнаходження…"),
     "geo_denied": _l("Немає доступу до геолокації. Введіть назву населеного пункту."),
@@ -110,19 +111,26 @@ SCRIPT_TEXT = {
     "here_since": _l("Прибув на це місце {time}"),
     "report": _l("Повідомити про проблему"),
     "unconfirmed": _l("Кілька людей повідомили, що пункт зачинено; оператор ще не перевірив"),
+    # Offline (service worker): {time} is when the server last confirmed the kept snapshot.
+    "offline": _l("Офлайн: дані станом на {time}"),
 }
 
 
 def for_script() -> dict:
-    """The same words, for map.js (passed through the page's data-labels attribute)."""
-    return {
-        "status": STATUS,
-        "kind": KIND,
-        "category": CATEGORY,
-        "service": SERVICE,
-        "compass": COMPASS,
-        "text": SCRIPT_TEXT,
+    """The same words in the reader's language, for map.js (through the data-labels attribute)."""
+    words = {"status": STATUS, "kind": KIND, "category": CATEGORY, "service": SERVICE, "compass": COMPASS}
+    found = {group: {key: str(text) for key, text in table.items()} for group, table in words.items()}
+    found["text"] = {key: str(text) for key, text in SCRIPT_TEXT.items()}
+    found["text"]["unit_m"] = gettext("%(n)s м", n="{n}")
+    found["text"]["unit_km"] = gettext("%(n)s км", n="{n}")
+    # Sentences with a count: every plural form of the language; map.js picks with Intl.PluralRules.
+    found["plural"] = {
+        "loaded": i18n.plural_forms(
+            "{n} пункт на мапі · дані на {time}", "{n} пунктів на мапі · дані на {time}"
+        )
     }
+    found["locale"] = i18n.SCRIPT_LOCALE[i18n.current_language()]
+    return found
 
 
 def init_app(app: Flask) -> None:
@@ -133,7 +141,6 @@ def init_app(app: Flask) -> None:
         SERVICE_LABEL=SERVICE,
         FIELD_LABEL=FIELD,
         REPORT_LABEL=REPORT,
+        ROLE_LABEL=ROLE,
         services_order=SERVICES,
     )
-    app.jinja_env.filters["age"] = age
-    app.jinja_env.filters["local_time"] = local_time

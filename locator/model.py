@@ -18,6 +18,7 @@ from typing import Any
 STALE_AFTER = timedelta(hours=12)  # default; LOCATOR_STALE_HOURS overrides
 MAX_TEXT = 200  # name, address, settlement, region, hours
 MAX_NOTE = 1000
+MAX_COUNT = 1_000_000  # capacity and occupancy, in people
 MAX_ID = 64
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 # Unicode category Cc (C0, DEL, C1) except tab and newline, which free text may carry.
@@ -324,8 +325,8 @@ def parse_count(value: Any) -> int | None:
         number = float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
         raise ValueError("expected a whole number") from None
-    if not number.is_integer() or number < 0 or number > 1_000_000:
-        raise ValueError("expected a whole number from 0 to 1000000")
+    if not number.is_integer() or number < 0 or number > MAX_COUNT:
+        raise ValueError(f"expected a whole number from 0 to {MAX_COUNT}")
     return int(number)
 
 

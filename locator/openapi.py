@@ -10,7 +10,13 @@ from typing import Any
 
 from .model import (
     EDITABLE_FIELDS,
+    ID_PATTERN,
     MAX_COMMENT,
+    MAX_COUNT,
+    MAX_ID,
+    MAX_NOTE,
+    MAX_STOPS,
+    MAX_TEXT,
     OPERATOR_STATUSES,
     SERVICES,
     Category,
@@ -26,15 +32,41 @@ def _param(name: str, description: str, schema: dict, where: str = "query", requ
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
+def _list_param(name: str, description: str, values) -> dict:
+    """A comma-separated list (?status=open,full): OpenAPI's form style, not exploded."""
+    items = {"type": "array", "items": {"enum": [str(v) for v in values]}, "uniqueItems": True}
+    return _param(name, description, items) | {"style": "form", "explode": False}
+
+
+# What inputs may hold, as JSON Schema (ECMA-262) patterns; tests/test_fuzz_api.py holds the API to
+# them. Free text has no control characters but tab and newline (model.CONTROL_CHARACTERS);
+# required text has at least one visible character.
+TEXT_CHAR = "[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
+VISIBLE_CHAR = "[^\\s\\u0000-\\u001f\\u007f-\\u009f]"
+
+
+def _text(max_length: int, *, required: bool = False) -> dict:
+    pattern = f"^{TEXT_CHAR}*{VISIBLE_CHAR}{TEXT_CHAR}*$" if required else f"^{TEXT_CHAR}*$"
+    return {"type": "string", "maxLength": max_length, "pattern": pattern}
+
+
+COORDINATE = {"lon": {"type": "number", "minimum": -180, "maximum": 180}}
+COORDINATE["lat"] = {"type": "number", "minimum": -90, "maximum": 90}
 FILTERS = [
-    _param("bbox", "minLon,minLat,maxLon,maxLat", {"type": "string"}),
-    _param("status", "Comma list of statuses", {"type": "string"}),
-    _param("kind", "fixed or mobile (comma list)", {"type": "string"}),
-    _param("category", "state or business (comma list)", {"type": "string"}),
+    _param(
+        "bbox",
+        "minLon,minLat,maxLon,maxLat (each minimum at most its maximum)",
+        {"type": "array", "prefixItems": [COORDINATE[axis] for axis in ("lon", "lat", "lon", "lat")]}
+        | {"minItems": 4, "maxItems": 4},
+    )
+    | {"style": "form", "explode": False},
+    _list_param("status", "Comma list of statuses", list(Status)),
+    _list_param("kind", "fixed or mobile (comma list)", list(Kind)),
+    _list_param("category", "state or business (comma list)", list(Category)),
     _param("base", "true: base points only", {"type": "string", "enum": ["true", "false"]}),
-    _param("services", f"Comma list; all required. Known: {', '.join(SERVICES)}", {"type": "string"}),
-    _param("region", "Region, ignoring case", {"type": "string"}),
-    _param("q", "Text in name, address or settlement", {"type": "string"}),
+    _list_param("services", f"Comma list; all required. Known: {', '.join(SERVICES)}", SERVICES),
+    _param("region", "Region, ignoring case", _text(MAX_TEXT)),
+    _param("q", "Text in name, address or settlement", _text(MAX_TEXT)),
 ]
 POINT_ID = _param("point_id", "The point's id", {"type": "string"}, "path", True)
 NULLABLE_INT = {"type": ["integer", "null"], "minimum": 0}
@@ -131,7 +163,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "kind": {"enum": [k.value for k in ReportKind]},
             "service": {"enum": ["", *SERVICES], "description": "for kind missing_service: which one"},
-            "comment": {"type": "string", "maxLength": MAX_COMMENT, "description": "plain text"},
+            "comment": _text(MAX_COMMENT) | {"description": "plain text"},
         },
     },
     "ReportAccepted": {
@@ -194,13 +226,40 @@ SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["name", "region", "lat", "lon", "points"],
+                    "required": [
+                        "name",
+                        "region",
+                        "lat",
+                        "lon",
+                        "points",
+                        "name_en",
+                        "region_en",
+                        "population",
+                        "source",
+                        "match",
+                    ],
                     "properties": {
-                        "name": {"type": "string"},
-                        "region": {"type": "string"},
+                        "name": {"type": "string", "description": "Ukrainian name"},
+                        "region": {
+                            "type": "string",
+                            "description": "oblast (Ukrainian), tells same names apart",
+                        },
                         "lat": {"type": "number"},
                         "lon": {"type": "number"},
-                        "points": {"type": "integer", "minimum": 1},
+                        "points": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "points in this settlement",
+                        },
+                        "name_en": {"type": "string", "description": "official Latin spelling (KMU 2010)"},
+                        "region_en": {"type": "string"},
+                        "population": {"type": "integer", "minimum": 0, "description": "0: unknown"},
+                        "source": {
+                            "type": "string",
+                            "enum": ["geonames", "points"],
+                            "description": "the GeoNames gazetteer, or only the points' settlement field",
+                        },
+                        "match": {"type": "string", "enum": ["exact", "prefix", "substring"]},
                     },
                 },
             }
@@ -245,16 +304,56 @@ SCHEMAS: dict[str, Any] = {
     },
     "PointInput": {
         "type": "object",
-        "description": "Fields to set; on POST id, name, status, lat and lon are required.",
+        "description": "Fields to change (PATCH); the id cannot change.",
         "additionalProperties": False,
-        "properties": {},  # filled below from Properties: the editable fields and id
+        "properties": {},  # filled below: the editable fields, as input
+    },
+    "PointCreate": {
+        "type": "object",
+        "description": "A new point (POST): id, name, status, lat and lon are required.",
+        "required": ["id", "name", "status", "lat", "lon"],
+        "additionalProperties": False,
+        "properties": {},  # filled below: id and the editable fields, as input
+    },
+    "StopInput": {
+        "type": "object",
+        "description": "A stop of a mobile point's schedule: ends after it starts, lasts at most 7 days.",
+        "required": ["place", "lat", "lon", "starts_at", "ends_at"],
+        "additionalProperties": True,
+        "properties": {
+            "place": _text(MAX_TEXT, required=True),
+            "lat": COORDINATE["lat"],
+            "lon": COORDINATE["lon"],
+            "starts_at": {"type": "string", "format": "date-time"},
+            "ends_at": {"type": "string", "format": "date-time"},
+        },
     },
 }
 
-
-SCHEMAS["PointInput"]["properties"] = {
-    name: SCHEMAS["Properties"]["properties"][name] for name in ("id", *EDITABLE_FIELDS)
-} | {"status": SCHEMAS["Properties"]["properties"]["operator_status"]}
+# Input is held to what model.parse_point accepts (output keeps the looser shapes above).
+INPUT_COUNT = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT}
+INPUT_FIELDS: dict[str, Any] = {
+    name: SCHEMAS["Properties"]["properties"][name] for name in EDITABLE_FIELDS
+} | {
+    "status": SCHEMAS["Properties"]["properties"]["operator_status"],
+    "name": _text(MAX_TEXT, required=True),
+    **{name: _text(MAX_TEXT) for name in ("address", "settlement", "region", "hours")},
+    "note": _text(MAX_NOTE),
+    # model.PHONE_PATTERN once surrounding spaces are stripped; empty means none
+    "phone": {"type": "string", "pattern": "^$|^\\+?[0-9()\\-][0-9 ()\\-]{1,28}[0-9()\\-]$"},
+    "capacity": INPUT_COUNT,
+    "occupancy": INPUT_COUNT,
+    "stops": {
+        "type": "array",
+        "maxItems": MAX_STOPS,
+        "items": {"$ref": "#/components/schemas/StopInput"},
+        "description": "a mobile point's whole schedule (fixed points have none)",
+    },
+}
+SCHEMAS["PointInput"]["properties"] = INPUT_FIELDS
+SCHEMAS["PointCreate"]["properties"] = {
+    "id": {"type": "string", "maxLength": MAX_ID, "pattern": ID_PATTERN.pattern}
+} | INPUT_FIELDS
 
 
 def _ok(schema: str, media: str = "application/json", description: str = "OK") -> dict:
@@ -302,7 +401,7 @@ PATHS: dict[str, Any] = {
             "security": [{"token": []}, {"session": []}],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PointInput"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PointCreate"}}},
             },
             "responses": {
                 "201": _ok("Feature", "application/geo+json", "Created"),
@@ -340,7 +439,13 @@ PATHS: dict[str, Any] = {
             "security": [{"token": []}, {"session": []}],
             "parameters": [
                 POINT_ID,
-                _param("If-Match", "ETag or version read", {"type": "string"}, "header", True),
+                _param(
+                    "If-Match",
+                    'ETag or version read ("v7"), or *',
+                    {"type": "string", "pattern": '^(\\*|(W/)?"?v?[0-9]+(-[A-Za-z0-9]*)?"?)$'},
+                    "header",
+                    True,
+                ),
             ],
             "requestBody": {
                 "required": True,
@@ -396,9 +501,16 @@ PATHS: dict[str, Any] = {
     },
     "/api/v1/places": {
         "get": {
-            "summary": "Settlements whose name contains q",
+            "summary": "Settlements by name, best first (exact, then prefix, then substring; bigger first), "
+            "in Ukrainian or Latin letters, old spellings too (Kiev, Kharkov). Settlement data: GeoNames "
+            "(geonames.org), CC BY 4.0, plus the points' own settlements",
             "parameters": [
-                _param("q", "Part of a settlement name", {"type": "string", "maxLength": 100}, required=True)
+                _param(
+                    "q",
+                    "A settlement name or its beginning (case, apostrophes and hyphens ignored)",
+                    {"type": "string", "maxLength": 100, "pattern": VISIBLE_CHAR},
+                    required=True,
+                )
             ],
             "responses": {"200": _ok("Places"), **CACHED, **READ_ERRORS},
         }
@@ -407,7 +519,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "Changes after a cursor, oldest first (follow next_cursor while has_more)",
             "parameters": [
-                _param("since", "Cursor (0 to start)", {"type": "integer", "minimum": 0}),
+                _param("since", "Cursor (0 to start)", {"type": "integer", "minimum": 0, "maximum": 2**62}),
                 _param("limit", "Page size (1-500)", {"type": "integer", "minimum": 1, "maximum": 500}),
             ],
             "responses": {"200": _ok("Changes"), **CACHED, **READ_ERRORS},

@@ -21,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from werkzeug.utils import secure_filename
 
 from . import files, labels
@@ -110,7 +111,7 @@ def _save(point: Point, changes: dict, message: str, *, verify: bool = True):
     try:
         _store().update(point.id, changes, by=g.user.name, expected_version=_version(), verify=verify)
     except VersionConflict:
-        flash("Хтось щойно змінив цей пункт. Перевірте актуальні дані та повторіть.", "error")
+        flash(gettext("Хтось щойно змінив цей пункт. Перевірте актуальні дані та повторіть."), "error")
         return redirect(url_for("operator.point", point_id=point.id))
     except ValidationError as error:
         for problem in error.problems:
@@ -138,7 +139,7 @@ def login():
         address_failures = users.login_failures(keys[1], since)
         if account_failures >= MAX_FAILURES_PER_ACCOUNT or address_failures >= MAX_FAILURES_PER_ADDRESS:
             minutes = int(LOGIN_WINDOW.total_seconds() // 60)
-            error = f"Забагато невдалих спроб входу. Спробуйте знову за {minutes} хв."
+            error = gettext("Забагато невдалих спроб входу. Спробуйте знову за %(n)d хв.", n=minutes)
             status = 429
         else:
             time.sleep(min(MAX_SLOWDOWN_S, SLOWDOWN_PER_FAILURE_S * max(account_failures, address_failures)))
@@ -155,7 +156,7 @@ def login():
                     target = url_for("operator.points")
                 return redirect(target)
             users.record_login_failure(keys)
-            error = "Неправильне ім'я або пароль."
+            error = gettext("Неправильне ім'я або пароль.")
             status = 401
     response = current_app.make_response((render_template("operator/login.html", error=error), status))
     if status == 429:
@@ -169,7 +170,7 @@ def logout():
     if g.get("user") is not None:
         _users().end_sessions(g.user.id)
     session.clear()
-    flash("Ви вийшли з консолі.", "ok")
+    flash(gettext("Ви вийшли з консолі."), "ok")
     return redirect(url_for("operator.login"))
 
 
@@ -286,7 +287,7 @@ def update_status(point_id: str):
         changes["occupancy"] = request.form.get("occupancy", "")
         changes["note"] = request.form.get("note", "")
     label = labels.STATUS.get(changes["status"], changes["status"])
-    return _save(point, changes, f"Збережено: {label}. Статус підтверджено зараз.")
+    return _save(point, changes, gettext("Збережено: %(status)s. Статус підтверджено зараз.", status=label))
 
 
 @bp.post("/points/<point_id>/verify")
@@ -297,9 +298,9 @@ def verify(point_id: str):
     try:
         _store().confirm(point.id, by=g.user.name, expected_version=_version())
     except VersionConflict:
-        flash("Хтось щойно змінив цей пункт. Перевірте актуальні дані.", "error")
+        flash(gettext("Хтось щойно змінив цей пункт. Перевірте актуальні дані."), "error")
         return redirect(url_for("operator.point", point_id=point.id))
-    flash("Статус підтверджено.", "ok")
+    flash(gettext("Статус підтверджено."), "ok")
     return redirect(url_for("operator.point", point_id=point.id))
 
 
@@ -311,7 +312,7 @@ def move(point_id: str):
     changes = {"lat": request.form.get("lat"), "lon": request.form.get("lon")}
     if request.form.get("address", "").strip():
         changes["address"] = request.form["address"]
-    return _save(point, changes, "Місце пункту оновлено.")
+    return _save(point, changes, gettext("Місце пункту оновлено."))
 
 
 @bp.post("/points/<point_id>/archive")
@@ -320,7 +321,7 @@ def archive(point_id: str):
     """Take a point off the public map (or bring it back); its history stays."""
     point = _editable_point(point_id)
     archived = request.form.get("archived") == "1"
-    message = "Пункт прибрано з публічної мапи." if archived else "Пункт повернуто на мапу."
+    message = gettext("Пункт прибрано з публічної мапи.") if archived else gettext("Пункт повернуто на мапу.")
     return _save(point, {"archived": archived}, message, verify=False)
 
 
@@ -357,14 +358,14 @@ def create():
     if request.method == "POST":
         record = _form_record() | {"id": request.form.get("id", "").strip()}
         if not g.user.may_edit_place(record.get("region", ""), record.get("settlement", "")):
-            errors["region"] = "Ви не можете створювати пункти в цьому регіоні чи населеному пункті."
+            errors["region"] = gettext("Ви не можете створювати пункти в цьому регіоні чи населеному пункті.")
         else:
             try:
                 created = _store().create(record, by=g.user.name)
             except ValidationError as error:
                 errors = {p.field: p.message for p in error.problems}
             else:
-                flash("Пункт створено.", "ok")
+                flash(gettext("Пункт створено."), "ok")
                 return redirect(url_for("operator.point", point_id=created.id))
     return _edit_form(record, errors, new=True)
 
@@ -379,17 +380,24 @@ def edit(point_id: str):
     if request.method == "POST":
         record = _form_record() | {"id": point.id, "version": request.form.get("version", "")}
         if not g.user.may_edit_place(record["region"], record["settlement"]):
-            errors["region"] = "Цей регіон чи населений пункт поза вашою зоною."
+            errors["region"] = gettext("Цей регіон чи населений пункт поза вашою зоною.")
         else:
             try:
                 _store().update(point.id, record, by=g.user.name, expected_version=_version())
             except ValidationError as error:
                 errors = {p.field: p.message for p in error.problems}
+                if "stops" in errors:  # the form has no schedule field: the kind is what to fix
+                    errors["kind"] = gettext(
+                        "Лише мобільний пункт має графік зупинок: спершу приберіть зупинки."
+                    )
             except VersionConflict:
-                flash("Хтось щойно змінив цей пункт. Нижче актуальні дані; внесіть зміни ще раз.", "error")
+                flash(
+                    gettext("Хтось щойно змінив цей пункт. Нижче актуальні дані; внесіть зміни ще раз."),
+                    "error",
+                )
                 return redirect(url_for("operator.edit", point_id=point.id))
             else:
-                flash("Зміни збережено.", "ok")
+                flash(gettext("Зміни збережено."), "ok")
                 return redirect(url_for("operator.point", point_id=point.id))
     return _edit_form(record, errors, new=False, version=point.version)
 
@@ -429,21 +437,27 @@ def import_points():
     if request.method == "POST" and request.form.get("apply"):
         staged = _upload_dir() / secure_filename(request.form.get("staged", ""))
         if not staged.is_file() or not staged.name:
-            flash("Файл для імпорту не знайдено; завантажте його ще раз.", "error")
+            flash(gettext("Файл для імпорту не знайдено; завантажте його ще раз."), "error")
             return redirect(url_for("operator.import_points"))
         try:
-            batch = files.read_points(staged)
+            batch = files.read_points(staged, limits=files.ImportLimits.from_config(current_app.config))
             summary = _store().import_points(
                 batch, replace=request.form.get("replace") == "1", by=g.user.name, untimed=batch.untimed
             )
         except files.ImportRejected:
-            flash("Файл не пройшов перевірку; нічого не змінено.", "error")
+            flash(gettext("Файл не пройшов перевірку; нічого не змінено."), "error")
             return redirect(url_for("operator.import_points"))
         finally:
             staged.unlink(missing_ok=True)
         flash(
-            f"Імпортовано: додано {len(summary.added)}, змінено {len(summary.changed)}, "
-            f"без змін {len(summary.unchanged)}, видалено {len(summary.removed)}.",
+            gettext(
+                "Імпортовано: додано %(added)d, змінено %(changed)d, "
+                "без змін %(unchanged)d, видалено %(removed)d.",
+                added=len(summary.added),
+                changed=len(summary.changed),
+                unchanged=len(summary.unchanged),
+                removed=len(summary.removed),
+            ),
             "ok",
         )
         return redirect(url_for("operator.points"))
@@ -451,14 +465,14 @@ def import_points():
         upload = request.files.get("file")
         suffix = Path(upload.filename or "").suffix.lower() if upload else ""
         if not upload or suffix not in UPLOAD_SUFFIXES:
-            flash("Оберіть файл GeoJSON, CSV або GeoPackage.", "error")
+            flash(gettext("Оберіть файл GeoJSON, CSV або GeoPackage."), "error")
             return redirect(url_for("operator.import_points"))
         staged = _upload_dir() / f"{secrets.token_hex(12)}{suffix}"
         upload.save(staged)
         replace = request.form.get("replace") == "1"
         report = {"staged": staged.name, "replace": replace, "name": upload.filename}
         try:
-            batch = files.read_points(staged)
+            batch = files.read_points(staged, limits=files.ImportLimits.from_config(current_app.config))
             report["plan"] = _store().plan_import(batch, replace=replace, untimed=batch.untimed)
         except files.ImportRejected as rejected:
             report["rejected"] = rejected.problems

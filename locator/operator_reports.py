@@ -7,6 +7,7 @@ operator answers the point's open reports); dismissing says "checked, the point 
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, url_for
+from flask_babel import gettext
 
 from .operator import _editable_point, _store, login_required
 
@@ -19,5 +20,5 @@ def dismiss(point_id: str):
     """The operator checked: the point is as shown. Its open reports close, "unconfirmed" goes."""
     point = _editable_point(point_id)
     count = _store().reports.dismiss(point.id, by=g.user.name)
-    flash(f"Повідомлення відхилено: {count}. Пункт показано як є.", "ok")
+    flash(gettext("Повідомлення відхилено: %(n)d. Пункт показано як є.", n=count), "ok")
     return redirect(url_for("operator.point", point_id=point.id))

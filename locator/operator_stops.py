@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, g, redirect, request, url_for
+from flask_babel import gettext
 
 from .labels import LOCAL_TIME
 from .model import ValidationError
@@ -49,7 +50,7 @@ def add_stop(point_id: str):
         "ends_at": local_moment(form.get("ends_at", "")),
     }
     stops = [s.to_record() for s in point.stops] + [stop]
-    return _save_schedule(point.id, stops, "Зупинку додано до графіка.")
+    return _save_schedule(point.id, stops, gettext("Зупинку додано до графіка."))
 
 
 @bp.post("/points/<point_id>/stops/remove")
@@ -59,10 +60,10 @@ def remove_stop(point_id: str):
     point = _editable_point(point_id)
     raw = request.form.get("index", "")
     if not raw.isdigit() or int(raw) >= len(point.stops):
-        flash("Такої зупинки немає; перевірте актуальний графік.", "error")
+        flash(gettext("Такої зупинки немає; перевірте актуальний графік."), "error")
         return redirect(url_for("operator.point", point_id=point.id))
     stops = [s.to_record() for i, s in enumerate(point.stops) if i != int(raw)]
-    return _save_schedule(point.id, stops, "Зупинку прибрано з графіка.")
+    return _save_schedule(point.id, stops, gettext("Зупинку прибрано з графіка."))
 
 
 def _save_schedule(point_id: str, stops: list[dict], message: str):
@@ -70,10 +71,10 @@ def _save_schedule(point_id: str, stops: list[dict], message: str):
         # A schedule is a plan, not a check of the status: it does not count as verification.
         _store().update(point_id, {"stops": stops}, by=g.user.name, expected_version=_version(), verify=False)
     except VersionConflict:
-        flash("Хтось щойно змінив цей пункт. Перевірте актуальний графік і повторіть.", "error")
+        flash(gettext("Хтось щойно змінив цей пункт. Перевірте актуальний графік і повторіть."), "error")
     except ValidationError as error:
         for problem in error.problems:
-            flash(f"Графік: {problem.message}", "error")
+            flash(gettext("Графік: %(problem)s", problem=problem.message), "error")
     else:
         flash(message, "ok")
     return redirect(url_for("operator.point", point_id=point_id, _anchor="schedule"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import gettext
 
-from . import labels, openapi
-from .geo import bearing_deg, compass, find_places
+from . import i18n, labels, openapi, pwa
+from .gazetteer import Settlement
+from .geo import bearing_deg, compass
 from .maps import build_map
 from .model import (
     ID_PATTERN,
@@ -18,7 +20,6 @@ from .model import (
     PointFilter,
     ReportKind,
     Status,
-    fold,
     parse_coordinate,
     utcnow,
 )
@@ -55,16 +56,39 @@ def map_page():
     """Show the map of all points, with filters, "near me" and settlement search."""
     config = current_app.config
     fmap = build_map(config["MAP_CENTER"], config["MAP_ZOOM"], config["TILE_URL"], config["TILE_ATTRIBUTION"])
+    # Only this page installs the offline worker: the embed lives in partners' iframes.
+    settings = {**map_settings(fmap), "serviceWorker": url_for("public.service_worker")}
+    settings["snapshotHeader"] = pwa.SNAPSHOT_HEADER
     return render_template(
         "public/map.html",
         fmap=fmap,
-        settings=map_settings(fmap),
+        settings=settings,
         labels=labels.for_script(),
         services=SERVICES,
         statuses=list(Status),
         kinds=list(Kind),
         categories=list(Category),
     )
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The offline worker, served from the root so that its scope is the whole site."""
+    settings = pwa.worker_settings()
+    response = current_app.response_class(
+        render_template(pwa.WORKER_TEMPLATE, sw=settings), mimetype="text/javascript"
+    )
+    response.headers["Cache-Control"] = "no-cache"  # a deploy's new worker is seen on the next visit
+    response.set_etag(settings["version"])
+    return response.make_conditional(request)
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest: name, icons and start page for "add to home screen"."""
+    response = current_app.send_static_file("manifest.webmanifest")
+    response.mimetype = "application/manifest+json"
+    return response
 
 
 LIST_RESULTS = 10
@@ -78,19 +102,31 @@ def list_page():
     snapshot = index.sync()
     place, places, error, hits = None, [], "", []
     chosen = [s for s in args.getlist("services") if s in SERVICES]
+    query = (args.get("q") or args.get("place") or "").strip()[:100]
     try:
         if args.get("lat") and args.get("lon"):
             lat, lon = parse_coordinate(args["lat"], -90, 90), parse_coordinate(args["lon"], -180, 180)
             place = {"name": args.get("label", "")[:100] or f"{lat:.4f}, {lon:.4f}", "lat": lat, "lon": lon}
-        elif args.get("place", "").strip():
-            places = find_places(snapshot.places, args["place"][:100])
-            if len(places) == 1 or (places and fold(places[0].name) == fold(args["place"].strip())):
-                best = places[0]
-                place, places = {"name": best.name, "lat": best.lat, "lon": best.lon}, []
-            elif not places:
-                error = f"Населений пункт «{args['place'].strip()[:100]}» не знайдено серед пунктів."
+        elif query:
+            # An exact name (in either script) answers at once, the biggest such place first, with
+            # the others of that name offered below; otherwise the reader picks from the matches.
+            matches = current_app.extensions["locator.gazetteer"].find(query, snapshot.places)
+            exact = [m.settlement for m in matches if m.exact]
+            if exact or len(matches) == 1:
+                best, places = (exact[0], exact[1:]) if exact else (matches[0].settlement, [])
+                shown = _shown(best)
+                place = {**shown, "name": shown["label" if places else "name"]}
+                places = [_shown(other) for other in places]
+            elif matches:
+                places = [_shown(m.settlement) for m in matches]
+            else:
+                error = gettext(
+                    "Населений пункт «%(name)s» не знайдено. Перевірте назву (українською або латиницею, "
+                    "напр. «Бровари» чи «Brovary») або вкажіть координати.",
+                    name=query,
+                )
     except ValueError:
-        error = "Координати мають бути числами: широта від -90 до 90, довгота від -180 до 180."
+        error = gettext("Координати мають бути числами: широта від -90 до 90, довгота від -180 до 180.")
     if place:
         wanted = PointFilter(statuses=frozenset({Status.OPEN}), services=frozenset(chosen))
         hits = snapshot.nearest(place["lat"], place["lon"], LIST_RESULTS, wanted)
@@ -98,7 +134,7 @@ def list_page():
     rows = [
         {
             "point": hit.point,
-            "distance": _distance_text(hit.distance_m),
+            "distance": i18n.distance(hit.distance_m),
             "direction": labels.COMPASS[
                 compass(bearing_deg(place["lat"], place["lon"], hit.point.lat, hit.point.lon))
             ],
@@ -114,14 +150,24 @@ def list_page():
         error=error,
         now=now,
         chosen=chosen,
-        query=args.get("place", ""),
+        query=query,
     )
 
 
-def _distance_text(metres: float) -> str:
-    if metres < 1000:
-        return f"{round(metres)} м"
-    return f"{metres / 1000:.1f} км".replace(".", ",")
+def _shown(settlement: Settlement) -> dict:
+    """A settlement as the reader's language names it; label adds the region that tells
+    same-named places apart."""
+    english = i18n.current_language() == "en"
+    name = settlement.name_en if english else settlement.name
+    region = settlement.region_en if english else settlement.region
+    return {
+        "name": name,
+        "region": region,
+        "label": f"{name}, {region}" if region and region != name else name,
+        "lat": settlement.lat,
+        "lon": settlement.lon,
+        "points": settlement.points,
+    }
 
 
 @bp.get("/api")
@@ -148,6 +194,9 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
     config = current_app.config
     now = utcnow()
     point = stored.at(now)  # a mobile point where it stands now
+    active = point.active_stop(now)
+    if active and (active.lat, active.lon) != (point.lat, point.lon):
+        active = None  # moved by an operator since the stop began (Point.at): not there now
     fmap = build_map(
         (point.lat, point.lon),
         POINT_ZOOM,
@@ -164,7 +213,7 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
         now=now,
         stale=point.is_stale(now, timedelta(hours=config["STALE_HOURS"])),
         history=history,
-        active_stop=point.active_stop(now),
+        active_stop=active,
         upcoming_stops=[stop for stop in point.upcoming_stops(now) if stop.starts_at > now],
         open_reports=reports,
         report_kinds=list(ReportKind),

@@ -98,6 +98,15 @@ def tile_origin(tile_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def embed_ancestors(configured: str) -> str:
+    """LOCATOR_EMBED_ANCESTORS plus 'self', so the builder's preview of the widget still loads
+    when only partner sites are listed."""
+    sources = configured.split()
+    if "*" in sources or "'self'" in sources:
+        return configured
+    return f"{configured} 'self'"
+
+
 def _security_headers(response: Response) -> Response:
     nonce = g.get("csp_nonce")
     own = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
@@ -114,15 +123,16 @@ def _security_headers(response: Response) -> Response:
         "frame-ancestors": "'none'",
     }
     embeddable = request.endpoint == "embed.widget"
-    if embeddable:  # the only page other sites may frame
-        policy["frame-ancestors"] = current_app.config["EMBED_ANCESTORS"]
+    if embeddable:  # the only page other sites may frame (and our own builder, for its preview)
+        policy["frame-ancestors"] = embed_ancestors(current_app.config["EMBED_ANCESTORS"])
     response.headers["Content-Security-Policy"] = "; ".join(f"{k} {v}" for k, v in policy.items())
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     if not embeddable:
         response.headers["X-Frame-Options"] = "DENY"
-    geolocation = "*" if embeddable else "(self)"  # the embedding page grants it with allow="geolocation"
-    response.headers["Permissions-Policy"] = f"geolocation={geolocation}, camera=(), microphone=()"
+    # Geolocation for this site only: the widget is this site too (a partner's iframe delegates
+    # it with allow="geolocation"); nothing here uses the camera or microphone.
+    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response

@@ -1,6 +1,8 @@
 """gunicorn settings for the locator (see README, "Production")."""
 
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # one per core is right for CPU-bound JSON work
@@ -13,7 +15,25 @@ graceful_timeout = 10
 keepalive = 5
 max_requests = 200000  # recycle rarely: a fresh worker costs a moment under load
 max_requests_jitter = 2000
-accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
+# The app logs one JSON line per request without addresses or query strings (LOCATOR_REQUEST_LOG);
+# gunicorn's own access log has both, so it is off unless asked for.
+accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
+
+# Workers write their request metrics here and /metrics adds them up (prometheus_client's
+# multiprocess mode). Set before the app (and prometheus_client) is imported; emptied at each
+# start so counters begin at zero with the server.
+METRICS_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="locator-metrics-"))
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+for stale in METRICS_DIR.glob("*.db"):
+    stale.unlink()
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+
+
+def child_exit(server, worker):
+    """A worker's counters stay counted after it exits; only its live gauges are dropped."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def when_ready(server):

@@ -19,7 +19,8 @@ def test_every_setting_is_in_the_readme_with_its_default(setting):
 @pytest.mark.parametrize(
     "command",
     [f"points {name}" for name in sorted(cli.points_cli.commands)]
-    + [f"users {name}" for name in sorted(cli.users_cli.commands)],
+    + [f"users {name}" for name in sorted(cli.users_cli.commands)]
+    + [f"db {name}" for name in sorted(cli.db_cli.commands)],
 )
 def test_every_cli_command_is_in_the_readme(command):
     assert f"flask --app app {command}" in README

@@ -42,7 +42,8 @@ def test_every_other_page_refuses_framing(client, points, path):
 def test_embedding_sites_come_from_configuration(tmp_path):
     sites = "https://kyiv.example https://*.gov.ua"
     app = create_app({"DATABASE": str(tmp_path / "e.db"), "SEED_FILE": "", "EMBED_ANCESTORS": sites})
-    assert frame_ancestors(app.test_client().get("/embed")) == sites
+    # plus 'self': the builder's live preview frames the widget from this site
+    assert frame_ancestors(app.test_client().get("/embed")) == f"{sites} 'self'"
 
 
 @pytest.mark.parametrize(

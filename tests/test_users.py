@@ -189,3 +189,55 @@ def test_disabled_users_token_and_session_stop_working(
     assert runner.invoke(args=["users", "enable", "olena"]).exit_code == 0
     assert other.get("/operator/").status_code == 302
     assert login(client, "olena").status_code == 302
+
+
+# -- passwd ------------------------------------------------------------------------------------------
+
+
+def passwd(runner, name: str, password: str):
+    return runner.invoke(args=["users", "passwd", name, "--password-stdin"], input=password + "\n")
+
+
+def test_passwd_sets_a_new_argon2id_password_and_ends_that_users_sessions(
+    runner, store, app, make_user, client
+):
+    make_user("olena", "admin")
+    make_user("taras", "admin")
+    assert login(client, "olena").status_code == 302
+    other = app.test_client()
+    assert login(other, "taras").status_code == 302
+
+    new_password = "нова-батарейка 2027"
+    result = passwd(runner, "olena", new_password)
+    assert result.exit_code == 0, result.output
+    assert "password of olena changed; their sessions have ended" in result.output
+    assert new_password not in result.output
+    (stored,) = [row[0] for row in store.db.execute("SELECT password_hash FROM users WHERE name = 'olena'")]
+    assert stored.startswith("$argon2id$") and PasswordHasher().verify(stored, new_password)
+    assert new_password.encode() not in database_bytes(store)
+
+    page = client.get("/operator/")
+    assert page.status_code == 302 and "/operator/login" in page.headers["Location"]  # her session ended
+    assert other.get("/operator/").status_code == 200  # not anyone else's
+    assert login(app.test_client(), "olena").status_code == 401  # the old password no longer works
+    assert login(app.test_client(), "olena", password=new_password).status_code == 302
+
+
+def test_passwd_prompts_twice_without_stdin(runner, make_user):
+    make_user("olena", "admin")
+    result = runner.invoke(args=["users", "passwd", "olena"], input="довгий пароль 1\nдовгий пароль 1\n")
+    assert result.exit_code == 0, result.output
+    mismatch = runner.invoke(args=["users", "passwd", "olena"], input="довгий пароль 1\nінший пароль 22\n")
+    assert mismatch.exit_code != 0
+
+
+def test_passwd_refuses_a_short_password_and_an_unknown_user(runner, store, make_user):
+    make_user("olena", "admin")
+    before = list(store.db.execute("SELECT * FROM users"))
+    short = passwd(runner, "olena", "x" * (MIN_PASSWORD_LENGTH - 1))
+    assert short.exit_code == 1
+    assert f"at least {MIN_PASSWORD_LENGTH} characters" in short.output
+    unknown = passwd(runner, "nobody", REAL_PASSWORD)
+    assert unknown.exit_code == 1
+    assert "no user named 'nobody'" in unknown.output
+    assert list(store.db.execute("SELECT * FROM users")) == before

@@ -39,8 +39,7 @@ from ..model import (
     sorted_services,
     utcnow,
 )
-
-SCHEMA_VERSION = 3  # 2: points.archived; 3: points.stops, moved_at, unconfirmed and reports
+from . import schema
 
 POINT_COLUMNS = {
     "id": str,
@@ -144,47 +143,14 @@ class Store:
             db.conn.close()
             self._local.db = None
 
-    def migrate(self) -> None:
-        """Create the schema if missing; safe to run at every start."""
-        db = self.db
-        with self._write():
-            db["meta"].create({"key": str, "value": int}, pk="key", if_not_exists=True)
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0)")
-            db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                [SCHEMA_VERSION],
-            )
-            db["points"].create(
-                POINT_COLUMNS, pk="id", not_null={"name", "kind", "status"}, if_not_exists=True
-            )
-            columns = db["points"].columns_dict
-            if "archived" not in columns:  # databases made by schema 1
-                db.execute("ALTER TABLE points ADD COLUMN archived INTEGER NOT NULL DEFAULT 0")
-            if "stops" not in columns:  # databases made by schema 1 or 2
-                db.execute("ALTER TABLE points ADD COLUMN stops TEXT NOT NULL DEFAULT ''")
-                db.execute("ALTER TABLE points ADD COLUMN moved_at TEXT")
-                db.execute("ALTER TABLE points ADD COLUMN unconfirmed INTEGER NOT NULL DEFAULT 0")
-            self._local.columns = None
-            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
-            db["points"].create_index(["seq"], if_not_exists=True)
-            db["points"].create_index(["status"], if_not_exists=True)
-            db["history"].create(
-                {
-                    "id": int,
-                    "point_id": str,
-                    "seq": int,
-                    "at": str,
-                    "by": str,
-                    "field": str,
-                    "old": str,
-                    "new": str,
-                },
-                pk="id",
-                if_not_exists=True,
-            )
-            db["history"].create_index(["point_id", "id"], if_not_exists=True)
-            db["deleted_points"].create({"id": str, "seq": int}, pk="id", if_not_exists=True)
-            self.reports.create_tables(db)
+    def migrate(self) -> list[int]:
+        """Bring the schema up to date (store/schema.py); safe to run at every start.
+
+        Raises SchemaError when the database was made by a newer release.
+        """
+        applied = schema.migrate(self.db, where=self.path)
+        self._local.columns = None
+        return applied
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -379,10 +345,13 @@ class Store:
                         updated_at=now,
                         moved_at=point.moved_at or (now if moved else old.moved_at),
                         # A re-import that confirms the status anew answers the citizens' reports.
-                        unconfirmed=old.unconfirmed and point.verified_at <= old.verified_at,
+                        unconfirmed=_still_unconfirmed(
+                            old, point, verified=point.verified_at > old.verified_at
+                        ),
                     )
                     rows.append(self._row(updated, seq))
                     history.extend((point.id, seq, format_time(now), by, *diff) for diff in diffs)
+                    history.extend(_flag_history(old, updated, seq, now, by))
             if replace:
                 for point_id in summary.removed:
                     conn.execute("DELETE FROM points WHERE id = ?", [point_id])
@@ -429,7 +398,10 @@ class Store:
             )
             self._upsert_rows(conn, [self._row(new, seq)])
             change = ("verified_at", format_time(old.verified_at), format_time(now))
-            self._add_history(conn, [(point_id, seq, format_time(now), by, *change)])
+            self._add_history(
+                conn,
+                [(point_id, seq, format_time(now), by, *change), *_flag_history(old, new, seq, now, by)],
+            )
             self.reports.resolve_open(conn, point_id, by=by, resolution="acted", now=now)
         return new
 
@@ -458,17 +430,21 @@ class Store:
             merged.update(updated_at=now, verified_at=now if verify else old.verified_at, version=old.version)
             new = parse_point(merged, now=now)
             diffs = _differences(old, new)
-            if not diffs:
+            if not diffs and not (verify and old.unconfirmed):  # a confirmation within the same second
                 return old
             seq = self._next_seq(conn)
             moved = (new.lat, new.lon) != (old.lat, old.lon)
             new = new.with_changes(
                 version=old.version + 1,
                 moved_at=now if moved else old.moved_at,
-                unconfirmed=old.unconfirmed and not verify,
+                unconfirmed=_still_unconfirmed(old, new, verified=verify),
             )
             self._upsert_rows(conn, [self._row(new, seq)])
-            self._add_history(conn, [(point_id, seq, format_time(now), by, *diff) for diff in diffs])
+            self._add_history(
+                conn,
+                [(point_id, seq, format_time(now), by, *diff) for diff in diffs]
+                + _flag_history(old, new, seq, now, by),
+            )
             if verify:
                 self.reports.resolve_open(conn, point_id, by=by, resolution="acted", now=now)
         return new
@@ -499,6 +475,20 @@ class Store:
             'INSERT INTO history (point_id, seq, at, "by", field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)',
             rows,
         )
+
+
+def _still_unconfirmed(old: Point, new: Point, *, verified: bool) -> bool:
+    """The citizens' flag outlives a write only if nobody confirmed the point and it is still
+    shown as working (a closed point "unconfirmed" would tell citizens it might be open)."""
+    return old.unconfirmed and not verified and new.status in (Status.OPEN, Status.FULL)
+
+
+def _flag_history(old: Point, new: Point, seq: int, now: datetime, by: str) -> list[tuple]:
+    """The history row for a write that clears the flag (ReportStore records it being set), so
+    the change feed shows "unconfirmed" going as well as coming."""
+    if old.unconfirmed and not new.unconfirmed:
+        return [(new.id, seq, format_time(now), by, "unconfirmed", "true", "false")]
+    return []
 
 
 def _keep_verification(
@@ -558,4 +548,6 @@ def _as_text(value: Any) -> str | None:
 
 
 from .reports import ReportStore as ReportStore  # noqa: E402
+from .schema import SCHEMA_VERSION as SCHEMA_VERSION  # noqa: E402
+from .schema import SchemaError as SchemaError  # noqa: E402
 from .users import UserStore as UserStore  # noqa: E402  (re-exported: users and tokens)

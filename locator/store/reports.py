@@ -58,28 +58,6 @@ class ReportStore:
     def db(self) -> sqlite_utils.Database:
         return self.store.db
 
-    def create_tables(self, db: sqlite_utils.Database) -> None:
-        db["reports"].create(
-            {
-                "id": int,
-                "point_id": str,
-                "kind": str,
-                "service": str,
-                "comment": str,
-                "at": str,
-                "source": str,  # keyed hash of the sender's address, never the address itself
-                "resolved_at": str,
-                "resolved_by": str,
-                "resolution": str,  # dismissed | acted
-            },
-            pk="id",
-            not_null={"point_id", "kind", "at"},
-            if_not_exists=True,
-        )
-        db["reports"].create_index(["point_id", "resolved_at"], if_not_exists=True)
-        db["reports"].create_index(["source", "at"], if_not_exists=True)
-        db["reports"].create_index(["at"], if_not_exists=True)
-
     def add(self, report: Report, *, source: str, now: datetime | None = None) -> bool:
         """Store a report, within the limits; True when it made the point unconfirmed."""
         now = now or utcnow()

@@ -23,34 +23,6 @@ class UserStore:
     def db(self) -> sqlite_utils.Database:
         return self.store.db
 
-    def migrate(self) -> None:
-        db = self.db
-        with self.store._write():
-            db["users"].create(
-                {
-                    "id": int,
-                    "name": str,
-                    "password_hash": str,
-                    "role": str,
-                    "regions": str,  # JSON list
-                    "settlements": str,  # JSON list
-                    "disabled": int,
-                    "session_version": int,
-                    "created_at": str,
-                },
-                pk="id",
-                not_null={"name", "password_hash", "role"},
-                if_not_exists=True,
-            )
-            db["users"].create_index(["name"], unique=True, if_not_exists=True)
-            db["api_tokens"].create(
-                {"digest": str, "user_id": int, "label": str, "created_at": str},
-                pk="digest",
-                if_not_exists=True,
-            )
-            db["login_failures"].create({"key": str, "at": str}, if_not_exists=True)
-            db["login_failures"].create_index(["key", "at"], if_not_exists=True)
-
     def create(self, name: str, password_hash: str, role: str, regions=(), settlements=()) -> User:
         """Add a user; a taken name is an error, never an overwrite."""
         now = format_time(utcnow())
@@ -103,6 +75,17 @@ class UserStore:
         """Make every session of this user invalid (logout everywhere)."""
         with self.store._write() as conn:
             conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])
+
+    def set_password(self, name: str, password_hash: str) -> User:
+        """Replace a user's password; every session they have ends (their API tokens do not)."""
+        with self.store._write() as conn:
+            cursor = conn.execute(
+                "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE name = ?",
+                [password_hash, name],
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"user {name!r}")
+        return self.get_by_name(name)
 
     def add_token(self, name: str, digest: str, label: str = "") -> None:
         user = self.get_by_name(name)

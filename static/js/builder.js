@@ -5,6 +5,7 @@
   var preview = document.getElementById("preview");
   var snippet = document.getElementById("snippet");
   var base = form.dataset.widgetUrl;
+  var words = JSON.parse(form.dataset.text); // in the page's language
 
   function widgetUrl() {
     var params = new URLSearchParams();
@@ -12,6 +13,7 @@
     var settlement = form.elements.settlement.value.trim();
     if (region) params.set("region", region);
     if (settlement) params.set("settlement", settlement);
+    if (form.elements.lang.value) params.set("lang", form.elements.lang.value);
     var services = Array.prototype.filter.call(form.elements.services, function (i) { return i.checked; });
     if (services.length) params.set("services", services.map(function (i) { return i.value; }).join(","));
     var statuses = Array.prototype.filter.call(form.elements.status, function (i) { return i.checked; });
@@ -32,7 +34,7 @@
     if (preview.getAttribute("src") !== url) preview.setAttribute("src", url);
     preview.setAttribute("height", String(height));
     snippet.value =
-      '<iframe src="' + escapeAttribute(url) + '" title="Пункти незламності поруч" width="100%" height="' + height +
+      '<iframe src="' + escapeAttribute(url) + '" title="' + escapeAttribute(words.iframe_title) + '" width="100%" height="' + height +
       '" style="border:0" loading="lazy" sandbox="allow-scripts allow-popups" allow="geolocation"></iframe>';
   }
 
@@ -40,7 +42,7 @@
   form.addEventListener("change", update);
   document.getElementById("copy").addEventListener("click", function () {
     snippet.select();
-    var done = function () { document.getElementById("copied").textContent = "Скопійовано"; };
+    var done = function () { document.getElementById("copied").textContent = words.copied; };
     if (navigator.clipboard) navigator.clipboard.writeText(snippet.value).then(done, function () { document.execCommand("copy"); done(); });
     else { document.execCommand("copy"); done(); }
   });

@@ -5,6 +5,7 @@
   var holder = document.getElementById("console-map");
   if (!form || !holder) return;
   var map = window[JSON.parse(holder.dataset.settings).map];
+  var words = JSON.parse(form.dataset.text); // in the page's language
   var lat = document.getElementById("lat");
   var lon = document.getElementById("lon");
   var status = document.getElementById("move-status");
@@ -20,26 +21,26 @@
   }
 
   map.on("click", function (event) {
-    place(event.latlng.lat, event.latlng.lng, "Нове місце вибрано на мапі. Натисніть «Зберегти місце».");
+    place(event.latlng.lat, event.latlng.lng, words.picked);
   });
 
   document.getElementById("use-gps").addEventListener("click", function () {
     if (!navigator.geolocation) {
-      status.textContent = "Геолокація недоступна в цьому браузері.";
+      status.textContent = words.no_geolocation;
       return;
     }
-    status.textContent = "Визначаю місце…";
+    status.textContent = words.locating;
     navigator.geolocation.getCurrentPosition(
       function (position) {
         var accuracy = Math.round(position.coords.accuracy || 0);
         place(
           position.coords.latitude,
           position.coords.longitude,
-          "Місце з GPS (точність ±" + accuracy + " м). Натисніть «Зберегти місце»."
+          words.from_gps.replace("{accuracy}", String(accuracy))
         );
       },
       function () {
-        status.textContent = "Не вдалося отримати місце з GPS. Торкніться мапи.";
+        status.textContent = words.gps_failed;
       },
       { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 }
     );

@@ -12,7 +12,9 @@
   var statusLine = document.getElementById("status-line");
   var results = document.getElementById("results");
   var filters = document.getElementById("filters");
-  var numberFormat = new Intl.NumberFormat("uk-UA", { maximumFractionDigits: 1 });
+  // Words, units and plural forms come from the page in the reader's language (labels.for_script).
+  var numberFormat = new Intl.NumberFormat(labels.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(labels.locale) : null;
   var markers = {}; // id -> L.Marker
   var points = []; // {id, lat, lon, status, kind, category, base, services, verifiedAt, name, settlement, address}
   var cluster = L.markerClusterGroup({
@@ -22,10 +24,24 @@
     disableClusteringAtZoom: 17,
   });
   var hereMarker = null;
+  // Offline (issue 7): when the service worker answers from its kept copy, the time (ms) the
+  // server last confirmed that copy; null while the points come from the network.
+  var snapshotAt = null;
+  var offlineBanner = document.getElementById("offline-banner");
+  var RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
+  var ONLINE_SETTLE_MS = 1500; // a connection that just came back often fails its very first request
   map.addLayer(cluster);
 
   function text(key, values) {
-    var template = labels.text[key] || key;
+    return fill(labels.text[key] || key, values);
+  }
+
+  function plural(key, values) {
+    var forms = labels.plural[key];
+    return fill(forms[pluralRules ? pluralRules.select(values.n) : "other"] || forms.other, values);
+  }
+
+  function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, name) {
       return values && name in values ? String(values[name]) : "";
     });
@@ -44,8 +60,8 @@
   }
 
   function distanceText(metres) {
-    if (metres < 1000) return Math.round(metres) + " м";
-    return numberFormat.format(metres / 1000) + " км";
+    if (metres < 1000) return text("unit_m", { n: Math.round(metres) });
+    return text("unit_km", { n: numberFormat.format(metres / 1000) });
   }
 
   function el(tag, className, content) {
@@ -173,11 +189,16 @@
     return shown.length;
   }
 
-  function loadPoints() {
-    statusLine.textContent = text("loading");
+  // quiet: a refresh of points already shown (back online); a failure then changes nothing.
+  function loadPoints(quiet) {
+    if (!quiet) statusLine.textContent = text("loading");
+    var kept = null;
     return fetch(settings.pointsUrl, { headers: { Accept: "application/json" } })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
+        if (settings.snapshotHeader && response.headers.get(settings.snapshotHeader)) {
+          kept = Date.parse(response.headers.get("Date") || "") || 0; // when the server sent it
+        }
         return response.json();
       })
       .then(function (data) {
@@ -203,21 +224,147 @@
             locatedSince: f.located_since === undefined ? 0 : row[f.located_since],
           };
         });
+        markers = {};
         points.forEach(function (point) {
           markers[point.id] = makeMarker(point);
         });
         var shown = applyFilters();
+        if (kept === 0) kept = Date.parse(data.generated_at) || Date.now();
+        showSnapshot(kept);
         // the body may be older than this moment, but the server confirmed it is current (ETag)
-        var time = new Date().toLocaleTimeString("uk-UA", {
-          hour: "2-digit",
-          minute: "2-digit",
-        });
-        statusLine.textContent = text("loaded", { n: shown, time: time });
+        if (!results.childElementCount) {
+          statusLine.textContent = plural("loaded", { n: shown, time: clockTime(kept || Date.now()) });
+        }
         root.dataset.loaded = "true";
       })
       .catch(function () {
+        if (quiet) return;
         statusLine.textContent = text("load_failed");
         root.dataset.loaded = "error";
+      });
+  }
+
+  // -- Offline: the kept snapshot, and nearest points worked out here from it ----------------
+
+  // A moment as Kyiv wall-clock time (HH:MM), with the date when it is not today's.
+  function clockTime(ms) {
+    var zone = "Europe/Kyiv";
+    var options = { timeZone: zone, hour: "2-digit", minute: "2-digit" };
+    var day = { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" };
+    var today = new Date().toLocaleDateString("en-CA", day) === new Date(ms).toLocaleDateString("en-CA", day);
+    if (!today) options.day = options.month = "2-digit";
+    return new Date(ms).toLocaleString(labels.locale, options);
+  }
+
+  function showSnapshot(at) {
+    snapshotAt = at;
+    offlineBanner.hidden = !at;
+    offlineBanner.textContent = at ? text("offline", { time: clockTime(at) }) : "";
+    root.dataset.offline = at ? "true" : "false";
+  }
+
+  function refreshIfOffline() {
+    if (snapshotAt && navigator.onLine !== false) loadPoints(true);
+  }
+
+  var EARTH_RADIUS_M = 6371008.8; // the sphere locator/geo.py measures on
+  var RADIANS = Math.PI / 180; // as Python's math.radians, so distances agree to the last bit
+  var COMPASS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
+
+  function haversine(lat1, lon1, lat2, lon2) {
+    var phi1 = lat1 * RADIANS;
+    var phi2 = lat2 * RADIANS;
+    var dphi = phi2 - phi1;
+    var dlmb = (lon2 - lon1) * RADIANS;
+    var a = Math.pow(Math.sin(dphi / 2), 2) + Math.cos(phi1) * Math.cos(phi2) * Math.pow(Math.sin(dlmb / 2), 2);
+    return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(a)));
+  }
+
+  function compassPoint(lat1, lon1, lat2, lon2) {
+    var phi1 = lat1 * RADIANS;
+    var phi2 = lat2 * RADIANS;
+    var dlmb = (lon2 - lon1) * RADIANS;
+    var x = Math.sin(dlmb) * Math.cos(phi2);
+    var y = Math.cos(phi1) * Math.sin(phi2) - Math.sin(phi1) * Math.cos(phi2) * Math.cos(dlmb);
+    var sector = (((Math.atan2(x, y) / RADIANS + 360) % 360) / 45);
+    var rounded = Math.round(sector);
+    if (rounded - sector === 0.5 && rounded % 2) rounded -= 1; // halves to even, as Python's round()
+    return COMPASS[rounded % 8];
+  }
+
+  // The k nearest points passing the same filters the API would get from nearestQuery: exact
+  // haversine over every point, ordered by distance then id, as /api/v1/nearest answers.
+  function nearestHere(lat, lon, k) {
+    var wanted = currentFilter();
+    var fixed = settings.filters || {};
+    var statuses = (fixed.status || "open").split(",");
+    var mask = wanted.mask;
+    (fixed.services ? fixed.services.split(",") : []).forEach(function (name) {
+      mask |= 1 << settings.services.indexOf(name);
+    });
+    var kind = wanted.kinds && wanted.kinds.length === 1 ? wanted.kinds[0] : null;
+    var category = wanted.categories && wanted.categories.length === 1 ? wanted.categories[0] : null;
+    var hits = [];
+    points.forEach(function (p) {
+      if (statuses.indexOf(p.status) < 0 || (p.services & mask) !== mask) return;
+      if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
+      hits.push({ point: p, distance: haversine(lat, lon, p.lat, p.lon) });
+    });
+    hits.sort(function (a, b) {
+      return a.distance - b.distance || (a.point.id < b.point.id ? -1 : a.point.id > b.point.id ? 1 : 0);
+    });
+    return hits.slice(0, k).map(function (hit) {
+      var p = hit.point;
+      return {
+        properties: {
+          id: p.id,
+          name: p.name,
+          status: p.status,
+          kind: p.kind,
+          address: p.address,
+          settlement: p.settlement,
+          lat: p.lat,
+          lon: p.lon,
+          stale: isStale(p),
+          verified_at: new Date(p.verifiedAt * 1000).toISOString(),
+          services: settings.services.filter(function (name, bit) {
+            return p.services & (1 << bit);
+          }),
+          distance_m: hit.distance,
+          direction: compassPoint(lat, lon, p.lat, p.lon),
+        },
+      };
+    });
+  }
+
+  function fold(value) {
+    return value.toLowerCase().replace(/[’ʼ`´‘]/g, "'");
+  }
+
+  // Settlements of the kept points matching a name, best first, as /api/v1/places ranks them.
+  function placesHere(query) {
+    var needle = fold(query);
+    var groups = {};
+    points.forEach(function (p) {
+      if (!p.settlement || fold(p.settlement).indexOf(needle) < 0) return;
+      var place = groups[p.settlement] || (groups[p.settlement] = { name: p.settlement, lat: 0, lon: 0, points: 0 });
+      place.lat += p.lat;
+      place.lon += p.lon;
+      place.points += 1;
+    });
+    function rank(place) {
+      var name = fold(place.name);
+      return [name !== needle ? 1 : 0, name.indexOf(needle) === 0 ? 0 : 1, -place.points];
+    }
+    return Object.keys(groups)
+      .map(function (name) {
+        var place = groups[name];
+        return { name: name, lat: place.lat / place.points, lon: place.lon / place.points, points: place.points };
+      })
+      .sort(function (a, b) {
+        var ra = rank(a);
+        var rb = rank(b);
+        return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
       });
   }
 
@@ -297,6 +444,10 @@
   }
 
   function findNearest(lat, lon, heading) {
+    if (snapshotAt) {
+      renderNearest(nearestHere(lat, lon, 5), heading, [lat, lon]); // offline: from the snapshot
+      return Promise.resolve();
+    }
     return fetch(nearestQuery(lat, lon))
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
@@ -306,7 +457,9 @@
         renderNearest(data.features, heading, [lat, lon]);
       })
       .catch(function () {
-        statusLine.textContent = text("request_failed");
+        // the connection dropped since the points loaded: they are enough to answer
+        if (points.length) renderNearest(nearestHere(lat, lon, 5), heading, [lat, lon]);
+        else statusLine.textContent = text("request_failed");
       });
   }
 
@@ -342,10 +495,16 @@
     var query = document.getElementById("search-input").value.trim();
     if (!query) return;
     statusLine.textContent = text("searching");
-    fetch(settings.placesUrl + "?" + new URLSearchParams({ q: query }).toString())
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
+    var asked = snapshotAt
+      ? Promise.reject(new Error("offline"))
+      : fetch(settings.placesUrl + "?" + new URLSearchParams({ q: query }).toString()).then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        });
+    asked
+      .catch(function (error) {
+        if (!points.length) throw error;
+        return { places: placesHere(query) }; // offline: the snapshot's own settlements
       })
       .then(function (data) {
         if (!data.places.length) {
@@ -363,5 +522,15 @@
   });
 
   filters.addEventListener("change", applyFilters);
+  window.addEventListener("online", function () {
+    window.setTimeout(refreshIfOffline, ONLINE_SETTLE_MS);
+  });
+  window.setInterval(refreshIfOffline, RETRY_OFFLINE_MS);
+  if (settings.serviceWorker && "serviceWorker" in navigator) {
+    // after the first view has loaded, so installing the worker never competes with it
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register(settings.serviceWorker).catch(function () {});
+    });
+  }
   loadPoints();
 })();

@@ -1,0 +1,63 @@
+"""The installable, offline map (issue 7): what the service worker keeps, and its version.
+
+The worker (templates/public/sw.js, served at /sw.js so that its scope is the whole site) keeps
+the map page, the static files it loads and the last points snapshot, and nothing else: the
+console, the write API and every other request pass it untouched. Its static cache is named after
+a hash of those files and of the worker itself, so a deploy that changes any of them installs a
+new worker, which drops the old cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Flask, current_app, url_for
+
+# What the map page loads from static/ (tests/test_pwa.py checks the page against this list).
+SHELL_STATIC = (
+    "css/site.css",
+    "vendor/leaflet/leaflet.css",
+    "vendor/leaflet.markercluster/MarkerCluster.css",
+    "vendor/leaflet.markercluster/MarkerCluster.Default.css",
+    "css/map.css",
+    "vendor/leaflet/leaflet.js",
+    "vendor/leaflet.markercluster/leaflet.markercluster.js",
+    "js/map.js",
+    "icons/point.svg",
+)
+WORKER_TEMPLATE = "public/sw.js"
+# Network first for the page and the data, but on a weak link give up after this long and show
+# the last copy (the answer still lands in the cache when it comes).
+NETWORK_TIMEOUT_MS = 4000
+LIST_ANSWERS_KEPT = 10  # /list answers kept for offline use, most recent first
+SNAPSHOT_HEADER = "X-Offline-Snapshot"  # marks an answer the worker took from its cache
+
+
+def worker_settings() -> dict:
+    """What sw.js needs, as one JSON object: URLs, cache version and timings."""
+    return {
+        "version": version(current_app),
+        "page": url_for("public.map_page"),
+        "list": url_for("public.list_page"),
+        "data": url_for("api.list_points", format="compact"),
+        "shell": [url_for("static", filename=name) for name in SHELL_STATIC],
+        "timeoutMs": NETWORK_TIMEOUT_MS,
+        "listAnswers": LIST_ANSWERS_KEPT,
+        "snapshotHeader": SNAPSHOT_HEADER,
+    }
+
+
+def version(app: Flask) -> str:
+    """A short hash of the cached static files and the worker's own template, once per process
+    (a deploy restarts the processes)."""
+    found = app.extensions.get("locator.pwa_version")
+    if found is None:
+        digest = hashlib.blake2b(digest_size=8)
+        static = Path(app.static_folder or "static")
+        for name in SHELL_STATIC:
+            digest.update(name.encode() + b"\0" + (static / name).read_bytes())
+        source, _, _ = app.jinja_loader.get_source(app.jinja_env, WORKER_TEMPLATE)
+        digest.update(source.encode())
+        found = app.extensions["locator.pwa_version"] = digest.hexdigest()
+    return found

@@ -1,0 +1,166 @@
+"""The database schema as a numbered list of steps, applied in order at every start.
+
+Each step runs in its own IMMEDIATE transaction together with the ``schema_version`` it
+reaches, so a crash leaves the database at one version or the next, never between; reading the
+version inside that transaction makes concurrent starts (workers without --preload) safe.
+Steps never touch the change counter or any data a reader sees. A database with a newer
+version than the code knows stops the app. To change the schema, add a step: never edit one
+that has shipped (tests/fixtures/make_schema1_db.py keeps a database made by step 1).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlite_utils
+
+
+class SchemaError(RuntimeError):
+    """The database cannot be used by this code (newer, or not one of ours)."""
+
+
+# -- the steps ----------------------------------------------------------------------------------
+
+SCHEMA_1 = (
+    """CREATE TABLE IF NOT EXISTS "meta" ("key" TEXT PRIMARY KEY, "value" INTEGER)""",
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0)",
+    """CREATE TABLE IF NOT EXISTS "points" (
+       "id" TEXT PRIMARY KEY, "name" TEXT NOT NULL, "kind" TEXT NOT NULL, "category" TEXT,
+       "base" INTEGER, "status" TEXT NOT NULL, "services" TEXT, "services_mask" INTEGER,
+       "lat" REAL, "lon" REAL, "address" TEXT, "settlement" TEXT, "region" TEXT,
+       "region_key" TEXT, "search_text" TEXT, "capacity" INTEGER, "occupancy" INTEGER,
+       "phone" TEXT, "hours" TEXT, "open_24_7" INTEGER, "note" TEXT, "updated_at" TEXT,
+       "verified_at" TEXT, "version" INTEGER, "seq" INTEGER)""",
+    'CREATE INDEX IF NOT EXISTS "idx_points_seq" ON "points" ("seq")',
+    'CREATE INDEX IF NOT EXISTS "idx_points_status" ON "points" ("status")',
+    """CREATE TABLE IF NOT EXISTS "history" (
+       "id" INTEGER PRIMARY KEY, "point_id" TEXT, "seq" INTEGER, "at" TEXT, "by" TEXT,
+       "field" TEXT, "old" TEXT, "new" TEXT)""",
+    'CREATE INDEX IF NOT EXISTS "idx_history_point_id_id" ON "history" ("point_id", "id")',
+    """CREATE TABLE IF NOT EXISTS "deleted_points" ("id" TEXT PRIMARY KEY, "seq" INTEGER)""",
+)
+
+SCHEMA_2 = (
+    """CREATE TABLE IF NOT EXISTS "users" (
+       "id" INTEGER PRIMARY KEY, "name" TEXT NOT NULL, "password_hash" TEXT NOT NULL,
+       "role" TEXT NOT NULL, "regions" TEXT, "settlements" TEXT, "disabled" INTEGER,
+       "session_version" INTEGER, "created_at" TEXT)""",
+    'CREATE UNIQUE INDEX IF NOT EXISTS "idx_users_name" ON "users" ("name")',
+    """CREATE TABLE IF NOT EXISTS "api_tokens" (
+       "digest" TEXT PRIMARY KEY, "user_id" INTEGER, "label" TEXT, "created_at" TEXT)""",
+    """CREATE TABLE IF NOT EXISTS "login_failures" ("key" TEXT, "at" TEXT)""",
+    'CREATE INDEX IF NOT EXISTS "idx_login_failures_key_at" ON "login_failures" ("key", "at")',
+)
+
+SCHEMA_3 = (
+    """CREATE TABLE IF NOT EXISTS "reports" (
+       "id" INTEGER PRIMARY KEY, "point_id" TEXT NOT NULL, "kind" TEXT NOT NULL, "service" TEXT,
+       "comment" TEXT, "at" TEXT NOT NULL, "source" TEXT, "resolved_at" TEXT,
+       "resolved_by" TEXT, "resolution" TEXT)""",
+    'CREATE INDEX IF NOT EXISTS "idx_reports_point_id_resolved_at" ON "reports" ("point_id", "resolved_at")',
+    'CREATE INDEX IF NOT EXISTS "idx_reports_source_at" ON "reports" ("source", "at")',
+    'CREATE INDEX IF NOT EXISTS "idx_reports_at" ON "reports" ("at")',
+)
+
+
+def _run(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
+    def step(conn: sqlite3.Connection) -> None:
+        for statement in statements:
+            conn.execute(statement)
+
+    return step
+
+
+def _add_columns(*columns: tuple[str, str]) -> Callable[[sqlite3.Connection], None]:
+    """For each (column, ALTER TABLE statement): run it when points lacks that column."""
+
+    def step(conn: sqlite3.Connection) -> None:
+        have = {row[1] for row in conn.execute("PRAGMA table_info(points)")}
+        for name, statement in columns:
+            if name not in have:  # schema 1 and 2 databases made before numbered steps checked this
+                conn.execute(statement)
+
+    return step
+
+
+def _step_1(conn: sqlite3.Connection) -> None:
+    """Points, their history, deletions and the change counter."""
+    _run(SCHEMA_1)(conn)
+
+
+def _step_2(conn: sqlite3.Connection) -> None:
+    """Archived points; console users, API tokens and login failures."""
+    _add_columns(("archived", "ALTER TABLE points ADD COLUMN archived INTEGER NOT NULL DEFAULT 0"))(conn)
+    _run(SCHEMA_2)(conn)
+
+
+def _step_3(conn: sqlite3.Connection) -> None:
+    """Mobile points' stops and moved_at, the unconfirmed flag, and citizens' reports."""
+    _add_columns(
+        ("stops", "ALTER TABLE points ADD COLUMN stops TEXT NOT NULL DEFAULT ''"),
+        ("moved_at", "ALTER TABLE points ADD COLUMN moved_at TEXT"),
+        ("unconfirmed", "ALTER TABLE points ADD COLUMN unconfirmed INTEGER NOT NULL DEFAULT 0"),
+    )(conn)
+    _run(SCHEMA_3)(conn)
+
+
+@dataclass(frozen=True)
+class Step:
+    version: int  # the schema_version the database has after this step
+    apply: Callable[[sqlite3.Connection], None]
+
+
+STEPS: tuple[Step, ...] = (Step(1, _step_1), Step(2, _step_2), Step(3, _step_3))
+SCHEMA_VERSION = STEPS[-1].version
+
+
+# -- running them -------------------------------------------------------------------------------
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version a database is at: 0 when it is empty; SchemaError when it is not ours."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "meta" not in tables:
+        if tables - {"sqlite_sequence", "sqlite_stat1"}:
+            raise SchemaError(
+                f"the database holds tables but no meta table: not a locator database ({tables})"
+            )
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        raise SchemaError("the database has no schema_version in its meta table: not a locator database")
+    return int(row[0])
+
+
+def check_version(conn: sqlite3.Connection, where: str = "the database") -> int:
+    """The version, after making sure this code knows it (SchemaError when it is newer)."""
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{where} has schema version {version}, but this release knows only up to "
+            f"{SCHEMA_VERSION}: run the release that made it (or restore a backup of this one)"
+        )
+    return version
+
+
+def migrate(db: sqlite_utils.Database, where: str = "the database") -> list[int]:
+    """Apply every step the database lacks, each in its own transaction; return their versions."""
+    conn = db.conn
+    applied = []
+    for step in STEPS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = check_version(conn, where)
+            if version < step.version:
+                step.apply(conn)
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [step.version]
+                )
+                applied.append(step.version)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return applied
