@@ -28,8 +28,8 @@ def point_properties(
     put it, with its whole schedule and ``moved_at``. The current stop follows from those; written
     as the position, a re-import would move the point's base there for good.
     """
+    stop = point.current_stop(now)
     point = point if as_stored else point.at(now)
-    stop = point.active_stop(now)
     return {
         "id": point.id,
         "name": point.name,

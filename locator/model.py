@@ -191,14 +191,18 @@ class Point:
         """Stops not yet ended: ended ones are history, never a place to send anyone."""
         return [stop for stop in self.stops if stop.ends_at > now]
 
-    def at(self, now: datetime) -> Point:
-        """The point where it is now: a stop under way wins over an older manual move.
-
-        The newest news wins: a stop that started after the operator last placed the point
-        moves it there (since the stop's start); a manual move during a stop overrides the stop.
-        """
+    def current_stop(self, now: datetime) -> Stop | None:
+        """The stop the point stands at now: the one under way, unless the operator moved the
+        point after it began (the newest news wins: a manual move overrides the plan)."""
         stop = self.active_stop(now)
         if stop is None or (self.moved_at is not None and self.moved_at > stop.starts_at):
+            return None
+        return stop
+
+    def at(self, now: datetime) -> Point:
+        """The point where it is now: at its current stop (since the stop began), else as placed."""
+        stop = self.current_stop(now)
+        if stop is None:
             return self
         return replace(self, lat=stop.lat, lon=stop.lon, moved_at=stop.starts_at)
 

@@ -129,7 +129,8 @@ SCHEMAS: dict[str, Any] = {
             },
             "stop": {
                 "oneOf": [{"$ref": "#/components/schemas/Stop"}, {"type": "null"}],
-                "description": "the scheduled stop under way now",
+                "description": "the scheduled stop the point stands at now (none once an operator"
+                " moved it after the stop began)",
             },
             "stops": {
                 "type": "array",

@@ -250,20 +250,22 @@ def point(point_id: str):
     """One point: big status buttons, services now, occupancy, note; move a mobile point."""
     current = _point_or_404(point_id)
     config = current_app.config
+    now = utcnow()
+    here = current.at(now)  # where citizens see it: a mobile point at its current stop
     fmap = build_map(
-        (current.lat, current.lon),
+        (here.lat, here.lon),
         15,
         config["TILE_URL"],
         config["TILE_ATTRIBUTION"],
-        marker=(current.lat, current.lon),
+        marker=(here.lat, here.lon),
     )
-    now = utcnow()
     reports = _store().reports
     open_reports = reports.open_for(current.id)
     return render_template(
         "operator/point.html",
         point=current,
-        here=current.at(now),
+        here=here,
+        current_stop=current.current_stop(now),
         fmap=fmap,
         settings={"map": fmap.name},
         may_edit=g.user.may_edit(current),

@@ -194,9 +194,7 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
     config = current_app.config
     now = utcnow()
     point = stored.at(now)  # a mobile point where it stands now
-    active = point.active_stop(now)
-    if active and (active.lat, active.lon) != (point.lat, point.lon):
-        active = None  # moved by an operator since the stop began (Point.at): not there now
+    active = stored.current_stop(now)
     fmap = build_map(
         (point.lat, point.lon),
         POINT_ZOOM,
