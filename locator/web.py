@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sqlite3
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,8 +77,21 @@ def _handle_http_exception(error: HTTPException):
 
 
 def _handle_unexpected(error: Exception):
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        # Another writer held the database past busy_timeout (a restore, a huge import): the
+        # write did not happen, and trying again shortly will work. Never a 500 for that.
+        current_app.logger.warning("database busy on %s: %s", request.path, error)
+        busy = _Busy()
+        response = current_app.make_response(_handle_http_exception(busy))
+        response.headers["Retry-After"] = "5"
+        return response
     current_app.logger.exception("unhandled error on %s", request.path)
     return _handle_http_exception(_InternalError())
+
+
+class _Busy(HTTPException):
+    code = 503
+    description = "The database is busy with another change; nothing was written. Try again in a few seconds."
 
 
 class _InternalError(HTTPException):
