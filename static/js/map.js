@@ -258,9 +258,10 @@
 
   function showSnapshot(at) {
     snapshotAt = at;
+    root.dataset.offline = at ? "true" : "false";
+    if (!offlineBanner) return; // the embed has no worker, hence no banner
     offlineBanner.hidden = !at;
     offlineBanner.textContent = at ? text("offline", { time: clockTime(at) }) : "";
-    root.dataset.offline = at ? "true" : "false";
   }
 
   function refreshIfOffline() {
