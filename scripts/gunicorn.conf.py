@@ -1,6 +1,7 @@
 """gunicorn settings for the locator (see README, "Production")."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,6 +23,7 @@ accesslog = "-" if os.environ.get("ACCESS_LOG", "0") == "1" else None
 # Workers write their request metrics here and /metrics adds them up (prometheus_client's
 # multiprocess mode). Set before the app (and prometheus_client) is imported; emptied at each
 # start so counters begin at zero with the server.
+OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 METRICS_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="locator-metrics-"))
 METRICS_DIR.mkdir(parents=True, exist_ok=True)
 for stale in METRICS_DIR.glob("*.db"):
@@ -34,6 +36,12 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this file made (one given in the environment stays)."""
+    if OWN_METRICS_DIR:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)
 
 
 def when_ready(server):

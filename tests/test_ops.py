@@ -89,6 +89,7 @@ def test_metrics_count_requests_by_route_rule_and_status(client, seeded):
         client.get(f"/api/v1/points/{point_id}")
     client.get("/api/v1/points?status=open&q=secret-query")
     client.get("/no/such/page")
+    client.open("/api/v1/points", method="MADE-UP")  # 405; must not become a label of its own
     text = client.get("/metrics").get_data(as_text=True)
     rule = "/api/v1/points/<point_id>"
     requests = "locator_http_requests_total"
@@ -96,6 +97,8 @@ def test_metrics_count_requests_by_route_rule_and_status(client, seeded):
     assert metric(text, requests, method="GET", route=rule, status="404") == 1
     assert metric(text, requests, method="GET", route="/api/v1/points", status="200") == 1
     assert metric(text, requests, method="GET", route="(unmatched)", status="404") == 1
+    assert metric(text, requests, method="OTHER", route="(unmatched)", status="405") == 1
+    assert "MADE-UP" not in text
     assert "kyiv-01" not in text and "secret-query" not in text and "/no/such" not in text
     latency = "locator_http_request_duration_seconds"
     assert metric(text, f"{latency}_count", route=rule) == 3

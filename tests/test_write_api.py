@@ -342,6 +342,7 @@ def gunicorn_server(database: Path) -> Iterator[int]:
         "WEB_CONCURRENCY": "2",
         "GUNICORN_THREADS": "4",
         "ACCESS_LOG": "0",
+        "LOCATOR_REQUEST_LOG": "off",  # stderr is a pipe read only on failure: a full one would block
     }
     gunicorn = Path(sys.executable).parent / "gunicorn"
     process = subprocess.Popen(

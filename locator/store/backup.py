@@ -20,16 +20,20 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..model import format_time, utcnow
+import sqlite_utils
 
-if TYPE_CHECKING:
-    from . import Store
+from ..model import Point, format_time, utcnow
+from . import Store, _differences
+from .schema import SCHEMA_VERSION, migrate
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 REQUIRED_TABLES = ("meta", "points", "history")
 SHOWN_PROBLEMS = 5  # integrity_check lines quoted in a refusal
+# Every table is copied whole, so the names come from sqlite_master (quoted by _quote), never
+# from input; the restore copies rows, it binds no values.
+CLEAR_TABLE = "DELETE FROM main.{table}"
+COPY_TABLE = "INSERT INTO main.{table} ({columns}) SELECT {columns} FROM restored.{table}"
 
 
 class BackupError(RuntimeError):
@@ -89,8 +93,6 @@ def _fsync(path: Path) -> None:
 
 def check_database(path: str | Path, *, newest_schema: int | None = None) -> DatabaseInfo:
     """Prove that path is a sound database of ours; raise BackupError saying what it is not."""
-    from .schema import SCHEMA_VERSION
-
     newest_schema = newest_schema or SCHEMA_VERSION
     path = Path(path)
     if not path.is_file():
@@ -156,10 +158,6 @@ def restore(store: Store, source: str | Path, *, by: str | None = None) -> Datab
 
 def _upgrade(path: Path) -> None:
     """Bring an older backup to the current schema, so its tables match the live ones."""
-    import sqlite_utils
-
-    from .schema import migrate
-
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         migrate(sqlite_utils.Database(conn))
@@ -190,62 +188,85 @@ def _tables(conn: sqlite3.Connection, schema: str) -> dict[str, list[str]]:
 
 def _apply(store: Store, scratch: Path, by: str) -> None:
     """Copy every table of the scratch database over the live one, then make every process
-    notice: a change counter past all it has seen, every point stamped, removals recorded."""
-    from . import _differences
+    notice: a change counter past all it has seen, every point stamped, removals recorded.
 
+    The points are read and compared before the write lock is taken (the scratch copy is ours
+    alone), so writers wait only for the copy itself, unless one wrote in between.
+    """
+    restored_store = Store(scratch)
+    try:
+        after = {point.id: point for point in restored_store.all()}
+    finally:
+        restored_store.close()
+    seen_seq, before = _points_now(store)
+    changes = _changes(before, after)
     conn = store.db.conn
     conn.execute("ATTACH DATABASE ? AS restored", [str(scratch)])
     try:
         with store._write():
-            before = {point.id: point for point in store.all()}
             old_seq = store.change_seq()
-            first_history_id = _max_history_id(conn, "main") + 1
+            if old_seq != seen_seq:  # a write came in meanwhile: compare with what is there now
+                before = {point.id: point for point in store.all()}
+                changes = _changes(before, after)
+            first_history_id = _max_history_id(conn) + 1
             sessions = conn.execute(
                 "SELECT max(coalesce((SELECT max(session_version) FROM main.users), 0),"
                 " coalesce((SELECT max(session_version) FROM restored.users), 0))"
             ).fetchone()[0]
             wanted = _tables(conn, "restored")
             for table, columns in _tables(conn, "main").items():
-                conn.execute(f"DELETE FROM main.{_quote(table)}")  # noqa: S608 (names from sqlite_master)
+                conn.execute(CLEAR_TABLE.format(table=_quote(table)))
                 common = ", ".join(_quote(c) for c in columns if c in wanted.get(table, ()))
                 if common:
-                    conn.execute(
-                        f"INSERT INTO main.{_quote(table)} ({common})"  # noqa: S608
-                        f" SELECT {common} FROM restored.{_quote(table)}"
-                    )
+                    conn.execute(COPY_TABLE.format(table=_quote(table), columns=common))
             new_seq = max(old_seq, store.change_seq()) + 1
             conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", [new_seq])
             conn.execute("UPDATE points SET seq = ?", [new_seq])
             # A session signed before the restore must not match any user afterwards (user ids
             # may now belong to someone else): every session version moves past all of them.
             conn.execute("UPDATE users SET session_version = ?", [sessions + 1])
-            after = {point.id: point for point in store.all()}
-            removed = sorted(set(before) - set(after))
             conn.executemany(
                 "INSERT OR REPLACE INTO deleted_points (id, seq) VALUES (?, ?)",
-                [(point_id, new_seq) for point_id in removed],
+                [(point_id, new_seq) for point_id in sorted(set(before) - set(after))],
             )
-            first_history_id = max(first_history_id, _max_history_id(conn, "main") + 1)
+            first_history_id = max(first_history_id, _max_history_id(conn) + 1)
             now = format_time(utcnow())
-            rows = []
-            for point_id in sorted(set(before) | set(after)):
-                old, new = before.get(point_id), after.get(point_id)
-                if old is None:
-                    rows.append((point_id, "created", None, new.status.value))
-                elif new is None:
-                    rows.append((point_id, "deleted", None, None))
-                else:
-                    rows.extend((point_id, *diff) for diff in _differences(old, new))
             conn.executemany(
                 'INSERT INTO history (id, point_id, seq, at, "by", field, old, new)'
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(first_history_id + i, pid, new_seq, now, by, *rest) for i, (pid, *rest) in enumerate(rows)],
+                [
+                    (first_history_id + i, point_id, new_seq, now, by, field, old, new)
+                    for i, (point_id, field, old, new) in enumerate(changes)
+                ],
             )
     finally:
         conn.execute("DETACH DATABASE restored")
     store._local.columns = None
 
 
-def _max_history_id(conn: sqlite3.Connection, schema: str) -> int:
-    table = "main.history" if schema == "main" else "restored.history"
-    return conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]  # noqa: S608
+def _points_now(store: Store) -> tuple[int, dict[str, Point]]:
+    """The change counter and every point, read at one moment."""
+    conn = store.db.conn
+    conn.execute("BEGIN")
+    try:
+        return store.change_seq(), {point.id: point for point in store.all()}
+    finally:
+        conn.execute("COMMIT")
+
+
+def _changes(before: dict[str, Point], after: dict[str, Point]) -> list[tuple]:
+    """(point_id, field, old, new) for everything the restore changes, as the history records it."""
+    rows = []
+    for point_id in sorted(set(before) | set(after)):
+        old, new = before.get(point_id), after.get(point_id)
+        if old is None:
+            rows.append((point_id, "created", None, new.status.value))
+        elif new is None:
+            rows.append((point_id, "deleted", None, None))
+        else:
+            rows.extend((point_id, *diff) for diff in _differences(old, new))
+    return rows
+
+
+def _max_history_id(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(id), 0) FROM main.history").fetchone()[0]
