@@ -179,6 +179,7 @@ class Site:
 
     base_url: str
     points: list[dict[str, Any]] = field(repr=False)
+    app: Any = field(default=None, repr=False)
 
     @property
     def by_name(self) -> dict[str, dict[str, Any]]:
@@ -193,9 +194,10 @@ class Site:
 
 
 @contextmanager
-def serve(folder: Path) -> Iterator[Site]:
-    """Run the real app on a real SQLite file seeded from our GeoJSON, on a free port."""
-    points = make_seed(datetime.now(UTC))
+def serve(folder: Path, points: list[dict] | None = None, **config: Any) -> Iterator[Site]:
+    """Run the real app on a real SQLite file seeded from our GeoJSON (or these points), on a
+    free port; config overrides the app's settings. The site's app is ``site.app``."""
+    points = make_seed(datetime.now(UTC)) if points is None else points
     app = create_app(
         {
             "DATABASE": str(folder / "locator.db"),
@@ -205,13 +207,14 @@ def serve(folder: Path) -> Iterator[Site]:
             "MAP_ZOOM": MAP_ZOOM,
             "STALE_HOURS": STALE_HOURS,
         }
+        | config
     )
     assert app.extensions["locator.store"].count() == len(points), "the seed file was not imported"
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
     thread.start()
     try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", points)
+        yield Site(f"http://127.0.0.1:{server.server_port}", points, app)
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -23,24 +22,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browser_support import (
-    MAP_CENTER,
-    MAP_ZOOM,
     NEAREST_K,
-    STALE_HOURS,
-    TILE_URL,
     Site,
     Tab,
     brute_force_nearest,
     haversine_m,
-    make_seed,
     open_guarded_tab,
-    write_geojson,
+    serve,
 )
 from helpers import PASSWORD
 from playwright.sync_api import Browser, Locator, Page, Response, expect
-from werkzeug.serving import make_server
 
-from locator import create_app
 from locator.store import Store
 
 OPERATOR = "olena"
@@ -73,35 +65,13 @@ class Live:
 
 @contextmanager
 def serve_with(folder: Path, password_hash: str, config: dict[str, Any]) -> Iterator[Live]:
-    """browser_support.serve with config overrides and an operator for Brovary."""
-    points = make_seed(datetime.now(UTC))
-    app = create_app(
-        {
-            "DATABASE": str(folder / "locator.db"),
-            "SEED_FILE": str(write_geojson(points, folder / "points.geojson")),
-            "TILE_URL": TILE_URL,
-            "MAP_CENTER": MAP_CENTER,
-            "MAP_ZOOM": MAP_ZOOM,
-            "STALE_HOURS": STALE_HOURS,
-            # Every reload revalidates the map's data with its ETag (the default keeps it 30 s in
-            # the browser's cache), so a reload also proves the ETag moves with each change.
-            "CACHE_SECONDS": 0,
-        }
-        | config
-    )
-    store = app.extensions["locator.store"]
-    assert store.count() == len(points), "the seed file was not imported"
-    app.extensions["locator.users"].create(OPERATOR, password_hash, "operator", (), (SETTLEMENT,))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="reports-browser-server", daemon=True)
-    thread.start()
-    try:
-        yield Live(Site(f"http://127.0.0.1:{server.server_port}", points), store)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        store.close()
+    """browser_support.serve with an operator for Brovary. Every reload revalidates the map's data
+    with its ETag (CACHE_SECONDS=0; the default keeps it 30 s in the browser's cache), so a reload
+    also proves the ETag moves with each change."""
+    with serve(folder, **({"CACHE_SECONDS": 0} | config)) as site:
+        store = site.app.extensions["locator.store"]
+        site.app.extensions["locator.users"].create(OPERATOR, password_hash, "operator", (), (SETTLEMENT,))
+        yield Live(site, store)
 
 
 @pytest.fixture
