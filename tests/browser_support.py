@@ -10,7 +10,6 @@ import json
 import math
 import random
 import struct
-import threading
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from helpers import serving
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route, expect
-from werkzeug.serving import make_server
 
 from locator import create_app
 from locator.model import SERVICES
@@ -210,15 +209,10 @@ def serve(folder: Path, points: list[dict] | None = None, **config: Any) -> Iter
         | config
     )
     assert app.extensions["locator.store"].count() == len(points), "the seed file was not imported"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
-    thread.start()
     try:
-        yield Site(f"http://127.0.0.1:{server.server_port}", points, app)
+        with serving(app) as port:
+            yield Site(f"http://127.0.0.1:{port}", points, app)
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
         app.extensions["locator.store"].close()
 
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from werkzeug.serving import make_server
 
 from locator.model import OPERATOR_STATUSES, SERVICES, Point, Status, format_time, parse_point
 
@@ -203,3 +207,18 @@ def db_state(store) -> tuple:
     """Everything a write could touch: the points, every history row and the change counter."""
     history = list(store.db.execute("SELECT * FROM history ORDER BY id"))
     return store.all(), history, store.change_seq()
+
+
+@contextmanager
+def serving(wsgi_app) -> Iterator[int]:
+    """A WSGI app on werkzeug's threaded server on a free local port (each request on its own
+    thread and connection), stopped and closed on exit; yields the port."""
+    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="test-server", daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

@@ -8,7 +8,6 @@ the app answered tells whether the network was really used.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,8 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from browser_support import MAP_CENTER, MAP_ZOOM, STALE_HOURS, TILE_PNG, TIMEOUT_MS
+from helpers import serving
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
-from werkzeug.serving import make_server
 
 from locator import create_app
 
@@ -61,23 +60,10 @@ def _recording(site: LiveSite, wsgi_app):
 
 
 @contextmanager
-def _serving(wsgi_app) -> Iterator[int]:
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-
-
-@contextmanager
 def serve_site(folder: Path, seed_file: Path, **overrides: Any) -> Iterator[LiveSite]:
     """The real app on a real SQLite file seeded from seed_file, and a tile server, on free ports."""
     site = LiveSite(base_url="", tile_origin="")
-    with _serving(_tile_app(site)) as tile_port:
+    with serving(_tile_app(site)) as tile_port:
         site.tile_origin = f"http://127.0.0.1:{tile_port}"
         app = create_app(
             {
@@ -92,7 +78,7 @@ def serve_site(folder: Path, seed_file: Path, **overrides: Any) -> Iterator[Live
         )
         app.wsgi_app = _recording(site, app.wsgi_app)
         try:
-            with _serving(app) as port:
+            with serving(app) as port:
                 site.base_url = f"http://127.0.0.1:{port}"
                 yield site
         finally:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import assert_problem, csrf_token, db_state, login
+from helpers import assert_problem, csrf_token, db_state, login, serving
 
 from locator import create_app
 from locator.auth import new_token
@@ -317,18 +317,8 @@ def free_port() -> int:
 @contextmanager
 def threaded_server(database: Path) -> Iterator[int]:
     """The app on werkzeug's threaded server: every request on its own thread and connection."""
-    from werkzeug.serving import make_server
-
-    app = create_app({"DATABASE": str(database), "SEED_FILE": ""})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    with serving(create_app({"DATABASE": str(database), "SEED_FILE": ""})) as port:
+        yield port
 
 
 @contextmanager
