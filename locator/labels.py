@@ -96,7 +96,7 @@ SCRIPT_TEXT = {
     "geo_denied": _l("Немає доступу до геолокації. Введіть назву населеного пункту."),
     "geo_unavailable": _l("Не вдалося визначити місцезнаходження. Введіть назву населеного пункту."),
     "searching": _l("Шукаю…"),
-    "place_not_found": _l("Населений пункт «{name}» не знайдено серед пунктів."),
+    "place_not_found": _l("Населений пункт «{name}» не знайдено. Спробуйте інше написання."),
     "nearest_to_you": _l("Найближчі відкриті пункти до вас:"),
     "nearest_to_place": _l("Найближчі відкриті пункти до: {name}"),
     "none_found": _l("Відкритих пунктів з такими послугами не знайдено."),
@@ -113,6 +113,10 @@ SCRIPT_TEXT = {
     "unconfirmed": _l("Кілька людей повідомили, що пункт зачинено; оператор ще не перевірив"),
     # Offline (service worker): {time} is when the server last confirmed the kept snapshot.
     "offline": _l("Офлайн: дані станом на {time}"),
+    # Leaflet's own controls, which it names in English (issue 7, accessibility).
+    "zoom_in": _l("Наблизити"),
+    "zoom_out": _l("Віддалити"),
+    "close_popup": _l("Закрити"),
 }
 
 
@@ -127,7 +131,9 @@ def for_script() -> dict:
     found["plural"] = {
         "loaded": i18n.plural_forms(
             "{n} пункт на мапі · дані на {time}", "{n} пунктів на мапі · дані на {time}"
-        )
+        ),
+        # a cluster's name for screen readers: it is a button that zooms in
+        "cluster": i18n.plural_forms("{n} пункт тут: наблизити", "{n} пунктів тут: наблизити"),
     }
     found["locale"] = i18n.SCRIPT_LOCALE[i18n.current_language()]
     return found

@@ -22,6 +22,7 @@
     showCoverageOnHover: false,
     maxClusterRadius: 60,
     disableClusteringAtZoom: 17,
+    iconCreateFunction: clusterIcon,
   });
   var hereMarker = null;
   // Offline (issue 7): when the service worker answers from its kept copy, the time (ms) the
@@ -31,6 +32,11 @@
   var RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
   var ONLINE_SETTLE_MS = 1500; // a connection that just came back often fails its very first request
   map.addLayer(cluster);
+  nameControls();
+  map.on("popupopen", function (event) {
+    var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) close.setAttribute("aria-label", text("close_popup"));
+  });
 
   function text(key, values) {
     return fill(labels.text[key] || key, values);
@@ -132,6 +138,16 @@
     return box;
   }
 
+  // As markercluster draws a cluster, plus a name for screen readers: it is a button that zooms in.
+  function clusterIcon(group) {
+    var n = group.getChildCount();
+    var box = el("div");
+    box.appendChild(el("span", null, String(n))).setAttribute("aria-hidden", "true");
+    box.appendChild(el("span", "visually-hidden", plural("cluster", { n: n })));
+    var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+    return L.divIcon({ html: box, className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40) });
+  }
+
   function makeMarker(point) {
     var marker = L.marker([point.lat, point.lon], {
       icon: iconFor(point),
@@ -143,7 +159,38 @@
       return popupFor(point);
     });
     marker.pointId = point.id;
+    // Keyboard (WCAG 2.1.1): Enter on a focused marker opens its popup (Leaflet); focus moves into
+    // it, Escape closes it, and focus comes back to the marker.
+    marker.on("popupopen", function (event) {
+      var box = event.popup.getElement();
+      if (!box || document.activeElement !== marker.getElement()) return;
+      box.querySelector(".popup a").focus();
+      if (!box.dataset.keyboard) {
+        box.dataset.keyboard = "true"; // the popup's element is kept for its next opening
+        box.addEventListener("keydown", function (key) {
+          if (key.key === "Escape") marker.closePopup();
+        });
+      }
+      marker.once("popupclose", function () {
+        var back = marker.getElement(); // none once the marker is clustered away
+        if (back && (document.activeElement === document.body || box.contains(document.activeElement))) back.focus();
+      });
+    });
     return marker;
+  }
+
+  // Leaflet names its own buttons in English: name them in the page's language.
+  function nameControls() {
+    var container = map.getContainer();
+    [
+      ["zoom-in", "zoom_in"],
+      ["zoom-out", "zoom_out"],
+    ].forEach(function (pair) {
+      var button = container.querySelector(".leaflet-control-" + pair[0]);
+      if (!button) return;
+      button.title = text(pair[1]);
+      button.setAttribute("aria-label", text(pair[1]));
+    });
   }
 
   function checkedValues(name) {
@@ -514,7 +561,10 @@
           return;
         }
         var place = data.places[0];
-        var name = place.region && place.region !== place.name ? place.name + " (" + place.region + ")" : place.name;
+        var english = labels.locale.indexOf("en") === 0;
+        var placeName = (english && place.name_en) || place.name;
+        var region = (english && place.region_en) || place.region;
+        var name = region && region !== placeName ? placeName + " (" + region + ")" : placeName;
         return findNearest(place.lat, place.lon, text("nearest_to_place", { name: name }));
       })
       .catch(function () {
