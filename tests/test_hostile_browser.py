@@ -93,7 +93,7 @@ FIELDS = (
     Field("note", MAX_NOTE, ("point", "console_point", "console_history")),
     Field("report_comment", MAX_COMMENT, ("console_point",)),
     Field("stop_place", MAX_TEXT, ("point", "console_point")),
-    Field("username", 100, ("point", "console_history")),
+    Field("username", 100, ("console_history",)),  # the public point page names no operator
 )
 # Query parameters a page repeats back: no exact-text check (some are quoted), only no injection.
 REFLECTED = (

@@ -138,14 +138,27 @@
     return box;
   }
 
-  // As markercluster draws a cluster, plus a name for screen readers: it is a button that zooms in.
+  // A cluster's icon as markercluster draws it, named for screen readers: a button that zooms in
+  // ("46" alone says nothing). The name is an attribute, so the icon's text stays the count.
+  var NamedDivIcon = L.DivIcon.extend({
+    createIcon: function (oldIcon) {
+      var div = L.DivIcon.prototype.createIcon.call(this, oldIcon);
+      div.setAttribute("aria-label", this.options.label);
+      return div;
+    },
+  });
+
   function clusterIcon(group) {
     var n = group.getChildCount();
     var box = el("div");
-    box.appendChild(el("span", null, String(n))).setAttribute("aria-hidden", "true");
-    box.appendChild(el("span", "visually-hidden", plural("cluster", { n: n })));
+    box.appendChild(el("span", null, String(n)));
     var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
-    return L.divIcon({ html: box, className: "marker-cluster marker-cluster-" + size, iconSize: L.point(40, 40) });
+    return new NamedDivIcon({
+      html: box,
+      className: "marker-cluster marker-cluster-" + size,
+      iconSize: L.point(40, 40),
+      label: plural("cluster", { n: n }),
+    });
   }
 
   function makeMarker(point) {
