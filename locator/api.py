@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import gzip
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import brotli
+import orjson
 from flask import Blueprint, Response, current_app, request
 
 from . import openapi
@@ -33,7 +35,14 @@ from .web import ApiError, cacheable, etag_for, not_modified
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 K_DEFAULT, K_MAX = 5, 100
-CACHED_BODIES = 16  # serialised responses kept per process, keyed by ETag
+CACHED_BODIES = 16  # serialised responses (and their compressed forms) kept per process, by ETag
+ENCODINGS = ("br", "gzip")  # what the API compresses with, best first
+COMPRESS_AT = 512  # bytes: smaller answers go out as they are
+KEEP_COMPRESSED_AT = 256 * 1024  # bytes: larger bodies are compressed once per ETag and kept
+BR_QUALITY_SMALL = 1  # a 4 KB answer: 19 µs and 1.4 KB at quality 1, 80 µs and 1.2 KB at 4
+BR_QUALITY_KEPT = 4  # a kept body whose ETag rolls each minute (GeoJSON with "stale" flags)
+BR_QUALITY_KEPT_LONG = 9  # the map's data, kept until the data changes: 20 MB -> 2.4 MB in ~1.5 s
+GZIP_LEVEL = 6
 COMPACT_FIELDS = (
     "id",
     "lat",
@@ -83,12 +92,34 @@ def _filter(default_statuses=()) -> PointFilter:
         raise ApiError.from_validation(error) from None
 
 
-def json_response(body: bytes, etag: str, mimetype: str = "application/geo+json") -> Response:
-    return cacheable(current_app.response_class(body, mimetype=mimetype), etag)
+def json_response(
+    body: bytes, etag: str, mimetype: str = "application/geo+json", *, quality: int = BR_QUALITY_KEPT
+) -> Response:
+    """A cacheable answer, compressed here (Flask-Compress then leaves it alone): a large body
+    once per ETag and encoding, at this brotli quality, and kept; a small one at a low quality,
+    where the bytes hardly differ but the CPU does."""
+    encoding = request.accept_encodings.best_match(ENCODINGS) if len(body) >= COMPRESS_AT else None
+    if encoding is not None:
+        if len(body) >= KEEP_COMPRESSED_AT:
+            raw = body
+            body = _bodies().get_or_make(f"{etag}|{encoding}", lambda: _compress(raw, encoding, quality))
+        else:
+            body = _compress(body, encoding, BR_QUALITY_SMALL)
+    response = current_app.response_class(body, mimetype=mimetype)
+    if encoding is not None:
+        response.headers["Content-Encoding"] = encoding
+    return cacheable(response, etag)
+
+
+def _compress(body: bytes, encoding: str, quality: int) -> bytes:
+    if encoding == "br":
+        return brotli.compress(body, quality=quality)
+    return gzip.compress(body, GZIP_LEVEL, mtime=0)
 
 
 def dump_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON; orjson is several times faster than json (20 MB of map data: 0.6 s)."""
+    return orjson.dumps(value)
 
 
 def _store():
@@ -128,7 +159,8 @@ def download_csv():
 
 
 def _points_response(chosen: str, download: bool = False) -> Response:
-    wanted = _filter()
+    # The ETag comes from the raw arguments and the change counter, so a revalidation (most
+    # reads of the map's data) is answered before the filters are even parsed.
     snapshot = _index().sync()
     seq, now = snapshot.seq, utcnow()
     # The compact table and CSV carry times, not "stale" flags (the map works staleness out
@@ -145,9 +177,10 @@ def _points_response(chosen: str, download: bool = False) -> Response:
     )
     if (cached := not_modified(etag)) is not None:
         return cached
+    wanted = _filter()
 
     def make() -> bytes:
-        points = _store().find(wanted, now)
+        points = snapshot.matching(wanted, now)  # the index's points: the same as _store().find
         if chosen == "compact":
             return dump_json(_compact(points, seq, now))
         if chosen == "csv":
@@ -155,7 +188,8 @@ def _points_response(chosen: str, download: bool = False) -> Response:
         features = [point_feature(p, now, _stale_after()) for p in points]
         return dump_json(feature_collection(features, seq=seq, generated_at=format_time(now)))
 
-    response = json_response(_bodies().get_or_make(etag, make), etag, FORMATS[chosen])
+    quality = BR_QUALITY_KEPT if clock else BR_QUALITY_KEPT_LONG
+    response = json_response(_bodies().get_or_make(etag, make), etag, FORMATS[chosen], quality=quality)
     if download:
         extension = "csv" if chosen == "csv" else "geojson"
         name = f"points-of-invincibility-{utcnow():%Y%m%d-%H%M}.{extension}"
@@ -275,16 +309,15 @@ def _number(param: str, low: float, high: float) -> float:
 @bp.get("/nearest")
 def nearest():
     """The k nearest points to lat/lon that pass the filters (open ones unless status= says)."""
-    lat, lon, k = _number("lat", -90, 90), _number("lon", -180, 180), _whole("k", 1, K_MAX, K_DEFAULT)
-    wanted = _filter(default_statuses=(Status.OPEN,))
-    index = _index()
-    snapshot = index.sync()
+    snapshot = _index().sync()
     now, stale_after = utcnow(), _stale_after()
     etag = etag_for(
         "nearest", snapshot.seq, snapshot.schedule_marker(now), sorted(request.args.items(multi=True))
     )
     if (cached := not_modified(etag)) is not None:
-        return cached
+        return cached  # (an ETag is only ever given for valid arguments)
+    lat, lon, k = _number("lat", -90, 90), _number("lon", -180, 180), _whole("k", 1, K_MAX, K_DEFAULT)
+    wanted = _filter(default_statuses=(Status.OPEN,))
     features = []
     for hit in snapshot.nearest(lat, lon, k, wanted, now):
         p = hit.point

@@ -15,8 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Request
 
 from .limits import TokenBuckets, retry_after
 from .model import ValidationError
@@ -191,6 +193,9 @@ def not_modified(etag: str) -> Response | None:
     """A 304 response when the client already has this version, else None."""
     if request.if_none_match.contains_weak(etag):
         response = current_app.response_class(status=304)
+        # No body, so no type: hooks meant for pages (text/html, the default) leave it alone,
+        # and its Vary stays the one the 200 carried.
+        del response.headers["Content-Type"]
         cacheable(response, etag)
         return response
     return None
@@ -200,12 +205,27 @@ def cacheable(response: Response, etag: str) -> Response:
     max_age = current_app.config["CACHE_SECONDS"]
     response.set_etag(etag, weak=True)
     response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={max_age * 2}"
-    response.vary.add("Accept-Encoding")
+    if "Vary" in response.headers:
+        response.vary.add("Accept-Encoding")
+    else:
+        response.headers["Vary"] = "Accept-Encoding"  # (parsing an empty Vary costs more)
     return response
+
+
+class SessionUnlessApiRead(SecureCookieSessionInterface):
+    """The operator's session, except for API reads: they never use it, so they skip its
+    cookie and signer (a cost on every request) and answer without Vary: Cookie, so a shared
+    cache keeps one copy of each answer. Writing to the session in an API read raises."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.method in READ_METHODS and request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask) -> None:
     app.config["TILE_ORIGIN"] = tile_origin(app.config["TILE_URL"])
+    app.session_interface = SessionUnlessApiRead()
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import assert_problem, make_point
+from helpers import assert_problem, login, make_point
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -621,3 +621,65 @@ def test_compact_and_csv_etags_last_until_the_data_changes_but_geojson_rolls_wit
     assert before["/api/v1/points?format=compact"] == later["/api/v1/points?format=compact"]
     assert before["/api/v1/points.csv"] == later["/api/v1/points.csv"]
     assert before["/api/v1/points"] != later["/api/v1/points"]  # "stale" flags depend on the clock
+
+
+# -- the read path's own costs (issue 5) --------------------------------------------------------------
+
+
+def test_a_revalidation_carries_the_headers_of_the_answer_it_stands_for(client, seeded):
+    """A 304 has no type, and varies on what its 200 varies on (not on the page language)."""
+    for path in ("/api/v1/points?format=compact", "/api/v1/nearest?lat=50.45&lon=30.52", "/api/v1/points"):
+        full = client.get(path)
+        again = client.get(path, headers={"If-None-Match": full.headers["ETag"]})
+        assert again.status_code == 304, path
+        assert "Content-Type" not in again.headers and "Content-Language" not in again.headers
+        assert again.headers["Vary"] == full.headers["Vary"] == "Accept-Encoding", path
+        assert again.headers["ETag"] == full.headers["ETag"]
+
+
+def test_api_reads_leave_the_session_alone_and_writes_still_use_it(client, seeded, make_user):
+    make_user("olena", "admin")
+    assert login(client, "olena").status_code in (302, 303)
+    read = client.get("/api/v1/points/kyiv-01")
+    assert read.status_code == 200
+    assert "Cookie" not in read.headers.get("Vary", "") and "Set-Cookie" not in read.headers
+    assert client.get("/operator/").status_code == 200  # the session itself still works
+
+
+def test_a_revalidation_is_answered_before_the_filters_but_bad_filters_still_fail(client, seeded):
+    path = "/api/v1/points?status=open&services=power"
+    etag = client.get(path).headers["ETag"]
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    assert_problem(client.get("/api/v1/points?status=nonsense"), 400, "status")
+    assert_problem(client.get("/api/v1/nearest?lat=91&lon=30"), 400, "lat")
+    other = client.get("/api/v1/nearest?lat=50&lon=30", headers={"If-None-Match": etag})
+    assert other.status_code == 200  # another question's ETag matches nothing here
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip"])
+def test_large_bodies_are_compressed_once_and_small_ones_on_the_fly(client, store, encoding, monkeypatch):
+    import brotli
+
+    import locator.api
+
+    decode = brotli.decompress if encoding == "br" else __import__("gzip").decompress
+    monkeypatch.setattr(locator.api, "KEEP_COMPRESSED_AT", 64 * 1024)  # not 100,000 points here
+    store.import_points([make_point(f"p{i:04d}", lat=48 + i / 1000, lon=30.0) for i in range(1500)])
+    path = "/api/v1/points?format=compact"
+    identity = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in identity.headers and len(identity.data) > locator.api.KEEP_COMPRESSED_AT
+    calls = []
+    real = locator.api._compress
+    monkeypatch.setattr(locator.api, "_compress", lambda *args: calls.append(args[1:]) or real(*args))
+    first = client.get(path, headers={"Accept-Encoding": f"{encoding}, identity;q=0.5"})
+    second = client.get(path, headers={"Accept-Encoding": encoding})
+    assert first.headers["Content-Encoding"] == second.headers["Content-Encoding"] == encoding
+    assert first.data == second.data and decode(first.data) == identity.data
+    assert first.headers["Content-Length"] == str(len(first.data))
+    assert calls == [(encoding, locator.api.BR_QUALITY_KEPT_LONG)]  # once, then kept
+
+    small = client.get("/api/v1/nearest?lat=48.5&lon=30", headers={"Accept-Encoding": encoding})
+    assert small.headers["Content-Encoding"] == encoding
+    plain = client.get("/api/v1/nearest?lat=48.5&lon=30", headers={"Accept-Encoding": "identity"})
+    assert json.loads(decode(small.data)) == plain.get_json()
+    assert calls[-1] == (encoding, locator.api.BR_QUALITY_SMALL)

@@ -504,3 +504,72 @@ def test_nearest_stays_exact_through_many_incremental_changes(tmp_path):
     assert writes > threshold, "the test must cross the rebuild threshold"
     assert index.sync().tree is not first_tree, "the index rebuilt its tree on the way"
     check(points, queries=10)
+
+
+def test_ties_beyond_the_first_fetch_are_all_weighed_before_the_cut(store, app):
+    """Thirty points on one spot and k=3: the first k-nearest fetch (k + FETCH_MARGIN rows) ends
+    inside the tie, so the lookup must widen, with nothing hidden (the plain path) and again
+    once a change hides one of the tied rows; either way the smallest ids win."""
+    index = app.extensions["locator.index"]
+    tied = [make_point(f"tie-{i:02d}", lat=49.0, lon=32.0) for i in reversed(range(30))]
+    around = [make_point(f"near-{i}", lat=49.0 + 0.001 * (i + 1), lon=32.0) for i in range(20)]
+    store.import_points(tied + around)
+    snapshot = index.sync()
+    assert not snapshot.any_hidden
+    hits = index.nearest(49.0, 32.0, 3, PointFilter())
+    assert [h.point.id for h in hits] == ["tie-00", "tie-01", "tie-02"]
+    assert [h.distance_m for h in hits] == [0.0, 0.0, 0.0]
+
+    store.update("tie-01", {"lat": 49.5}, by="test")  # now a change: its base row is hidden
+    assert index.sync().any_hidden
+    hits = index.nearest(49.0, 32.0, 3, PointFilter())
+    assert [h.point.id for h in hits] == ["tie-00", "tie-02", "tie-03"]
+
+
+def test_base_rows_follow_the_tree_and_every_point_keeps_its_row(world):
+    """The base keeps its rows in the KD-tree's order (for memory locality); ids still map to
+    their own rows and arrays, so nothing but speed depends on that order."""
+    app, points, _, _ = world
+    base = app.extensions["locator.index"].sync().base
+    assert sorted(p.id for p in base.points) == sorted(p.id for p in points)
+    assert base.points != sorted(base.points, key=lambda p: p.id)
+    for point_id, row in list(base.row_of.items())[::97]:
+        point = base.points[row]
+        assert point.id == point_id
+        assert (base.lat[row], base.lon[row]) == (point.lat, point.lon)
+        assert np.allclose(base.xyz[row], geo.unit_vectors(np.array([point.lat]), np.array([point.lon]))[0])
+
+
+def test_lookup_distances_are_haversine_m_to_the_bit(world):
+    """The lookup computes its distances inline (no call per point): they must be exactly the
+    distances haversine_m gives, or ties and order could differ from the oracle's."""
+    app, points, _, _ = world
+    index = app.extensions["locator.index"]
+    rng = random.Random(13)
+    for _ in range(300):
+        lat, lon = random_query(rng, points)
+        for hit in index.nearest(lat, lon, rng.choice([1, 5, 20]), PointFilter()):
+            assert hit.distance_m == haversine_m(lat, lon, hit.point.lat, hit.point.lon)
+
+
+def test_the_snapshot_lists_what_the_store_finds(world):
+    """The API's list answers come from the index's points: for every filter (archived, bbox
+    and text included) they are the store's answer, the same points in the same order."""
+    app, _, _, filters = world
+    store, snapshot = app.extensions["locator.store"], app.extensions["locator.index"].sync()
+    seen = 0
+    for _, _, wanted, _ in filters + [(None, None, PointFilter(include_archived=True), None)]:
+        expected = store.find(wanted, FIXED_NOW)
+        assert snapshot.matching(wanted, FIXED_NOW) == expected, wanted
+        seen += len(expected)
+    assert seen > 10_000
+
+
+def test_the_snapshot_lists_changes_and_scheduled_points_like_the_store(store, app, seeded):
+    index = app.extensions["locator.index"]
+    index.sync()
+    store.update("kyiv-01", {"status": "closed", "lat": 50.0}, by="test")  # a change over the base
+    store.import_points([make_point("zz-new", lat=50.46, lon=30.52)])  # a point the base lacks
+    for args in ({}, {"status": "closed"}, {"bbox": "30.0,49.9,31.0,50.1"}, {"q": "київ"}):
+        wanted = parse_filter(args)
+        assert index.sync().matching(wanted) == store.find(wanted), args

@@ -140,6 +140,7 @@ def app_env(db: Path, **more: str) -> dict[str, str]:
         LOCATOR_DB=str(db),
         LOCATOR_SEED_FILE="",
         LOCATOR_API_RATE_PER_MIN="0",
+        LOCATOR_IMPORT_MAX_BYTES=str(512 * 1024 * 1024),  # the 100,000-point GeoJSON is ~65 MB
         LOCATOR_ENV="development",
         WEB_CONCURRENCY="2",
         ACCESS_LOG="0",

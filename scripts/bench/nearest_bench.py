@@ -110,6 +110,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(dir=args.data_dir) as work:
         db = common.copy_db(seed, Path(work))
         store = Store(db)
+        store.migrate()  # a seed cached by an older release
         index = NearestIndex(store)
         cold_s, snapshot = timed_us(index.sync)
         cold_s /= 1e6
