@@ -7,7 +7,6 @@ the app: counts by filter, and the nearest open points by a brute-force haversin
 from __future__ import annotations
 
 import json
-import math
 import random
 import struct
 import urllib.request
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from helpers import haversine as haversine_m
 from helpers import serving
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route, expect
 
@@ -149,15 +149,6 @@ def write_geojson(points: list[dict[str, Any]], path: Path) -> Path:
     ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False))
     return path
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((phi2 - phi1) / 2) ** 2
-        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def brute_force_nearest(

@@ -4,6 +4,7 @@ logging in to the console."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import threading
@@ -222,3 +223,16 @@ def serving(wsgi_app) -> Iterator[int]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+EARTH_RADIUS_M_ORACLE = 6_371_008.8  # metres: the mean Earth radius the README promises
+
+
+def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The tests' oracle: the textbook haversine formula, written apart from locator.geo."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    a = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M_ORACLE * math.asin(min(1.0, math.sqrt(a)))

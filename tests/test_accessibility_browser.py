@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,22 +21,16 @@ from typing import Any
 import pytest
 from browser_support import (
     BROVARY,
-    MAP_CENTER,
-    MAP_ZOOM,
     NEAREST_K,
-    STALE_HOURS,
     THE_MAP,
-    TILE_URL,
     Site,
     make_seed,
     open_guarded_tab,
-    write_geojson,
+    serve,
 )
 from helpers import PASSWORD
 from playwright.sync_api import Browser, Page, expect
-from werkzeug.serving import make_server
 
-from locator import create_app
 from locator.model import Report, ReportKind
 
 VENDOR = Path(__file__).parent / "vendor"
@@ -103,32 +96,16 @@ def serve_seeded(folder: Path, password_hash: str) -> Iterator[Seeded]:
         _stop("Бровари, площа Свободи", 50.5105, 30.7905, now - hour, now + 2 * hour),
         _stop("Бровари, вокзал", 50.5060, 30.7760, now + 3 * hour, now + 6 * hour),
     ]
-    app = create_app(
-        {
-            "DATABASE": str(folder / "locator.db"),
-            "SEED_FILE": str(write_geojson(points, folder / "points.geojson")),
-            "TILE_URL": TILE_URL,
-            "MAP_CENTER": MAP_CENTER,
-            "MAP_ZOOM": MAP_ZOOM,
-            "STALE_HOURS": STALE_HOURS,
-        }
-    )
-    store = app.extensions["locator.store"]
-    users = app.extensions["locator.users"]
-    users.create(OPERATOR, password_hash, "operator", (), (SETTLEMENT,))
-    users.create(ADMIN, password_hash, "admin")
-    store.reports.add(Report(mobile["id"], ReportKind.CLOSED, comment="Зачинено з ранку"), source="a11y-1")
-    store.reports.add(Report(mobile["id"], ReportKind.FULL), source="a11y-2")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="a11y-browser-server", daemon=True)
-    thread.start()
-    try:
-        yield Seeded(Site(f"http://127.0.0.1:{server.server_port}", points), mobile, fixed)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        store.close()
+    with serve(folder, points) as site:
+        store = site.app.extensions["locator.store"]
+        users = site.app.extensions["locator.users"]
+        users.create(OPERATOR, password_hash, "operator", (), (SETTLEMENT,))
+        users.create(ADMIN, password_hash, "admin")
+        store.reports.add(
+            Report(mobile["id"], ReportKind.CLOSED, comment="Зачинено з ранку"), source="a11y-1"
+        )
+        store.reports.add(Report(mobile["id"], ReportKind.FULL), source="a11y-2")
+        yield Seeded(site, mobile, fixed)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import FIXED_NOW, make_point, random_filter_args, random_points, random_record, write_geojson
+from helpers import (
+    FIXED_NOW,
+    haversine,
+    make_point,
+    random_filter_args,
+    random_points,
+    random_record,
+    write_geojson,
+)
 
 from locator import create_app, geo
 from locator.geo import EARTH_RADIUS_M, bearing_deg, compass, haversine_m
@@ -23,15 +31,6 @@ R = 6_371_008.8  # metres: the mean Earth radius the README promises
 
 
 # -- the oracle ------------------------------------------------------------------------------------
-
-
-def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """The textbook haversine formula on a sphere of radius R."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * R * math.asin(min(1.0, math.sqrt(a)))
 
 
 class Oracle:

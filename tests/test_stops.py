@@ -5,7 +5,6 @@ agrees with a brute-force oracle over Point.at(now)."""
 from __future__ import annotations
 
 import json
-import math
 import random
 import sqlite3
 from datetime import timedelta
@@ -15,6 +14,7 @@ from helpers import (
     UKRAINE,
     assert_problem,
     db_state,
+    haversine,
     make_point,
     make_record,
     random_filter_args,
@@ -47,16 +47,6 @@ KYIV, LVIV, ODESA, KHARKIV, BILA = (
     (49.9935, 36.2304),
     (49.8, 30.11),
 )
-
-
-def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """The textbook haversine formula on a sphere of radius R."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = (
-        math.sin((phi2 - phi1) / 2) ** 2
-        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * R * math.asin(min(1.0, math.sqrt(a)))
 
 
 def at(hours: float, now=NOW) -> str:
