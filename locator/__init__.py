@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings from the environment, then overrides (tests pass theirs here)."""
-    app = Flask(
+    app = web.LocatorFlask(
         __name__,
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),

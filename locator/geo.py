@@ -342,8 +342,9 @@ class _Snapshot:
 class NearestIndex:
     """The nearest-point index, kept in step with the database through its change counter.
 
-    Before each lookup, ``sync`` reads one integer from the database; when another process (or
-    this one) has written since, it applies just those changes. The tree is rebuilt only when
+    Before each lookup, ``sync`` reads the change counter (from shared memory, see
+    store/beacon.py); when another process (or this one) has written since, it applies just
+    those changes. The tree is rebuilt only when
     many points have changed since it was built.
     """
 
@@ -355,7 +356,7 @@ class NearestIndex:
     def sync(self) -> _Snapshot:
         """Bring the index up to the database's current state and return that state."""
         snapshot = self._snapshot
-        if self.store.change_seq() == snapshot.seq:
+        if self.store.latest_seq(snapshot.seq) == snapshot.seq:
             return snapshot
         with self._lock:
             snapshot = self._snapshot

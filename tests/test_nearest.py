@@ -6,8 +6,10 @@ from __future__ import annotations
 import math
 import os
 import random
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from helpers import (
 from locator import create_app, geo
 from locator.geo import EARTH_RADIUS_M, bearing_deg, compass, haversine_m
 from locator.model import PointFilter, Status, parse_filter, parse_point
+from locator.store import beacon
 
 PROJECT = Path(__file__).resolve().parent.parent
 R = 6_371_008.8  # metres: the mean Earth radius the README promises
@@ -572,3 +575,68 @@ def test_the_snapshot_lists_changes_and_scheduled_points_like_the_store(store, a
     for args in ({}, {"status": "closed"}, {"bbox": "30.0,49.9,31.0,50.1"}, {"q": "київ"}):
         wanted = parse_filter(args)
         assert index.sync().matching(wanted) == store.find(wanted), args
+
+
+# -- the change counter's shared-memory beacon (store/beacon.py) --------------------------------
+
+
+def test_a_lookup_with_nothing_changed_asks_sqlite_at_most_once_a_second(client, store, seeded):
+    """The beacon saves the SQL on the hot path; the count of statements proves it is used."""
+    assert nearest_ids(client)[0] == "kyiv-01"
+    statements = []
+    store.db.conn.set_trace_callback(statements.append)
+    try:
+        for _ in range(20):
+            assert nearest_ids(client)[0] == "kyiv-01"
+    finally:
+        store.db.conn.set_trace_callback(None)
+    assert sum("meta" in s for s in statements) <= 1, statements
+
+
+def test_a_writer_that_does_not_publish_is_seen_within_a_second(client, store, seeded, db_path):
+    """The sqlite3 shell, or an older release, changes the database behind the beacon's back."""
+    assert nearest_ids(client)[0] == "kyiv-01"
+    foreign = sqlite3.connect(db_path, isolation_level=None)
+    foreign.execute("BEGIN IMMEDIATE")
+    seq = foreign.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value").fetchone()[0]
+    foreign.execute("UPDATE points SET status = 'closed', seq = ? WHERE id = 'kyiv-01'", [seq])
+    foreign.execute("COMMIT")
+    foreign.close()
+    deadline = time.monotonic() + beacon.CONFIRM_EVERY_S + 0.5
+    while "kyiv-01" in nearest_ids(client) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "kyiv-01" not in nearest_ids(client)
+
+
+def test_a_rolled_back_write_leaves_lookups_right_and_the_next_write_is_seen(client, store, seeded):
+    assert nearest_ids(client)[0] == "kyiv-01"
+    with pytest.raises(RuntimeError):
+        with store._write() as conn:
+            store._next_seq(conn)  # published, then rolled back: the beacon is ahead of the file
+            conn.execute("UPDATE points SET status = 'closed' WHERE id = 'kyiv-01'")
+            raise RuntimeError("changed my mind")
+    assert store.beacon.read() == store.change_seq() + 1
+    assert nearest_ids(client)[0] == "kyiv-01"  # still open: the rolled-back change is not seen
+    store.update("kyiv-01", {"status": "closed"}, by="test")
+    assert store.beacon.read() == store.change_seq()
+    assert "kyiv-01" not in nearest_ids(client)
+
+
+def test_a_beacon_left_by_another_database_is_put_right_when_the_app_starts(tmp_path):
+    path = tmp_path / "fresh.db"
+    beacon.SeqBeacon(str(path)).publish(10_000)  # left beside a database file since replaced
+    app = create_app({"DATABASE": str(path), "SEED_FILE": ""})
+    store = app.extensions["locator.store"]
+    assert store.beacon.read() == store.change_seq() == 0
+    store.import_points([make_point("p-1", lat=50.45, lon=30.52)])
+    assert nearest_ids(app.test_client(), NEAR_KYIV + "&k=1") == ["p-1"]
+    assert store.beacon.read() == 1
+
+
+def test_without_a_beacon_every_lookup_asks_sqlite_and_stays_right(client, store, seeded, tmp_path):
+    store.beacon = beacon.SeqBeacon(str(tmp_path / "no-such-dir" / "x"))
+    (tmp_path / "no-such-dir").write_text("a file where the beacon's folder would go")
+    assert store.beacon.read() is None
+    assert nearest_ids(client)[0] == "kyiv-01"
+    store.update("kyiv-01", {"status": "closed"}, by="test")
+    assert "kyiv-01" not in nearest_ids(client)

@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from ..model import (
     utcnow,
 )
 from . import schema
+from .beacon import CONFIRM_EVERY_S, SeqBeacon
 
 POINT_COLUMNS = {
     "id": str,
@@ -114,6 +116,8 @@ class Store:
         self.path = str(path)
         self._local = threading.local()
         self.reports = ReportStore(self)
+        self.beacon = SeqBeacon(self.path)
+        self._confirmed_at = float("-inf")  # when latest_seq last asked SQLite itself
         # A forked worker (gunicorn --preload) must never reuse its parent's SQLite connection.
         os.register_at_fork(after_in_child=self._forget_connections)
 
@@ -150,6 +154,11 @@ class Store:
         """
         applied = schema.migrate(self.db, where=self.path)
         self._local.columns = None
+        try:
+            with self._write() as conn:  # a beacon left beside another database file starts out right
+                self.beacon.publish(conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
+        except sqlite3.OperationalError:
+            pass  # busy (a restore): readers find the beacon wrong and ask SQLite until the next write
         return applied
 
     @contextmanager
@@ -165,15 +174,28 @@ class Store:
         conn.execute("COMMIT")
 
     def _next_seq(self, conn: sqlite3.Connection) -> int:
-        return conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value").fetchone()[
+        """Bump the change counter (inside a write transaction) and publish it to readers."""
+        seq = conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value").fetchone()[
             0
         ]
+        self.beacon.publish(seq)
+        return seq
 
     # -- reads -------------------------------------------------------------------------------
 
     def change_seq(self) -> int:
         """The change counter: it moves whenever any point changes, in any process."""
         return self.db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
+
+    def latest_seq(self, known: int) -> int:
+        """The change counter, for a reader that last saw ``known``: from the shared beacon when
+        it still says ``known`` (no SQL), else, and at least once a second, from SQLite."""
+        now = time.monotonic()
+        if self.beacon.read() == known and now - self._confirmed_at < CONFIRM_EVERY_S:
+            return known
+        seq = self.change_seq()
+        self._confirmed_at = now
+        return seq
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM points").fetchone()[0]

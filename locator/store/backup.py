@@ -221,6 +221,7 @@ def _apply(store: Store, scratch: Path, by: str) -> None:
                     conn.execute(COPY_TABLE.format(table=_quote(table), columns=common))
             new_seq = max(old_seq, store.change_seq()) + 1
             conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", [new_seq])
+            store.beacon.publish(new_seq)
             conn.execute("UPDATE points SET seq = ?", [new_seq])
             # A session signed before the restore must not match any user afterwards (user ids
             # may now belong to someone else): every session version moves past all of them.
