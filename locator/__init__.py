@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, Response, request, session
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
@@ -35,6 +35,7 @@ from .store import Store, UserStore
 from .store.reports import ReportRules
 
 csrf = CSRFProtect()
+compress = Compress()
 UPLOAD_FORM_BYTES = 64 * 1024  # multipart framing and form fields around an uploaded file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         ],
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_MIN_SIZE=512,
+        COMPRESS_REGISTER=False,  # registered through _compress_unless_done
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -77,7 +79,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     database = _resolve(app.config["DATABASE"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _development_secret(database.parent / "secret_key")
-    store = Store(database)
+    store = Store(database, synchronous=app.config["SYNCHRONOUS"])
     store.reports.rules = ReportRules(
         threshold=app.config["REPORTS_TO_UNCONFIRM"],
         window=timedelta(hours=app.config["REPORT_WINDOW_HOURS"]),
@@ -103,7 +105,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
-    Compress(app)
+    compress.init_app(app)
+    app.after_request(_compress_unless_done)
     csrf.init_app(app)
     app.before_request(_csrf_unless_token)
     operator.init_app(app)
@@ -117,6 +120,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(operator_stops.bp)
     cli.init_app(app)
     return app
+
+
+def _compress_unless_done(response: Response) -> Response:
+    """Flask-Compress for pages and files. The API compresses its own answers (api.json_response,
+    once per ETag for big ones) and a 304 has no body: they skip Flask-Compress's header work."""
+    if response.status_code == 304 or "Content-Encoding" in response.headers:
+        return response
+    return compress.after_request(response)
 
 
 def _csrf_unless_token() -> None:

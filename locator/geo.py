@@ -8,6 +8,7 @@ distances come from the same haversine the tests use as their brute-force oracle
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -19,6 +20,13 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
+
+# pykdtree answers one k-nearest query 2-3 times faster than scipy's cKDTree, with the same
+# points and distances. It runs a batch of queries in parallel with OpenMP, but ours are one
+# point each, and idle OpenMP threads spin between calls (2-4 times the CPU): one thread, set
+# before the library loads its OpenMP runtime (an operator's own OMP_NUM_THREADS is kept).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+from pykdtree.kdtree import KDTree  # noqa: E402
 
 from .model import (
     Category,
@@ -85,7 +93,7 @@ class Hit(NamedTuple):
 class _Subset:
     """Base rows that pass a filter's static part, with their own KD-tree (built on first use)."""
 
-    def __init__(self, rows: np.ndarray | None, tree: cKDTree | None):
+    def __init__(self, rows: np.ndarray | None, tree: KDTree | None):
         self.rows = rows  # None: every base row, searched with the base tree itself
         self.tree = tree
 
@@ -113,7 +121,7 @@ class _Base:
         self.points = points
         self.lat, self.lon = lat, lon
         self.xyz = unit_vectors(self.lat, self.lon)
-        self.tree = cKDTree(self.xyz) if n else None
+        self.tree = KDTree(self.xyz) if n else None
         self.status = np.fromiter((STATUS_CODES[p.public_status] for p in points), np.int8, n)
         self.kind = np.fromiter((KIND_CODES[p.kind] for p in points), np.int8, n)
         self.category = np.fromiter((CATEGORY_CODES[p.category] for p in points), np.int8, n)
@@ -149,7 +157,7 @@ class _Base:
             found = _Subset(None, self.tree)
         else:
             rows = np.flatnonzero(ok)
-            found = _Subset(rows, cKDTree(self.xyz[rows]) if len(rows) else None)
+            found = _Subset(rows, KDTree(self.xyz[rows]) if len(rows) else None)
         with self._lock:
             self._subsets[key] = found
             while len(self._subsets) > SUBSET_CACHE:
@@ -198,7 +206,7 @@ class _Snapshot:
         self.changes: dict[str, Point] = {p.id: p for p in moving}
 
     @property
-    def tree(self) -> cKDTree | None:
+    def tree(self) -> KDTree | None:
         return self.base.tree
 
     @property
@@ -291,7 +299,7 @@ class _Snapshot:
         plain = not self.any_hidden and wanted.bbox is None and not wanted.q
         while True:
             chord, found = subset.tree.query(target, k=fetch)
-            chord, found = np.atleast_1d(chord), np.atleast_1d(found)
+            chord, found = chord.reshape(-1), found.reshape(-1)
             rows = found if subset.rows is None else subset.rows[found]
             if plain:
                 if size <= k:
@@ -325,7 +333,7 @@ class _Snapshot:
         if self.base.tree is not None:
             phi, lmb = math.radians(lat), math.radians(lon)
             cos_phi = math.cos(phi)
-            target = np.array((cos_phi * math.cos(lmb), cos_phi * math.sin(lmb), math.sin(phi)))
+            target = np.array(((cos_phi * math.cos(lmb), cos_phi * math.sin(lmb), math.sin(phi)),))
             rows = self._base_candidates(target, k, wanted)
             points = self.base.points
             radians, sin, cos = math.radians, math.sin, math.cos

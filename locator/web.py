@@ -44,6 +44,14 @@ class ResponseHeaders(Headers):
             return default
         return super().get(key, default, type)
 
+    def set_all(self, pairs: list[tuple[str, str]]) -> None:
+        """Set several headers at once, replacing any of the same names: one pass over the list
+        instead of one per header. Only for pairs this app built itself (they are not checked
+        for line breaks again)."""
+        names = {name.lower() for name, _ in pairs}
+        self._list = [item for item in self._list if item[0].lower() not in names]
+        self._list.extend(pairs)
+
 
 class LocatorResponse(Response):
     def __init__(self, response=None, status=None, headers=None, *args, **kwargs):
@@ -167,49 +175,88 @@ def embed_ancestors(configured: str) -> str:
     return f"{configured} 'self'"
 
 
+class SecurityHeaders:
+    """The security headers, built once per app (they depend only on settings), so a response
+    pays for a list, not for a policy string; only a page's CSP nonce is put in per response."""
+
+    NONCE = "\0nonce\0"  # where a page's nonce goes in the policy (no real policy holds a NUL)
+
+    def __init__(self, tile_origin: str, ancestors: str):
+        self.plain = self._headers(tile_origin, frame_ancestors="'none'")
+        # The only page other sites may frame (and our own builder, for its preview).
+        self.embeddable = self._headers(tile_origin, frame_ancestors=embed_ancestors(ancestors))
+
+    def _headers(self, tile_origin: str, frame_ancestors: str) -> list[tuple[str, str]]:
+        own = "'self'" + self.NONCE
+        policy = {
+            "default-src": "'self'",
+            "script-src": own,
+            "style-src": own,
+            "img-src": f"'self' data: {tile_origin}",
+            "connect-src": "'self'",
+            "font-src": "'self'",
+            "object-src": "'none'",
+            "base-uri": "'none'",
+            "form-action": "'self'",
+            "frame-ancestors": frame_ancestors,
+        }
+        headers = [
+            ("Content-Security-Policy", "; ".join(f"{k} {v}" for k, v in policy.items())),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "strict-origin-when-cross-origin"),
+            # Geolocation for this site only: the widget is this site too (a partner's iframe
+            # delegates it with allow="geolocation"); nothing here uses the camera or microphone.
+            ("Permissions-Policy", "geolocation=(self), camera=(), microphone=()"),
+        ]
+        if frame_ancestors == "'none'":
+            headers.append(("X-Frame-Options", "DENY"))
+        return headers
+
+    def for_response(self, embeddable: bool, nonce: str | None) -> list[tuple[str, str]]:
+        headers = self.embeddable if embeddable else self.plain
+        fill = f" 'nonce-{nonce}'" if nonce else ""
+        name, policy = headers[0]
+        return [(name, policy.replace(self.NONCE, fill)), *headers[1:]]
+
+
 def _security_headers(response: Response) -> Response:
-    nonce = g.get("csp_nonce")
-    own = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
-    policy = {
-        "default-src": "'self'",
-        "script-src": own,
-        "style-src": own,
-        "img-src": f"'self' data: {current_app.config['TILE_ORIGIN']}",
-        "connect-src": "'self'",
-        "font-src": "'self'",
-        "object-src": "'none'",
-        "base-uri": "'none'",
-        "form-action": "'self'",
-        "frame-ancestors": "'none'",
-    }
-    embeddable = request.endpoint == "embed.widget"
-    if embeddable:  # the only page other sites may frame (and our own builder, for its preview)
-        policy["frame-ancestors"] = embed_ancestors(current_app.config["EMBED_ANCESTORS"])
-    response.headers["Content-Security-Policy"] = "; ".join(f"{k} {v}" for k, v in policy.items())
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    if not embeddable:
-        response.headers["X-Frame-Options"] = "DENY"
-    # Geolocation for this site only: the widget is this site too (a partner's iframe delegates
-    # it with allow="geolocation"); nothing here uses the camera or microphone.
-    response.headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+    chosen = current_app.extensions["locator.security_headers"].for_response(
+        request.endpoint == "embed.widget", g.get("csp_nonce")
+    )
     if request.is_secure:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        chosen.append(("Strict-Transport-Security", "max-age=31536000"))
+    set_headers(response, chosen)
     return response
+
+
+def set_headers(response: Response, pairs: list[tuple[str, str]]) -> None:
+    """Set these headers, replacing any of the same names (built by this module, so checked)."""
+    if isinstance(response.headers, ResponseHeaders):
+        response.headers.set_all(pairs)
+    else:  # (a response made outside this app's response class)
+        for name, value in pairs:
+            response.headers[name] = value
 
 
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+CORS_READ = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Expose-Headers", "ETag, Retry-After, Content-Disposition"),
+]
+CORS_PREFLIGHT = [
+    *CORS_READ,
+    ("Access-Control-Allow-Methods", "GET, HEAD"),
+    ("Access-Control-Allow-Headers", "If-None-Match, Accept"),
+    ("Access-Control-Max-Age", "86400"),
+]
+
+
 def _cors_for_reads(response: Response) -> Response:
     """Any site may read the API; no cross-site request may write (write endpoints get nothing)."""
-    if request.path.startswith("/api/") and request.method in READ_METHODS:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = "ETag, Retry-After, Content-Disposition"
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD"
-            response.headers["Access-Control-Allow-Headers"] = "If-None-Match, Accept"
-            response.headers["Access-Control-Max-Age"] = "86400"
+    if request.method in READ_METHODS and request.path.startswith("/api/"):
+        set_headers(response, CORS_PREFLIGHT if request.method == "OPTIONS" else CORS_READ)
     return response
 
 
@@ -269,6 +316,9 @@ class SessionUnlessApiRead(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     app.config["TILE_ORIGIN"] = tile_origin(app.config["TILE_URL"])
+    app.extensions["locator.security_headers"] = SecurityHeaders(
+        app.config["TILE_ORIGIN"], app.config["EMBED_ANCESTORS"]
+    )
     app.session_interface = SessionUnlessApiRead()
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
