@@ -640,3 +640,28 @@ def test_without_a_beacon_every_lookup_asks_sqlite_and_stays_right(client, store
     assert nearest_ids(client)[0] == "kyiv-01"
     store.update("kyiv-01", {"status": "closed"}, by="test")
     assert "kyiv-01" not in nearest_ids(client)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
+def test_lookups_start_no_threads_of_their_own():
+    """pykdtree's OpenMP threads would spin between lookups, each burning a core under load."""
+    script = (
+        "import os\n"
+        "from locator.geo import _Snapshot\n"
+        "from locator.model import PointFilter\n"
+        "from helpers import random_points\n"
+        "import random\n"
+        "snapshot = _Snapshot(1, random_points(random.Random(1), 2000))\n"
+        "before = len(os.listdir('/proc/self/task'))  # numpy's and scipy's BLAS threads\n"
+        "for i in range(200):\n"
+        "    snapshot.nearest(48 + i / 100, 30, 5, PointFilter())\n"
+        "print(before, len(os.listdir('/proc/self/task')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT), str(PROJECT / "tests")])
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120, cwd=PROJECT
+    )
+    assert done.returncode == 0, done.stderr
+    before, after = map(int, done.stdout.split())
+    assert after == before
