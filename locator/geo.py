@@ -7,6 +7,7 @@ distances come from the same haversine the tests use as their brute-force oracle
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import threading
@@ -232,14 +233,21 @@ class _Snapshot:
     def schedule_marker(self, now: datetime) -> str:
         """Changes whenever a scheduled stop starts or ends: part of the ETag of any answer
         that places mobile points, so caches let go of a point's old stop on time."""
-        passed = [
-            moment
-            for point in self.changes.values()
-            for stop in point.stops
-            for moment in (stop.starts_at, stop.ends_at)
-            if moment <= now
-        ]
-        return max(passed).isoformat() if passed else ""
+        moments = self._schedule_moments
+        passed = bisect.bisect_right(moments, now)
+        return moments[passed - 1].isoformat() if passed else ""
+
+    @cached_property
+    def _schedule_moments(self) -> list[datetime]:
+        """Every stop's start and end, sorted: asked on every API read, so found by bisection."""
+        return sorted(
+            {
+                moment
+                for point in self.changes.values()
+                for stop in point.stops
+                for moment in (stop.starts_at, stop.ends_at)
+            }
+        )
 
     @cached_property
     def any_hidden(self) -> bool:

@@ -233,7 +233,9 @@ def utcnow() -> datetime:
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 in UTC to the second ("2026-11-23T15:04:05Z"). isoformat, not strftime: the
+    API formats several times per point and answer, and isoformat is several times faster."""
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def sorted_services(services: Iterable[str]) -> list[str]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from helpers import FIXED_NOW, make_point, make_record
@@ -24,6 +25,7 @@ from locator.model import (
     Status,
     ValidationError,
     fold,
+    format_time,
     parse_filter,
     parse_point,
     services_mask,
@@ -518,3 +520,11 @@ def test_parse_point_either_builds_a_point_or_raises_validation_error(record):
         }
     else:
         assert -90 <= point.lat <= 90 and -180 <= point.lon <= 180 and point.name
+
+
+def test_format_time_is_iso_8601_utc_to_the_second_for_any_offset():
+    rng = random.Random(5)
+    for _ in range(2000):
+        offset = timezone(timedelta(minutes=rng.randint(-12 * 60, 14 * 60)))
+        moment = datetime(2000, 1, 1, tzinfo=offset) + timedelta(seconds=rng.uniform(0, 2e9))
+        assert format_time(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
