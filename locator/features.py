@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from datetime import datetime, timedelta
@@ -28,8 +29,8 @@ def point_properties(
     put it, with its whole schedule and ``moved_at``. The current stop follows from those; written
     as the position, a re-import would move the point's base there for good.
     """
-    stop = point.current_stop(now)
-    point = point if as_stored else point.at(now)
+    stop = point.current_stop(now) if point.stops else None
+    point = point if as_stored or stop is None else point.at(now)
     return {
         "id": point.id,
         "name": point.name,
@@ -39,7 +40,7 @@ def point_properties(
         "status": point.public_status.value,
         "operator_status": point.status.value,
         "unconfirmed": point.unconfirmed,
-        "services": sorted_services(point.services),
+        "services": list(_in_order(point.services)),
         "address": point.address,
         "settlement": point.settlement,
         "region": point.region,
@@ -57,10 +58,19 @@ def point_properties(
         "archived": point.archived,
         "located_since": format_time(point.moved_at) if point.moved_at else None,
         "stop": stop.to_record() if stop else None,
-        "stops": [s.to_record() for s in (point.stops if as_stored else point.upcoming_stops(now))],
+        "stops": [s.to_record() for s in (point.stops if as_stored else point.upcoming_stops(now))]
+        if point.stops
+        else [],
         "stale": point.is_stale(now, stale_after),
         "status_age_s": int(point.status_age(now).total_seconds()),
     } | ({"moved_at": format_time(point.moved_at) if point.moved_at else None} if as_stored else {})
+
+
+@functools.lru_cache(maxsize=4096)
+def _in_order(services: frozenset[str]) -> tuple[str, ...]:
+    """A point's services in canonical order; points share few distinct sets, and every API
+    answer lists them for each point."""
+    return tuple(sorted_services(services))
 
 
 def point_feature(
