@@ -205,6 +205,7 @@ class _Snapshot:
         self.hidden = self.base.moving.copy()
         moving = [self.base.points[row] for row in np.flatnonzero(self.base.moving).tolist()]
         self.changes: dict[str, Point] = {p.id: p for p in moving}
+        self._changes_made: tuple[str, _Base] | None = None  # (schedule marker, base): see _changes_base
 
     @property
     def tree(self) -> KDTree | None:
@@ -282,70 +283,37 @@ class _Snapshot:
         found.sort(key=lambda point: point.id)
         return found
 
-    def _dynamic_ok(self, rows: np.ndarray, wanted: PointFilter) -> np.ndarray:
-        """The per-lookup part of the filter: not replaced by a change, inside bbox, text."""
-        ok = ~self.hidden[rows]
-        if wanted.bbox is not None:
-            min_lon, min_lat, max_lon, max_lat = wanted.bbox
-            lat, lon = self.base.lat[rows], self.base.lon[rows]
-            ok &= (lat >= min_lat) & (lat <= max_lat) & (lon >= min_lon) & (lon <= max_lon)
-        if wanted.q:
-            needle = fold(wanted.q)
-            points = self.base.points
-            for j in np.flatnonzero(ok):
-                ok[j] = needle in search_text(points[rows[j]])
-        return ok
-
-    def _base_candidates(self, target: np.ndarray, k: int, wanted: PointFilter) -> np.ndarray:
-        """Base rows that can be among the k nearest matches, ties included."""
-        subset = self.base.subset(wanted)
-        size = len(subset)
-        if size == 0:
-            return np.empty(0, np.intp)
-        fetch = min(size, k + FETCH_MARGIN)
-        # Nothing hidden and no bbox or text: every row the tree gives matches (the common case).
-        plain = not self.any_hidden and wanted.bbox is None and not wanted.q
-        while True:
-            chord, found = subset.tree.query(target, k=fetch)
-            chord, found = chord.reshape(-1), found.reshape(-1)
-            rows = found if subset.rows is None else subset.rows[found]
-            if plain:
-                if size <= k:
-                    return rows
-                limit = chord[k - 1] * (1 + TIE_MARGIN) + 1e-15
-                if fetch == size or chord[-1] > limit:
-                    return rows[chord <= limit]
-                fetch = min(size, fetch * 4)
-                continue
-            ok = self._dynamic_ok(rows, wanted)
-            matched = np.flatnonzero(ok)
-            if len(matched) >= k:
-                limit = chord[matched[k - 1]] * (1 + TIE_MARGIN) + 1e-15
-                if fetch == size or chord[-1] > limit:
-                    return rows[ok & (chord <= limit)]
-            elif fetch == size:
-                return rows[ok]
-            fetch = min(size, fetch * 4)
+    def _changes_base(self, now: datetime) -> _Base | None:
+        """The changed and scheduled points where they stand at ``now``, as a small base of their
+        own (arrays and a tree), so a lookup weighs them as it weighs the rest instead of one by
+        one in Python (a few hundred scheduled mobile points made that a millisecond a lookup).
+        Made on first use per snapshot (that is, after a write) and per schedule marker."""
+        if not self.changes:
+            return None
+        marker = self.schedule_marker(now)
+        made = self._changes_made
+        if made is None or made[0] != marker:
+            here = [point.at(now) if point.stops else point for point in self.changes.values()]
+            made = self._changes_made = (marker, _Base(here))
+        return made[1]
 
     def nearest(
         self, lat: float, lon: float, k: int, wanted: PointFilter, now: datetime | None = None
     ) -> list[Hit]:
         """The k nearest matches, each where it stands at ``now`` (a mobile point at its stop)."""
         found = []  # (distance, id, point): ids are unique, so tuples sort by distance, then id
+        phi, lmb = math.radians(lat), math.radians(lon)
+        cos_phi = math.cos(phi)
+        target = np.array(((cos_phi * math.cos(lmb), cos_phi * math.sin(lmb), math.sin(phi)),))
+        radians, sin, cos = math.radians, math.sin, math.cos
+        searched = [(self.base, self.hidden if self.any_hidden else None)]
         if self.changes:
-            now = now or utcnow()
-            for point in self.changes.values():
-                here = point.at(now) if point.stops else point
-                if wanted.matches(here):
-                    found.append((haversine_m(lat, lon, here.lat, here.lon), here.id, here))
-        if self.base.tree is not None:
-            phi, lmb = math.radians(lat), math.radians(lon)
-            cos_phi = math.cos(phi)
-            target = np.array(((cos_phi * math.cos(lmb), cos_phi * math.sin(lmb), math.sin(phi)),))
-            rows = self._base_candidates(target, k, wanted)
-            points = self.base.points
-            radians, sin, cos = math.radians, math.sin, math.cos
-            for row in rows.tolist():
+            searched.append((self._changes_base(now or utcnow()), None))
+        for base, hidden in searched:
+            if base.tree is None:
+                continue
+            points = base.points
+            for row in _candidates(base, hidden, target, k, wanted).tolist():
                 p = points[row]
                 # haversine_m inlined, the same operations in the same order (the same bits)
                 phi2 = radians(p.lat)
@@ -353,6 +321,56 @@ class _Snapshot:
                 found.append((EARTH_DIAMETER_M * math.asin(min(1.0, math.sqrt(a))), p.id, p))
         found.sort()
         return [Hit(point, distance) for distance, _, point in found[:k]]
+
+
+def _dynamic_ok(base: _Base, hidden: np.ndarray | None, rows: np.ndarray, wanted: PointFilter) -> np.ndarray:
+    """The per-lookup part of the filter: not replaced by a change, inside bbox, text."""
+    ok = np.ones(len(rows), bool) if hidden is None else ~hidden[rows]
+    if wanted.bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = wanted.bbox
+        lat, lon = base.lat[rows], base.lon[rows]
+        ok &= (lat >= min_lat) & (lat <= max_lat) & (lon >= min_lon) & (lon <= max_lon)
+    if wanted.q:
+        needle = fold(wanted.q)
+        points = base.points
+        for j in np.flatnonzero(ok):
+            ok[j] = needle in search_text(points[rows[j]])
+    return ok
+
+
+def _candidates(
+    base: _Base, hidden: np.ndarray | None, target: np.ndarray, k: int, wanted: PointFilter
+) -> np.ndarray:
+    """Rows of this base that can be among the k nearest matches, ties included (``hidden``:
+    rows replaced by a change, or None when there are none)."""
+    subset = base.subset(wanted)
+    size = len(subset)
+    if size == 0:
+        return np.empty(0, np.intp)
+    fetch = min(size, k + FETCH_MARGIN)
+    # Nothing hidden and no bbox or text: every row the tree gives matches (the common case).
+    plain = hidden is None and wanted.bbox is None and not wanted.q
+    while True:
+        chord, found = subset.tree.query(target, k=fetch)
+        chord, found = chord.reshape(-1), found.reshape(-1)
+        rows = found if subset.rows is None else subset.rows[found]
+        if plain:
+            if size <= k:
+                return rows
+            limit = chord[k - 1] * (1 + TIE_MARGIN) + 1e-15
+            if fetch == size or chord[-1] > limit:
+                return rows[chord <= limit]
+            fetch = min(size, fetch * 4)
+            continue
+        ok = _dynamic_ok(base, hidden, rows, wanted)
+        matched = np.flatnonzero(ok)
+        if len(matched) >= k:
+            limit = chord[matched[k - 1]] * (1 + TIE_MARGIN) + 1e-15
+            if fetch == size or chord[-1] > limit:
+                return rows[ok & (chord <= limit)]
+        elif fetch == size:
+            return rows[ok]
+        fetch = min(size, fetch * 4)
 
 
 class NearestIndex:
