@@ -18,11 +18,9 @@ from flask import Flask, current_app, url_for
 SHELL_STATIC = (
     "css/site.css",
     "vendor/leaflet/leaflet.css",
-    "vendor/leaflet.markercluster/MarkerCluster.css",
-    "vendor/leaflet.markercluster/MarkerCluster.Default.css",
     "css/map.css",
     "vendor/leaflet/leaflet.js",
-    "vendor/leaflet.markercluster/leaflet.markercluster.js",
+    "vendor/supercluster/supercluster.min.js",
     "js/map.js",
     "icons/point.svg",
 )

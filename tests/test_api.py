@@ -515,8 +515,13 @@ def test_pages_load_nothing_from_another_host_but_tiles(client, seeded, url, app
     for url_ in loaded:
         parts = urlsplit(url_)
         assert not parts.scheme and not parts.netloc, f"{url_} is loaded from another host"
-        # our static files, and the web manifest (served at the root so its scope is the site)
-        assert url_.startswith("/static/") or url_ == "/manifest.webmanifest", url_
+        # our static files, the web manifest (served at the root so its scope is the site) and
+        # the map's point data, preloaded from our own API
+        assert (
+            url_.startswith("/static/")
+            or url_ == "/manifest.webmanifest"
+            or url_.startswith("/api/v1/points?format=compact")
+        ), url_
     script_text = "\n".join(text for _, text in tags.inline_scripts)
     outside = re.findall(r"(?:https?:)?//[^\s\"'<>]+", script_text)
     assert outside == [app.config["TILE_URL"]]

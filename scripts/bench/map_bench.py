@@ -5,9 +5,10 @@ the compact point data (/api/v1/points?format=compact) is fetched with Accept-En
 and identity to weigh it as sent. Then "/" is loaded in headless Chromium (Debian's, never a
 downloaded build), each time in a fresh browser context (empty cache): map tiles are answered
 with a 1x1 PNG, anything not on 127.0.0.1 is refused. The clock runs from navigation start
-until #map-app has data-loaded="true", the cluster layer has every shown marker and
-.marker-cluster icons are on the map. An init script marks the steps in between: the data's
-arrival, JSON parsing, marker creation and the chunked clustering.
+until #map-app has data-loaded="true", the clustering index holds every shown point, and the
+view is drawn: .marker-cluster icons are on the map and the drawn markers account for the
+points in view (data-drawn). An init script marks the steps in between: the data's arrival,
+JSON parsing, building the points, supercluster's index and the first drawing of the view.
 
 Example: .venv/bin/python scripts/bench/map_bench.py --data-dir /tmp/locator-bench
 """
@@ -45,10 +46,11 @@ WARM_ROUND_S = 3.0  # a round this fast built nothing (a build takes 5 s or more
 LOAD_TIMEOUT_MS = 90_000
 
 # Marks the steps of loading without changing the page: wraps Response.json and, once the
-# deferred scripts have run, MarkerClusterGroup.addLayers (its chunkProgress says when it ends).
+# deferred scripts have run, Supercluster's load (the index of every zoom) and getClusters (the
+# view drawn after it).
 INSTRUMENT = """
 (() => {
-  const marks = (window.__bench = { chunks: 0 });
+  const marks = (window.__bench = { indexes: 0 });
   const json = Response.prototype.json;
   Response.prototype.json = function () {
     const points = this.url.indexOf("format=compact") >= 0;
@@ -59,41 +61,46 @@ INSTRUMENT = """
     });
   };
   document.addEventListener("DOMContentLoaded", () => {
-    if (!window.L || !L.MarkerClusterGroup) return;
-    const addLayers = L.MarkerClusterGroup.prototype.addLayers;
-    L.MarkerClusterGroup.prototype.addLayers = function (layers, skipEvents) {
-      if (layers && layers.length > 1) {
-        marks.add_layers_start = performance.now();
-        marks.markers = layers.length;
-        const theirs = this.options.chunkProgress;
-        this.options.chunkProgress = (processed, total, elapsed) => {
-          marks.chunks += 1;
-          if (processed === total) marks.add_layers_end = performance.now();
-          if (theirs) theirs(processed, total, elapsed);
-        };
+    if (!window.Supercluster) return;
+    const load = Supercluster.prototype.load;
+    Supercluster.prototype.load = function (points) {
+      if (marks.indexes === 0) marks.index_start = performance.now();
+      const index = load.call(this, points);
+      marks.indexes += 1;
+      if (marks.indexes === 1) {
+        marks.index_end = performance.now();
+        marks.indexed = points.length;
       }
-      return addLayers.call(this, layers, skipEvents);
+      return index;
+    };
+    const getClusters = Supercluster.prototype.getClusters;
+    Supercluster.prototype.getClusters = function (bbox, zoom) {
+      const found = getClusters.call(this, bbox, zoom);
+      if (marks.indexes === 1 && marks.first_view === undefined) marks.first_view = found.length;
+      return found;
     };
   });
 })();
 """
 
-# True once the data is in, every shown marker is clustered and cluster icons are drawn.
+# True once the data is in, the index holds every shown point and the view is drawn: cluster
+# icons in the marker pane whose counts, with the single points, add up to data-drawn.
 DONE = """
 () => {
   const root = document.getElementById("map-app");
   if (!root) return false;
   if (root.dataset.loaded === "error") return { error: true, at: performance.now() };
   if (root.dataset.loaded !== "true") return false;
-  const map = window[JSON.parse(root.dataset.settings).map];
-  let cluster = null;
-  map.eachLayer((layer) => { if (layer._topClusterLevel) cluster = layer; });
-  if (!cluster) return false;
+  const marks = window.__bench || {};
   const shown = Number(root.dataset.shown);
-  if (cluster._topClusterLevel.getChildCount() < shown) return false;
-  const icons = document.querySelectorAll(".marker-cluster").length;
-  if (icons === 0) return false;
-  return { at: performance.now(), shown: shown, icons: icons };
+  if (marks.indexed !== shown) return false;
+  const pane = document.querySelector(".leaflet-marker-pane");
+  const clusters = [...pane.querySelectorAll(".marker-cluster")];
+  if (clusters.length === 0) return false;
+  const singles = pane.querySelectorAll(".poi").length;
+  const total = clusters.reduce((n, c) => n + Number(c.textContent.trim()), 0) + singles;
+  if (total !== Number(root.dataset.drawn) || total === 0) return false;
+  return { at: performance.now(), shown: shown, icons: clusters.length, singles: singles, in_view: total };
 }
 """
 
@@ -162,7 +169,7 @@ def server_costs(db: Path) -> dict:
 
     common.in_process_env(db)
     from locator import api, create_app
-    from locator.model import PointFilter
+    from locator.model import PointFilter, utcnow
 
     app = create_app()
     costs: dict = {}
@@ -171,7 +178,7 @@ def server_costs(db: Path) -> dict:
         points = app.extensions["locator.store"].find(PointFilter())
         costs["store_find_s"] = round(time.perf_counter() - begin, 2)
         begin = time.perf_counter()
-        compact = api._compact(points, 0)
+        compact = api._compact(points, 0, utcnow())
         costs["compact_rows_s"] = round(time.perf_counter() - begin, 2)
         begin = time.perf_counter()
         body = api.dump_json(compact)
@@ -264,6 +271,8 @@ def load_page(browser, server: common.Server, png: bytes) -> dict:
         "error": bool(done.get("error")),
         "shown": done.get("shown"),
         "cluster_icons": done.get("icons"),
+        "single_markers": done.get("singles"),
+        "points_in_view": done.get("in_view"),
         "html_end_ms": round(timings["html_end"]),
         "dom_content_loaded_ms": round(timings["dom_content_loaded"]),
         "data_request_ms": round(data.get("start", 0)),
@@ -272,18 +281,20 @@ def load_page(browser, server: common.Server, png: bytes) -> dict:
         "data_transfer_bytes": data.get("transfer_size"),
         "data_decoded_bytes": data.get("decoded_size"),
         "json_ms": round(marks.get("json_end", 0) - marks.get("json_start", 0)),
-        "markers_ms": round(marks.get("add_layers_start", 0) - marks.get("json_end", 0)),
-        "cluster_ms": round(marks.get("add_layers_end", 0) - marks.get("add_layers_start", 0)),
-        "cluster_chunks": marks.get("chunks"),
-        "markers": marks.get("markers"),
+        "points_ms": round(marks.get("index_start", 0) - marks.get("json_end", 0)),
+        "index_ms": round(marks.get("index_end", 0) - marks.get("index_start", 0)),
+        "draw_ms": round(done["at"] - marks.get("index_end", 0)) if "index_end" in marks else None,
+        "indexed": marks.get("indexed"),
+        "first_view_features": marks.get("first_view"),
         "encoding": encodings,
         "foreign_requests": foreign,
         "console_errors": errors[:10],
     }
     common.log(
         f"map loaded in {result['done_ms']} ms: data {result['data_request_ms']}->{result['data_end_ms']} ms "
-        f"(first byte {result['data_first_byte_ms']}), json {result['json_ms']}, markers "
-        f"{result['markers_ms']}, clustering {result['cluster_ms']} ms in {result['cluster_chunks']} chunks"
+        f"(first byte {result['data_first_byte_ms']}), json {result['json_ms']}, points "
+        f"{result['points_ms']}, index {result['index_ms']}, drawn {result['draw_ms']} ms later "
+        f"({result['cluster_icons']} clusters, {result['single_markers']} points)"
     )
     return result
 
@@ -330,17 +341,18 @@ def main() -> int:
             f"< {LOAD_TARGET_MS / 1000:.0f} s",
             f"{middle / 1000:.2f} s",
             middle < LOAD_TARGET_MS and problems == 0,
-            f"warm server, loads {', '.join(f'{t / 1000:.2f}' for t in times)} s; typical: data in at "
-            f"{typical['data_end_ms']} ms, JSON {typical['json_ms']} ms, markers {typical['markers_ms']} ms, "
-            f"clustering {typical['cluster_ms']} ms ({typical['cluster_chunks']} chunks)"
-            + (f"; {problems} problem(s)" if problems else ""),
+            f"warm server, loads {', '.join(f'{t / 1000:.2f}' for t in times)} s; typical: data asked at "
+            f"{typical['data_request_ms']} ms, in at {typical['data_end_ms']} ms, "
+            f"JSON {typical['json_ms']} ms, points {typical['points_ms']} ms, "
+            f"index {typical['index_ms']} ms, view drawn {typical['draw_ms']} ms later "
+            f"({typical['cluster_icons']} clusters)" + (f"; {problems} problem(s)" if problems else ""),
         ),
         common.row(
             "  map: in the browser after the data arrived (median)",
             "",
             f"{in_browser / 1000:.2f} s",
             None,
-            "JSON parse, 100,000 L.marker objects, markercluster's chunked clustering",
+            "JSON parse, the points' objects, supercluster's index of every zoom, drawing the view",
         ),
         common.row(
             "  map: first load on a cold server",

@@ -1,5 +1,8 @@
 /* The public map: loads every point once (compact format), clusters them, filters in the
  * browser, and asks the API for the nearest open points to the user or to a settlement.
+ * Clustering is supercluster's: the points passing the filters are indexed once, and each time
+ * the map stops moving only the clusters and points in view (plus a margin) are drawn, a few
+ * hundred markers at most, whether there are 300 points or 100,000.
  * Point data is text: every value goes into the page through textContent or attributes,
  * never through innerHTML. */
 (function () {
@@ -15,15 +18,14 @@
   // Words, units and plural forms come from the page in the reader's language (labels.for_script).
   var numberFormat = new Intl.NumberFormat(labels.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(labels.locale) : null;
-  var markers = {}; // id -> L.Marker
   var points = []; // {id, lat, lon, status, kind, category, base, services, verifiedAt, name, settlement, address}
-  var cluster = L.markerClusterGroup({
-    chunkedLoading: true,
-    showCoverageOnHover: false,
-    maxClusterRadius: 60,
-    disableClusteringAtZoom: 17,
-    iconCreateFunction: clusterIcon,
-  });
+  var pointFeatures = []; // one per point, as supercluster reads them: {geometry: {coordinates}, properties}
+  // 60 px on Leaflet's 256 px tiles, as before; from zoom 17 on every point stands alone.
+  var CLUSTERING = { radius: 60, extent: 256, maxZoom: 16 };
+  var VIEW_MARGIN = 0.5; // drawn beyond the view on each side, as a share of its size: short pans show no gap
+  var index = null; // Supercluster over the points passing the filters
+  var layer = L.layerGroup(); // the markers drawn now: clusters and points in view, nothing else
+  var drawn = {}; // "c" + cluster id or "p" + point id -> L.Marker in the layer
   var hereMarker = null;
   // Offline (issue 7): when the service worker answers from its kept copy, the time (ms) the
   // server last confirmed that copy; null while the points come from the network.
@@ -31,7 +33,8 @@
   var offlineBanner = document.getElementById("offline-banner");
   var RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
   var ONLINE_SETTLE_MS = 1500; // a connection that just came back often fails its very first request
-  map.addLayer(cluster);
+  map.addLayer(layer);
+  map.on("moveend", draw);
   nameControls();
   map.on("popupopen", function (event) {
     var close = event.popup.getElement().querySelector(".leaflet-popup-close-button");
@@ -138,8 +141,8 @@
     return box;
   }
 
-  // A cluster's icon as markercluster draws it, named for screen readers: a button that zooms in
-  // ("46" alone says nothing). The name is an attribute, so the icon's text stays the count.
+  // A cluster's icon, named for screen readers: a button that zooms in ("46" alone says
+  // nothing). The name is an attribute, so the icon's text stays the count.
   var NamedDivIcon = L.DivIcon.extend({
     createIcon: function (oldIcon) {
       var div = L.DivIcon.prototype.createIcon.call(this, oldIcon);
@@ -148,8 +151,7 @@
     },
   });
 
-  function clusterIcon(group) {
-    var n = group.getChildCount();
+  function clusterIcon(n) {
     var box = el("div");
     box.appendChild(el("span", null, String(n)));
     var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
@@ -159,6 +161,27 @@
       iconSize: L.point(40, 40),
       label: plural("cluster", { n: n }),
     });
+  }
+
+  // A cluster of the index: Enter or a click zooms in until it splits (supercluster knows where).
+  function makeClusterMarker(feature) {
+    var coordinates = feature.geometry.coordinates;
+    var id = feature.properties.cluster_id;
+    var marker = L.marker([coordinates[1], coordinates[0]], {
+      icon: clusterIcon(feature.properties.point_count),
+      keyboard: true,
+    });
+    function zoomIn() {
+      // A keyboard user stays on the map (the cluster's button goes away as the map zooms).
+      if (document.activeElement === marker.getElement()) map.getContainer().focus();
+      var zoom = Math.min(index.getClusterExpansionZoom(id), map.getMaxZoom());
+      map.setView(marker.getLatLng(), Math.max(zoom, map.getZoom() + 1));
+    }
+    marker.on("click", zoomIn);
+    marker.on("keypress", function (event) {
+      if (event.originalEvent.keyCode === 13) zoomIn(); // Enter (Leaflet turns it into a click only for popups)
+    });
+    return marker;
   }
 
   function makeMarker(point) {
@@ -185,7 +208,7 @@
         });
       }
       marker.once("popupclose", function () {
-        var back = marker.getElement(); // none once the marker is clustered away
+        var back = marker.getElement(); // none once the marker is clustered away or out of view
         if (back && (document.activeElement === document.body || box.contains(document.activeElement))) back.focus();
       });
     });
@@ -237,16 +260,54 @@
     return true;
   }
 
+  // Index the points passing the filters (every zoom's clusters at once), then draw the view.
   function applyFilters() {
     var wanted = currentFilter();
     var shown = [];
-    points.forEach(function (point) {
-      if (matches(point, wanted)) shown.push(markers[point.id]);
-    });
-    cluster.clearLayers();
-    cluster.addLayers(shown);
+    for (var i = 0; i < points.length; i++) {
+      if (matches(points[i], wanted)) shown.push(pointFeatures[i]);
+    }
+    index = new Supercluster(CLUSTERING).load(shown);
     root.dataset.shown = String(shown.length);
+    clearDrawn();
+    draw();
     return shown.length;
+  }
+
+  function clearDrawn() {
+    layer.clearLayers();
+    drawn = {};
+  }
+
+  // The clusters and points in view (plus the margin) at this zoom: kept if already drawn, added
+  // if new, removed if gone; a point whose popup is open stays.
+  function draw() {
+    if (!index) return;
+    var bounds = map.getBounds().pad(VIEW_MARGIN);
+    var west = Math.max(-180, bounds.getWest());
+    var east = Math.min(180, bounds.getEast());
+    var found = index.getClusters(
+      [west, Math.max(-85, bounds.getSouth()), east, Math.min(85, bounds.getNorth())],
+      Math.round(map.getZoom())
+    );
+    var next = {};
+    var inView = 0;
+    found.forEach(function (feature) {
+      var props = feature.properties;
+      var key = props.cluster ? "c" + props.cluster_id : "p" + props.id;
+      var marker = drawn[key] || (props.cluster ? makeClusterMarker(feature) : makeMarker(props));
+      next[key] = marker;
+      inView += props.cluster ? props.point_count : 1;
+    });
+    Object.keys(drawn).forEach(function (key) {
+      if (!next[key] && drawn[key].isPopupOpen()) next[key] = drawn[key];
+      if (!next[key]) layer.removeLayer(drawn[key]);
+    });
+    Object.keys(next).forEach(function (key) {
+      if (!drawn[key]) layer.addLayer(next[key]);
+    });
+    drawn = next;
+    root.dataset.drawn = String(inView); // points the drawn markers stand for (tests, benchmark)
   }
 
   // quiet: a refresh of points already shown (back online); a failure then changes nothing.
@@ -284,9 +345,8 @@
             locatedSince: f.located_since === undefined ? 0 : row[f.located_since],
           };
         });
-        markers = {};
-        points.forEach(function (point) {
-          markers[point.id] = makeMarker(point);
+        pointFeatures = points.map(function (point) {
+          return { geometry: { coordinates: [point.lon, point.lat] }, properties: point };
         });
         var shown = applyFilters();
         if (kept === 0) kept = Date.parse(data.generated_at) || Date.now();
@@ -448,12 +508,28 @@
     return settings.nearestUrl + "?" + params.toString();
   }
 
+  // Centre the map on a point at the first zoom (from this one on) where it stands alone, and
+  // open its popup. A point the filters hide gets a popup of its own, without a marker.
   function showOnMap(id) {
-    var marker = markers[id];
-    if (!marker) return;
-    cluster.zoomToShowLayer(marker, function () {
-      marker.openPopup();
+    // a scan, not an id -> point table: 100,000 keys cost more to build than the rare scans
+    var point = points.find(function (p) {
+      return p.id === id;
     });
+    if (!point || !index) return;
+    var zoom = Math.max(Math.round(map.getZoom()), 1);
+    var top = CLUSTERING.maxZoom + 1;
+    var near = 1e-5; // degrees (~1 m): a box around the point (a cluster sits at its members' centre)
+    var box = [point.lon - near, point.lat - near, point.lon + near, point.lat + near];
+    function alone(z) {
+      return index.getClusters(box, z).some(function (feature) {
+        return feature.properties === point;
+      });
+    }
+    while (zoom < top && !alone(zoom)) zoom += 1;
+    map.setView([point.lat, point.lon], Math.min(zoom, map.getMaxZoom()), { animate: false });
+    var marker = drawn["p" + point.id];
+    if (marker) marker.openPopup();
+    else L.popup().setLatLng([point.lat, point.lon]).setContent(popupFor(point)).openOn(map);
   }
 
   function renderNearest(features, heading, origin) {
