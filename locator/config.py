@@ -108,6 +108,12 @@ def _log_target(text: str) -> str:
     return text
 
 
+def _synchronous(text: str) -> str:
+    if text not in ("NORMAL", "FULL"):
+        raise ValueError
+    return text
+
+
 def _directory_or_empty(text: str) -> str:
     if text and not os.path.isdir(text):
         raise ValueError
@@ -138,6 +144,14 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "a file path",
         "SQLite database file; created and seeded when empty.",
+    ),
+    Setting(
+        "LOCATOR_SYNCHRONOUS",
+        "SYNCHRONOUS",
+        "NORMAL",
+        _synchronous,
+        "NORMAL or FULL",
+        "SQLite's fsync policy (README, Production): FULL fsyncs every commit, NORMAL only checkpoints.",
     ),
     Setting(
         "LOCATOR_SEED_FILE",

@@ -1,14 +1,22 @@
 """gunicorn settings for the locator (see README, "Production")."""
 
+import gc
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # one per core is right for CPU-bound JSON work
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))  # threads cover slow clients on weak links
-worker_class = "gthread"
+# Reads are CPU-bound Python and share one GIL per worker: past two threads each extra one only
+# adds contention (issue 5: an operator's PATCH at full read load, p99 185 ms with 4 threads and
+# 45 ms with 2; slow clients wait in nginx's buffers, not in a thread).
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+# gthread, plus threads of its own for POST/PUT/PATCH/DELETE so that a write never queues behind
+# reads (locator/write_lane.py).
+worker_class = "locator.write_lane.WriteLaneWorker"
+CHECKPOINT_EVERY_S = 1.0  # WAL checkpoints in a thread of each worker, not in commits (post_fork)
 preload_app = True  # import once in the master: a recycled worker is back in milliseconds
 control_socket_disable = True  # gunicorn 27's default socket path is shared by every instance
 timeout = 30
@@ -50,3 +58,20 @@ def when_ready(server):
     index = server.app.wsgi().extensions.get("locator.index")
     if index is not None:  # (the benchmarks' bare Flask yardstick runs with these settings too)
         index.sync()
+    # Move everything loaded so far (100,000 points: millions of objects) out of the garbage
+    # collector's reach: a worker's full collection walked them all, stopping every thread of
+    # the worker for 1.0-3.9 s, several times a minute under load (issue 5); frozen, 8-25 ms.
+    gc.collect()
+    gc.freeze()
+    for listener in server.LISTENERS:
+        if listener.family in (socket.AF_INET, socket.AF_INET6):
+            # accept() only once the request has begun to arrive, so the worker can see at once
+            # whether it is a write (locator/write_lane.py); nginx's `listen ... deferred`.
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
+
+
+def post_fork(server, worker):
+    """Each worker checkpoints the WAL in a thread of its own, never inside a request's commit."""
+    store = server.app.wsgi().extensions.get("locator.store")
+    if store is not None:
+        store.checkpoint_in_background(CHECKPOINT_EVERY_S)

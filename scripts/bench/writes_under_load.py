@@ -7,6 +7,9 @@ If-Match. They write 40 points with no read load, 300 while wrk reads /api/v1/ne
 as it can (the server saturated), and 300 while wrk reads at about half that rate. Afterwards
 the SQLite file is read directly: every acknowledged write must be in the history and its row.
 
+With --versus, a second server with other settings runs beside it instead, and the two take
+turns at writes under the full read load (what docs/benchmarks.md's notes compare).
+
 Example: .venv/bin/python scripts/bench/writes_under_load.py --data-dir /tmp/locator-bench
 """
 
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import common
@@ -28,6 +32,7 @@ from http_bench import nearest_paths
 WRITES = 300  # under each read load
 ALONE_WRITES = 40  # with no read load: what a write costs by itself
 WRITERS = 2
+VERSUS_ROUNDS = 3  # with --versus: alternating rounds, the writes split between them
 P99_TARGET_MS = 50.0  # issue 5
 PAUSE_S = 0.02  # between one writer's updates: an operator's pace, not a write flood
 STATUSES = ("open", "full", "standby", "closed")
@@ -41,6 +46,7 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.port, self.token, self.ids, self.rng = port, token, ids, rng
         self.latencies_ms: list[float] = []
+        self.get_ms: list[float] = []  # the GET for the ETag: the operator waits for it too
         self.statuses: dict[int, int] = {}
         self.acknowledged: list[dict] = []
         self.problems: list[str] = []
@@ -66,7 +72,9 @@ class Writer(threading.Thread):
         conn.close()
 
     def update(self, conn, point_id: str) -> None:
+        begin = time.perf_counter()
         response, body = self.call(conn, "GET", f"/api/v1/points/{point_id}")
+        self.get_ms.append((time.perf_counter() - begin) * 1000)
         if response.status != 200:
             self.problems.append(f"GET {point_id}: {response.status}")
             return
@@ -146,6 +154,7 @@ def writes_under(app, token, ids, work, paths, connections, delay_ms, name) -> t
 
 def summary(writers: list[Writer]) -> dict:
     latencies = [ms for w in writers for ms in w.latencies_ms]
+    gets = [ms for w in writers for ms in w.get_ms]
     statuses: dict[int, int] = {}
     for w in writers:
         for status, n in w.statuses.items():
@@ -156,28 +165,99 @@ def summary(writers: list[Writer]) -> dict:
         "p90_ms": round(common.percentile(latencies, 90), 2),
         "p99_ms": round(common.percentile(latencies, 99), 2),
         "max_ms": round(max(latencies), 2),
+        "get_p50_ms": round(common.percentile(gets, 50), 2),
+        "get_p99_ms": round(common.percentile(gets, 99), 2),
         "statuses": statuses,
         "not_2xx": sum(n for status, n in statuses.items() if not 200 <= status < 300),
         "problems": [p for w in writers for p in w.problems],
     }
 
 
+def prepared(seed: Path, work: Path) -> tuple[Path, str, list[str]]:
+    """A copy of the seed database with our writer and its API token: (database, token, point ids)."""
+    db = common.copy_db(seed, work / "app")
+    common.flask(
+        db, "users", "create", USER, "--role", "admin", "--password-stdin", stdin="bench-password-1\n"
+    )
+    token = common.flask(db, "users", "token", USER, "--label", "bench").strip().splitlines()[-1]
+    with sqlite3.connect(db) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM points ORDER BY id")]
+    return db, token, ids
+
+
+def versus(args, seed: Path, writes: int) -> int:
+    """Side by side: the README settings against a second server with other settings (--versus,
+    environment variables), in alternating rounds of writes under the full read load, so that
+    the shared machine's ups and downs fall on both."""
+    other = dict(item.split("=", 1) for item in args.versus.split(";") if item.strip())
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp, ExitStack() as servers:
+        runs = {}
+        for name, env in (("these settings", {}), (f"versus {args.versus}", other)):
+            work = Path(tmp) / str(len(runs))
+            db, token, ids = prepared(seed, work)
+            paths = nearest_paths(db)
+            app = servers.enter_context(
+                common.gunicorn(f"app{len(runs)}", "app:app", common.app_env(db, **env), work, paths[0])
+            )
+            common.warm(app, paths)
+            chosen = random.Random(17).sample(ids, VERSUS_ROUNDS * writes)
+            runs[name] = (app, token, chosen, paths, work)
+            results[name] = {"rounds": [], "latencies": []}
+        for round_no in range(VERSUS_ROUNDS):
+            names = list(runs) if round_no % 2 == 0 else list(runs)[::-1]
+            for name in names:
+                app, token, chosen, paths, work = runs[name]
+                common.log(f"round {round_no + 1}: {writes} writes under the full read load, {name}")
+                ids = chosen[round_no * writes : (round_no + 1) * writes]
+                writers, reads = writes_under(
+                    app, token, ids, work, paths, args.connections, 0, f"r{round_no}"
+                )
+                results[name]["rounds"].append(summary(writers) | {"reads_rps": round(reads["rps"])})
+                results[name]["latencies"] += [ms for w in writers for ms in w.latencies_ms]
+    rows = []
+    for name, result in results.items():
+        latencies = result.pop("latencies")
+        result["p99_ms"] = round(common.percentile(latencies, 99), 2)
+        result["p50_ms"] = round(common.percentile(latencies, 50), 2)
+        rounds = " / ".join(f"{r['p99_ms']:.0f}" for r in result["rounds"])
+        reads = " / ".join(str(r["reads_rps"]) for r in result["rounds"])
+        rows.append(
+            common.row(
+                f"PATCH p99, full read load, {name}",
+                f"< {P99_TARGET_MS:.0f} ms",
+                f"{result['p99_ms']:.1f} ms (p50 {result['p50_ms']:.1f})",
+                result["p99_ms"] < P99_TARGET_MS,
+                f"p99 by round {rounds} ms; reads {reads} req/s",
+            )
+        )
+    mine, theirs = (result["p99_ms"] for result in results.values())
+    rows.append(common.row("PATCH p99 ratio, versus / these settings", "", f"{theirs / mine:.2f}", None))
+    common.save(args.data_dir, "writes_versus", rows, {"versus": args.versus, "results": results})
+    return 0
+
+
 def main() -> int:
-    args = common.arguments(__doc__.split("\n\n")[0], connections=(int, 32, "wrk connections"))
+    args = common.arguments(
+        __doc__.split("\n\n")[0],
+        connections=(int, 32, "wrk connections"),
+        versus=(
+            str,
+            "",
+            "compare with a second server in alternating rounds; its environment, e.g. "
+            "'LOCATOR_SYNCHRONOUS=FULL;GUNICORN_THREADS=4;GUNICORN_CMD_ARGS=--worker-class=gthread'",
+        ),
+    )
     if not common.wrk_available():
         sys.exit("wrk is missing: run scripts/bench/run.sh, which installs it")
     writes = 60 if args.quick else WRITES
     seed = common.seed_db(args.data_dir, common.BIG)
+    if args.versus:
+        return versus(args, seed, writes // VERSUS_ROUNDS)
     phases: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:
         work = Path(tmp)
-        db = common.copy_db(seed, work / "app")
-        common.flask(
-            db, "users", "create", USER, "--role", "admin", "--password-stdin", stdin="bench-password-1\n"
-        )
-        token = common.flask(db, "users", "token", USER, "--label", "bench").strip().splitlines()[-1]
-        with sqlite3.connect(db) as conn:
-            ids = [row[0] for row in conn.execute("SELECT id FROM points ORDER BY id")]
+        db, token, ids = prepared(seed, work)
         chosen = random.Random(17).sample(ids, 2 * writes + ALONE_WRITES)
         quiet_ids, full_ids, half_ids = (
             chosen[:ALONE_WRITES],
@@ -224,7 +304,8 @@ def main() -> int:
                 f"< {P99_TARGET_MS:.0f} ms" if name != "no read load" else "",
                 f"{phase['p99_ms']:.1f} ms (p50 {phase['p50_ms']:.1f})",
                 phase["p99_ms"] < P99_TARGET_MS if name != "no read load" else None,
-                f"max {phase['max_ms']:.0f} ms; reads {reads['rps']:.0f} req/s, "
+                f"max {phase['max_ms']:.0f} ms; the GET before it p50 {phase['get_p50_ms']:.1f} / "
+                f"p99 {phase['get_p99_ms']:.0f} ms; reads {reads['rps']:.0f} req/s, "
                 f"p50 {p50:.0f} / p99 {p99:.0f} ms"
                 + (" (during the writes)" if name != "no read load" else " (reads alone, just after)"),
             )
