@@ -12,7 +12,7 @@ import brotli
 import orjson
 from flask import Blueprint, Response, current_app, request
 
-from . import openapi
+from . import openapi, revalidation
 from .features import feature_collection, point_feature, points_csv
 from .geo import bearing_deg, compass
 from .model import (
@@ -30,7 +30,7 @@ from .model import (
     utcnow,
 )
 from .store import NotFoundError
-from .web import ApiError, cacheable, etag_for, not_modified
+from .web import ApiError, cacheable, etag_for, etag_valid_until, not_modified
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -167,6 +167,7 @@ def _points_response(chosen: str, download: bool = False) -> Response:
     # itself), so their ETag, and the cached body, last until the data changes or a mobile
     # point's scheduled stop starts or ends.
     clock = chosen == "geojson"
+    revalidation.holds(seq, etag_valid_until(clock, snapshot.next_schedule_moment(now)))
     etag = etag_for(
         "points",
         chosen,
@@ -311,6 +312,7 @@ def nearest():
     """The k nearest points to lat/lon that pass the filters (open ones unless status= says)."""
     snapshot = _index().sync()
     now, stale_after = utcnow(), _stale_after()
+    revalidation.holds(snapshot.seq, etag_valid_until(True, snapshot.next_schedule_moment(now)))
     etag = etag_for(
         "nearest", snapshot.seq, snapshot.schedule_marker(now), sorted(request.args.items(multi=True))
     )

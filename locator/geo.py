@@ -238,6 +238,12 @@ class _Snapshot:
         passed = bisect.bisect_right(moments, now)
         return moments[passed - 1].isoformat() if passed else ""
 
+    def next_schedule_moment(self, now: datetime) -> datetime | None:
+        """The next stop start or end after ``now``: when schedule_marker changes next."""
+        moments = self._schedule_moments
+        upcoming = bisect.bisect_right(moments, now)
+        return moments[upcoming] if upcoming < len(moments) else None
+
     @cached_property
     def _schedule_moments(self) -> list[datetime]:
         """Every stop's start and end, sorted: asked on every API read, so found by bisection."""

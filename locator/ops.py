@@ -225,23 +225,39 @@ def _finish(response: Response) -> Response:
     elapsed = time.perf_counter() - g.get("ops_started", time.perf_counter())
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
     method = request.method if request.method in METHODS else "OTHER"
-    current_app.extensions["locator.metrics"].observe(route, method, response.status_code, elapsed)
-    target = current_app.config["REQUEST_LOG"]
+    record(
+        current_app,
+        route,
+        method,
+        response.status_code,
+        elapsed,
+        response.content_length,
+        request.remote_addr,
+    )
+    return response
+
+
+def record(
+    app: Flask, route: str, method: str, status: int, seconds: float, size: int | None, client: str | None
+) -> None:
+    """Count one answer in the metrics and write its log line (also for answers given before
+    Flask, see revalidation.py)."""
+    app.extensions["locator.metrics"].observe(route, method, status, seconds)
+    target = app.config["REQUEST_LOG"]
     if target != "off":
         now = datetime.now(UTC)
         line: dict[str, Any] = {
             "time": f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z",
             "method": method,
             "route": route,
-            "status": response.status_code,
-            "duration_ms": round(elapsed * 1000, 2),
-            "bytes": response.content_length,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "bytes": size,
             "pid": os.getpid(),
         }
-        if current_app.config["LOG_CLIENT_ADDRESS"]:
-            line["client"] = request.remote_addr
+        if app.config["LOG_CLIENT_ADDRESS"]:
+            line["client"] = client
         _write_line(target, orjson.dumps(line).decode())
-    return response
 
 
 _log_lock = threading.Lock()

@@ -11,6 +11,7 @@ import json
 import secrets
 import sqlite3
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from werkzeug.wrappers import Request
 
 from .limits import TokenBuckets, retry_after
 from .model import ValidationError
+from .revalidation import Revalidations
 
 PROBLEM_JSON = "application/problem+json"
 ETAG_BUCKET_S = 60  # "stale" flags depend on the clock: ETags roll over at least once a minute
@@ -280,6 +282,17 @@ def etag_for(*parts: Any, clock: bool = True) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
+def etag_valid_until(clock: bool, *moments: datetime | None) -> float:
+    """Until when (Unix time) an ETag made now by etag_for stays true with no write: the turn
+    of its minute for clock=True, and any of these moments (the next stop of a mobile point).
+    Asked before the ETag is made, so a minute turning in between only shortens it."""
+    until = (int(time.time() // ETAG_BUCKET_S) + 1) * ETAG_BUCKET_S if clock else float("inf")
+    for moment in moments:
+        if moment is not None:
+            until = min(until, moment.timestamp())
+    return until
+
+
 def not_modified(etag: str) -> Response | None:
     """A 304 response when the client already has this version, else None."""
     if request.if_none_match.contains_weak(etag):
@@ -323,6 +336,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)
+    app.wsgi_app = Revalidations(app, app.wsgi_app)  # inside ProxyFix: it sees the client's address
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
