@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, current_app, request, session
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
@@ -35,7 +35,6 @@ from .store import Store, UserStore
 from .store.reports import ReportRules
 
 csrf = CSRFProtect()
-compress = Compress()
 UPLOAD_FORM_BYTES = 64 * 1024  # multipart framing and form fields around an uploaded file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,7 +104,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
-    compress.init_app(app)
+    app.extensions["locator.compress"] = Compress(app)  # one per app: it keeps the app's settings
     app.after_request(_compress_unless_done)
     csrf.init_app(app)
     app.before_request(_csrf_unless_token)
@@ -127,7 +126,7 @@ def _compress_unless_done(response: Response) -> Response:
     once per ETag for big ones) and a 304 has no body: they skip Flask-Compress's header work."""
     if response.status_code == 304 or "Content-Encoding" in response.headers:
         return response
-    return compress.after_request(response)
+    return current_app.extensions["locator.compress"].after_request(response)
 
 
 def _csrf_unless_token() -> None:
