@@ -384,8 +384,7 @@ class NearestIndex:
 
     Before each lookup, ``sync`` reads the change counter (from shared memory, see
     store/beacon.py); when another process (or this one) has written since, it applies just
-    those changes. The tree is rebuilt only when
-    many points have changed since it was built.
+    those changes. The tree is rebuilt only when many points have changed since it was built.
     """
 
     def __init__(self, store):

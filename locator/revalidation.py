@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 from flask import Flask, request
 from werkzeug.http import parse_etags, unquote_etag
 
+from . import ops
+
 ENTRIES = 4096  # revalidations remembered per process (URL, query, scheme, method), oldest dropped
 READ_METHODS = ("GET", "HEAD")
 NOT_MODIFIED = "304 NOT MODIFIED"
@@ -99,6 +101,4 @@ class Revalidations:
         return not self.app.extensions["locator.limiter"].take(environ.get("REMOTE_ADDR") or "?")
 
     def _record(self, route: str, method: str, seconds: float, environ: dict[str, Any]) -> None:
-        from . import ops
-
         ops.record(self.app, route, method, 304, seconds, None, environ.get("REMOTE_ADDR"))
