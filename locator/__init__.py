@@ -29,6 +29,7 @@ from . import (
     reporting,
     web,
 )
+from .fast_nearest import FastNearest
 from .gazetteer import shared as shared_gazetteer
 from .geo import NearestIndex
 from .store import Store, UserStore
@@ -101,6 +102,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # a quarter fewer bytes on the wire (issue 7, first view of /).
     app.json.ensure_ascii = False
     ops.init_app(app)  # first: its hooks time everything the others do
+    # Plain nearest lookups are answered before Flask; web.init_app then puts the revalidations
+    # and ProxyFix in front of it, so it sees the client's address and scheme.
+    app.wsgi_app = FastNearest(app, app.wsgi_app)
     web.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
@@ -123,8 +127,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _compress_unless_done(response: Response) -> Response:
     """Flask-Compress for pages and files. The API compresses its own answers (api.json_response,
-    once per ETag for big ones) and a 304 has no body: they skip Flask-Compress's header work."""
-    if response.status_code == 304 or "Content-Encoding" in response.headers:
+    once per ETag for big ones) and a 304 has no body: they skip Flask-Compress's header work.
+    An API answer left plain stays plain: Flask-Compress 1.25 would compress it even for a
+    client that refused the encoding ("br;q=0")."""
+    if (
+        response.status_code == 304
+        or getattr(response, "encoding_decided", False)
+        or "Content-Encoding" in response.headers
+    ):
         return response
     return current_app.extensions["locator.compress"].after_request(response)
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import gzip
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import brotli
 import orjson
 from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import Accept, MultiDict
 
 from . import openapi, revalidation
 from .features import feature_collection, point_feature, points_csv
-from .geo import bearing_deg, compass
+from .geo import Snapshot, bearing_deg, compass
 from .model import (
     ID_PATTERN,
     MAX_ID,
@@ -85,9 +86,9 @@ def _stale_after() -> timedelta:
     return timedelta(hours=current_app.config["STALE_HOURS"])
 
 
-def _filter(default_statuses=()) -> PointFilter:
+def _filter(default_statuses=(), args: Mapping[str, str] | None = None) -> PointFilter:
     try:
-        return parse_filter(request.args, default_statuses=default_statuses)
+        return parse_filter(request.args if args is None else args, default_statuses=default_statuses)
     except ValidationError as error:
         raise ApiError.from_validation(error) from None
 
@@ -98,17 +99,28 @@ def json_response(
     """A cacheable answer, compressed here (Flask-Compress then leaves it alone): a large body
     once per ETag and encoding, at this brotli quality, and kept; a small one at a low quality,
     where the bytes hardly differ but the CPU does."""
-    encoding = request.accept_encodings.best_match(ENCODINGS) if len(body) >= COMPRESS_AT else None
+    encoding = response_encoding(body, request.accept_encodings)
     if encoding is not None:
         if len(body) >= KEEP_COMPRESSED_AT:
             raw = body
             body = _bodies().get_or_make(f"{etag}|{encoding}", lambda: _compress(raw, encoding, quality))
         else:
-            body = _compress(body, encoding, BR_QUALITY_SMALL)
+            body = compress_small(body, encoding)
     response = current_app.response_class(body, mimetype=mimetype)
+    response.encoding_decided = True  # Flask-Compress must not judge it again (see create_app)
     if encoding is not None:
         response.headers["Content-Encoding"] = encoding
     return cacheable(response, etag)
+
+
+def response_encoding(body: bytes, accepted: Accept) -> str | None:
+    """The encoding an answer goes out in: none below COMPRESS_AT bytes."""
+    return accepted.best_match(ENCODINGS) if len(body) >= COMPRESS_AT else None
+
+
+def compress_small(body: bytes, encoding: str) -> bytes:
+    """An answer below KEEP_COMPRESSED_AT, compressed as json_response does."""
+    return _compress(body, encoding, BR_QUALITY_SMALL)
 
 
 def _compress(body: bytes, encoding: str, quality: int) -> bytes:
@@ -285,8 +297,8 @@ def changes():
     return json_response(dump_json(body), etag, "application/json")
 
 
-def _whole(param: str, low: int, high: int, default: int) -> int:
-    raw = request.args.get(param)
+def _whole(param: str, low: int, high: int, default: int, args: Mapping[str, str] | None = None) -> int:
+    raw = (request.args if args is None else args).get(param)
     if raw is None:
         return default
     raw = raw.strip()
@@ -297,8 +309,8 @@ def _whole(param: str, low: int, high: int, default: int) -> int:
     return int(raw)
 
 
-def _number(param: str, low: float, high: float) -> float:
-    raw = request.args.get(param)
+def _number(param: str, low: float, high: float, args: Mapping[str, str]) -> float:
+    raw = args.get(param)
     if raw is None or not raw.strip():
         raise ApiError(400, "Missing parameter", f"{param} is required", param)
     try:
@@ -309,17 +321,30 @@ def _number(param: str, low: float, high: float) -> float:
 
 @bp.get("/nearest")
 def nearest():
-    """The k nearest points to lat/lon that pass the filters (open ones unless status= says)."""
+    """The k nearest points to lat/lon that pass the filters (open ones unless status= says).
+    Plain lookups are answered before Flask, by fast_nearest.py, with these same functions."""
     snapshot = _index().sync()
-    now, stale_after = utcnow(), _stale_after()
+    now = utcnow()
     revalidation.holds(snapshot.seq, etag_valid_until(True, snapshot.next_schedule_moment(now)))
-    etag = etag_for(
-        "nearest", snapshot.seq, snapshot.schedule_marker(now), sorted(request.args.items(multi=True))
-    )
+    etag = nearest_etag(snapshot, now, request.args)
     if (cached := not_modified(etag)) is not None:
         return cached  # (an ETag is only ever given for valid arguments)
-    lat, lon, k = _number("lat", -90, 90), _number("lon", -180, 180), _whole("k", 1, K_MAX, K_DEFAULT)
-    wanted = _filter(default_statuses=(Status.OPEN,))
+    body = nearest_body(snapshot, now, _stale_after(), request.args)
+    return json_response(body, etag)
+
+
+def nearest_etag(snapshot: Snapshot, now: datetime, args: MultiDict[str, str]) -> str:
+    return etag_for("nearest", snapshot.seq, snapshot.schedule_marker(now), sorted(args.items(multi=True)))
+
+
+def nearest_body(
+    snapshot: Snapshot, now: datetime, stale_after: timedelta, args: MultiDict[str, str]
+) -> bytes:
+    """The nearest answer's JSON, or an ApiError naming the bad argument."""
+    args = args.to_dict()  # the first of repeated values, as MultiDict.get; a miss costs nothing
+    lat, lon = _number("lat", -90, 90, args), _number("lon", -180, 180, args)
+    k = _whole("k", 1, K_MAX, K_DEFAULT, args)
+    wanted = _filter((Status.OPEN,), args)
     features = []
     for hit in snapshot.nearest(lat, lon, k, wanted, now):
         p = hit.point
@@ -334,8 +359,7 @@ def nearest():
                 direction=compass(heading),
             )
         )
-    body = feature_collection(features, query={"lat": lat, "lon": lon, "k": k}, seq=snapshot.seq)
-    return json_response(dump_json(body), etag)
+    return dump_json(feature_collection(features, query={"lat": lat, "lon": lon, "k": k}, seq=snapshot.seq))
 
 
 @bp.get("/places")

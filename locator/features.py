@@ -29,8 +29,44 @@ def point_properties(
     put it, with its whole schedule and ``moved_at``. The current stop follows from those; written
     as the position, a re-import would move the point's base there for good.
     """
+    if not point.stops and not as_stored:
+        return _fixed_properties(point) | {
+            "stale": point.is_stale(now, stale_after),
+            "status_age_s": int(point.status_age(now).total_seconds()),
+        }
     stop = point.current_stop(now) if point.stops else None
     point = point if as_stored or stop is None else point.at(now)
+    return (
+        _properties(point, now, stop, as_stored)
+        | {
+            "stale": point.is_stale(now, stale_after),
+            "status_age_s": int(point.status_age(now).total_seconds()),
+        }
+        | ({"moved_at": format_time(point.moved_at) if point.moved_at else None} if as_stored else {})
+    )
+
+
+_FIXED_KEPT = 4096  # points whose clock-free properties are kept; past that the cache starts over
+_fixed: dict[int, tuple[Point, dict[str, Any]]] = {}
+
+
+def _fixed_properties(point: Point) -> dict[str, Any]:
+    """The properties of a point without stops that do not depend on the clock, made once per
+    Point object (Points are frozen, and a change makes a new one): the nearest lookup and the
+    GeoJSON lists show the same points again and again. Keyed by id(), with the point itself
+    kept alongside so the id cannot be reused while the entry lives."""
+    kept = _fixed.get(id(point))
+    if kept is not None and kept[0] is point:
+        return kept[1]
+    properties = _properties(point, None, None, False)
+    if len(_fixed) >= _FIXED_KEPT:
+        _fixed.clear()
+    _fixed[id(point)] = (point, properties)
+    return properties
+
+
+def _properties(point: Point, now: datetime | None, stop, as_stored: bool) -> dict[str, Any]:
+    """Everything but "stale" and "status_age_s"; ``now`` only matters for a point with stops."""
     return {
         "id": point.id,
         "name": point.name,
@@ -61,9 +97,7 @@ def point_properties(
         "stops": [s.to_record() for s in (point.stops if as_stored else point.upcoming_stops(now))]
         if point.stops
         else [],
-        "stale": point.is_stale(now, stale_after),
-        "status_age_s": int(point.status_age(now).total_seconds()),
-    } | ({"moved_at": format_time(point.moved_at) if point.moved_at else None} if as_stored else {})
+    }
 
 
 @functools.lru_cache(maxsize=4096)

@@ -193,7 +193,7 @@ class _Base:
         return ok
 
 
-class _Snapshot:
+class Snapshot:
     """An immutable view of all points: a base (arrays and trees) plus a small set of changes."""
 
     def __init__(self, seq: int, points: list[Point], base: _Base | None = None):
@@ -215,9 +215,9 @@ class _Snapshot:
     def points(self) -> list[Point]:
         return self.base.points
 
-    def with_changes(self, seq: int, changed: Iterable[Point], deleted: Iterable[str]) -> _Snapshot:
+    def with_changes(self, seq: int, changed: Iterable[Point], deleted: Iterable[str]) -> Snapshot:
         """A new snapshot with these changes applied over the same base (no rebuild)."""
-        new = _Snapshot(seq, [], self.base)
+        new = Snapshot(seq, [], self.base)
         new.hidden = self.hidden.copy()
         new.changes = dict(self.changes)
         row_of = self.base.row_of
@@ -390,9 +390,9 @@ class NearestIndex:
     def __init__(self, store):
         self.store = store
         self._lock = threading.Lock()
-        self._snapshot = _Snapshot(-1, [])
+        self._snapshot = Snapshot(-1, [])
 
-    def sync(self) -> _Snapshot:
+    def sync(self) -> Snapshot:
         """Bring the index up to the database's current state and return that state."""
         snapshot = self._snapshot
         if self.store.latest_seq(snapshot.seq) == snapshot.seq:
@@ -401,13 +401,13 @@ class NearestIndex:
             snapshot = self._snapshot
             if snapshot.seq < 0:
                 seq, changed, deleted = self.store.changed_since(0)
-                snapshot = _Snapshot(seq, changed)
+                snapshot = Snapshot(seq, changed)
             else:
                 seq, changed, deleted = self.store.changed_since(snapshot.seq)
                 snapshot = snapshot.with_changes(seq, changed, deleted)
                 changed_since_build = len(snapshot.changes) - snapshot.base.scheduled
                 if changed_since_build > max(REBUILD_MIN, REBUILD_FRACTION * len(snapshot.points)):
-                    snapshot = _Snapshot(seq, snapshot.current_points())
+                    snapshot = Snapshot(seq, snapshot.current_points())
             self._snapshot = snapshot
         return snapshot
 

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request
 
-from .limits import TokenBuckets, retry_after
+from .limits import TOKEN_TAKEN, TokenBuckets, retry_after
 from .model import ValidationError
 from .revalidation import Revalidations
 
@@ -222,13 +222,21 @@ class SecurityHeaders:
 
 
 def _security_headers(response: Response) -> Response:
-    chosen = current_app.extensions["locator.security_headers"].for_response(
-        request.endpoint == "embed.widget", g.get("csp_nonce")
+    chosen = security_headers(
+        current_app, request.is_secure, request.endpoint == "embed.widget", g.get("csp_nonce")
     )
-    if request.is_secure:
-        chosen.append(("Strict-Transport-Security", "max-age=31536000"))
     set_headers(response, chosen)
     return response
+
+
+def security_headers(
+    app: Flask, secure: bool, embeddable: bool = False, nonce: str | None = None
+) -> list[tuple[str, str]]:
+    """Every answer's security headers (also for answers given before Flask, fast_nearest.py)."""
+    chosen = app.extensions["locator.security_headers"].for_response(embeddable, nonce)
+    if secure:
+        chosen.append(("Strict-Transport-Security", "max-age=31536000"))
+    return chosen
 
 
 def set_headers(response: Response, pairs: list[tuple[str, str]]) -> None:
@@ -265,6 +273,8 @@ def _cors_for_reads(response: Response) -> Response:
 def _limit_anonymous_api() -> None:
     """429 with Retry-After when one address sends more anonymous API requests than allowed."""
     if not request.path.startswith("/api/") or request.headers.get("Authorization", "").startswith("Bearer "):
+        return
+    if request.environ.get(TOKEN_TAKEN):
         return
     wait = current_app.extensions["locator.limiter"].take(request.remote_addr or "?")
     if wait:
@@ -306,14 +316,17 @@ def not_modified(etag: str) -> Response | None:
 
 
 def cacheable(response: Response, etag: str) -> Response:
-    max_age = current_app.config["CACHE_SECONDS"]
     response.set_etag(etag, weak=True)
-    response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={max_age * 2}"
+    response.headers["Cache-Control"] = cache_control(current_app.config["CACHE_SECONDS"])
     if "Vary" in response.headers:
         response.vary.add("Accept-Encoding")
     else:
         response.headers["Vary"] = "Accept-Encoding"  # (parsing an empty Vary costs more)
     return response
+
+
+def cache_control(max_age: int) -> str:
+    return f"public, max-age={max_age}, stale-while-revalidate={max_age * 2}"
 
 
 class SessionUnlessApiRead(SecureCookieSessionInterface):

@@ -528,3 +528,7 @@ def test_format_time_is_iso_8601_utc_to_the_second_for_any_offset():
         offset = timezone(timedelta(minutes=rng.randint(-12 * 60, 14 * 60)))
         moment = datetime(2000, 1, 1, tzinfo=offset) + timedelta(seconds=rng.uniform(0, 2e9))
         assert format_time(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for _ in range(2000):  # UTC itself, as stored times are held (format_time's short path)
+        moment = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.uniform(0, 2e9))
+        assert moment.tzinfo is UTC and moment.microsecond
+        assert format_time(moment) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")

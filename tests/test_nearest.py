@@ -647,11 +647,11 @@ def test_lookups_start_no_threads_of_their_own():
     """pykdtree's OpenMP threads would spin between lookups, each burning a core under load."""
     script = (
         "import os\n"
-        "from locator.geo import _Snapshot\n"
+        "from locator.geo import Snapshot\n"
         "from locator.model import PointFilter\n"
         "from helpers import random_points\n"
         "import random\n"
-        "snapshot = _Snapshot(1, random_points(random.Random(1), 2000))\n"
+        "snapshot = Snapshot(1, random_points(random.Random(1), 2000))\n"
         "before = len(os.listdir('/proc/self/task'))  # numpy's and scipy's BLAS threads\n"
         "for i in range(200):\n"
         "    snapshot.nearest(48 + i / 100, 30, 5, PointFilter())\n"

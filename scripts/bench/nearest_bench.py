@@ -25,7 +25,7 @@ from pathlib import Path
 import common
 import numpy as np
 
-from locator.geo import EARTH_RADIUS_M, NearestIndex, _Snapshot
+from locator.geo import EARTH_RADIUS_M, NearestIndex, Snapshot
 from locator.model import PointFilter, Status
 from locator.store import Store
 
@@ -268,7 +268,7 @@ def scheduled_costs(points: list, queries: list, checks: int) -> dict:
             for h in (-2, 1, 4)
         )
         placed[i] = p.with_changes(stops=stops, moved_at=now - timedelta(days=1))
-    snapshot = _Snapshot(1, placed)
+    snapshot = Snapshot(1, placed)
     wanted = PointFilter()
     snapshot.nearest(*queries[0], K, wanted, now)  # builds the scheduled points' own tree
     times = [timed_us(snapshot.nearest, lat, lon, K, wanted, now)[0] for lat, lon in queries]
@@ -323,7 +323,7 @@ def index_costs(index: NearestIndex, queries: list) -> dict:
     """What the index pays outside the plain lookup: subset trees, rebuilds, pending changes."""
     snapshot = index.sync()
     points = snapshot.current_points()
-    rebuild_us, fresh = timed_us(_Snapshot, snapshot.seq, points)
+    rebuild_us, fresh = timed_us(Snapshot, snapshot.seq, points)
     rare = PointFilter(statuses=frozenset({Status.OPEN}), services=RARE_SERVICES)
     subset_us, _ = timed_us(fresh.base.subset, rare)
     open_filter = PointFilter(statuses=frozenset({Status.OPEN}))
