@@ -29,6 +29,7 @@ from . import (
     reporting,
     web,
 )
+from .bodies import BodyCache
 from .fast_nearest import FastNearest
 from .gazetteer import shared as shared_gazetteer
 from .geo import NearestIndex
@@ -94,6 +95,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         cli.seed(store, _resolve(app.config["SEED_FILE"]), files.ImportLimits.from_config(app.config))
     app.extensions["locator.store"] = store
     app.extensions["locator.index"] = NearestIndex(store)
+    app.extensions["locator.bodies"] = BodyCache()
     # Settlement names (issue 7): built once per process, its index kept in instance/ between starts.
     app.extensions["locator.gazetteer"] = shared_gazetteer(app.instance_path)
 

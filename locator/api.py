@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
-import gzip
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import brotli
-import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.datastructures import Accept, MultiDict
+from werkzeug.http import unquote_etag
 
 from . import openapi, revalidation
+from .bodies import (
+    BR_QUALITY_KEPT,
+    BR_QUALITY_KEPT_LONG,
+    BR_QUALITY_SMALL,
+    COMPRESS_AT,
+    ENCODINGS,
+    KEEP_COMPRESSED_AT,
+    BodyCache,
+    compact_table,
+    compress,
+    dump_json,
+)
 from .features import feature_collection, point_feature, points_csv
 from .geo import Snapshot, bearing_deg, compass
 from .model import (
     ID_PATTERN,
     MAX_ID,
-    SERVICES,
-    Kind,
     Point,
     PointFilter,
     Status,
@@ -36,50 +43,12 @@ from .web import ApiError, cacheable, etag_for, etag_valid_until, not_modified
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 K_DEFAULT, K_MAX = 5, 100
-CACHED_BODIES = 16  # serialised responses (and their compressed forms) kept per process, by ETag
-ENCODINGS = ("br", "gzip")  # what the API compresses with, best first
-COMPRESS_AT = 512  # bytes: smaller answers go out as they are
-KEEP_COMPRESSED_AT = 256 * 1024  # bytes: larger bodies are compressed once per ETag and kept
-BR_QUALITY_SMALL = 1  # a 4 KB answer: 19 µs and 1.4 KB at quality 1, 80 µs and 1.2 KB at 4
-BR_QUALITY_KEPT = 4  # a kept body whose ETag rolls each minute (GeoJSON with "stale" flags)
-BR_QUALITY_KEPT_LONG = 9  # the map's data, kept until the data changes: 20 MB -> 2.4 MB in ~1.5 s
-GZIP_LEVEL = 6
-COMPACT_FIELDS = (
-    "id",
-    "lat",
-    "lon",
-    "status",
-    "kind",
-    "category",
-    "base",
-    "services",
-    "verified_at",
-    "name",
-    "settlement",
-    "address",
-    "located_since",  # mobile points: unix time they arrived where they stand (0 unknown)
-)
 
 
-class _BodyCache:
-    """A few recent response bodies by ETag, so a surge of identical reads serialises once."""
-
-    def __init__(self, size: int):
-        self.size, self.items = size, OrderedDict()
-
-    def get_or_make(self, key: str, make: Callable[[], bytes]) -> bytes:
-        body = self.items.get(key)
-        if body is None:
-            body = make()
-            self.items[key] = body
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return body
-
-
-def _bodies() -> _BodyCache:
-    """This app's cache: a body depends on the app's database, so two apps never share one."""
-    return current_app.extensions.setdefault("locator.bodies", _BodyCache(CACHED_BODIES))
+def _bodies() -> BodyCache:
+    """This app's cache (create_app): a body depends on the app's database, so two apps never
+    share one."""
+    return current_app.extensions["locator.bodies"]
 
 
 def _stale_after() -> timedelta:
@@ -102,8 +71,7 @@ def json_response(
     encoding = response_encoding(body, request.accept_encodings)
     if encoding is not None:
         if len(body) >= KEEP_COMPRESSED_AT:
-            raw = body
-            body = _bodies().get_or_make(f"{etag}|{encoding}", lambda: _compress(raw, encoding, quality))
+            body = _bodies().compressed(etag, body, encoding, quality)
         else:
             body = compress_small(body, encoding)
     response = current_app.response_class(body, mimetype=mimetype)
@@ -120,18 +88,7 @@ def response_encoding(body: bytes, accepted: Accept) -> str | None:
 
 def compress_small(body: bytes, encoding: str) -> bytes:
     """An answer below KEEP_COMPRESSED_AT, compressed as json_response does."""
-    return _compress(body, encoding, BR_QUALITY_SMALL)
-
-
-def _compress(body: bytes, encoding: str, quality: int) -> bytes:
-    if encoding == "br":
-        return brotli.compress(body, quality=quality)
-    return gzip.compress(body, GZIP_LEVEL, mtime=0)
-
-
-def dump_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON; orjson is several times faster than json (20 MB of map data: 0.6 s)."""
-    return orjson.dumps(value)
+    return compress(body, encoding, BR_QUALITY_SMALL)
 
 
 def _store():
@@ -195,7 +152,7 @@ def _points_response(chosen: str, download: bool = False) -> Response:
     def make() -> bytes:
         points = snapshot.matching(wanted, now)  # the index's points: the same as _store().find
         if chosen == "compact":
-            return dump_json(_compact(points, seq, now))
+            return compact_table(points, seq, now, _stale_after())
         if chosen == "csv":
             return points_csv(points, now).encode("utf-8")
         features = [point_feature(p, now, _stale_after()) for p in points]
@@ -210,34 +167,18 @@ def _points_response(chosen: str, download: bool = False) -> Response:
     return response
 
 
-def _compact(points: list[Point], seq: int, now: datetime) -> dict[str, Any]:
-    """One row per point, only what the map draws and its popup shows; far smaller than GeoJSON."""
-    points = [p.at(now) if p.stops else p for p in points]
-    return {
-        "seq": seq,
-        "generated_at": format_time(utcnow()),
-        "stale_after_s": int(_stale_after().total_seconds()),
-        "services": list(SERVICES),
-        "fields": list(COMPACT_FIELDS),
-        "rows": [
-            [
-                p.id,
-                round(p.lat, 5),
-                round(p.lon, 5),
-                p.public_status.value,
-                p.kind.value,
-                p.category.value,
-                int(p.base),
-                p.services_mask,
-                int(p.verified_at.timestamp()),
-                p.name,
-                p.settlement,
-                p.address,
-                int(p.moved_at.timestamp()) if p.moved_at and p.kind is Kind.MOBILE else 0,
-            ]
-            for p in points
-        ],
-    }
+MAP_DATA = "/api/v1/points?format=compact"  # what the map page loads (and preloads)
+
+
+def warm_map_data(app: Flask) -> None:
+    """Make the map's data and its best brotli copy before anyone asks: gunicorn's master calls
+    this (scripts/gunicorn.conf.py), so every worker forks holding them and the first map load
+    on a fresh server does not wait ~3 s for them. Waits for the copy (no thread is left running
+    across the fork)."""
+    with app.test_request_context(MAP_DATA, headers={"Accept-Encoding": "identity"}):
+        response = list_points()
+        etag, _ = unquote_etag(response.headers["ETag"])
+        _bodies().compressed(etag, response.get_data(), "br", BR_QUALITY_KEPT_LONG, quick=False)
 
 
 @bp.get("/points/<point_id>")

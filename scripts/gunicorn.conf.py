@@ -55,9 +55,13 @@ def on_exit(server):
 def when_ready(server):
     """Build the nearest index once in the master (the app is preloaded), so every worker,
     including one recycled under load, forks with it instead of reading every point first."""
-    index = server.app.wsgi().extensions.get("locator.index")
+    app = server.app.wsgi()
+    index = app.extensions.get("locator.index")
     if index is not None:  # (the benchmarks' bare Flask yardstick runs with these settings too)
         index.sync()
+        from locator import api
+
+        api.warm_map_data(app)  # and the map's data, compressed: a fresh server's first map load
     # Move everything loaded so far (100,000 points: millions of objects) out of the garbage
     # collector's reach: a worker's full collection walked them all, stopping every thread of
     # the worker for 1.0-3.9 s, several times a minute under load (issue 5); frozen, 8-25 ms.
