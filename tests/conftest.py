@@ -57,6 +57,19 @@ def client(app):
 
 
 @pytest.fixture
+def dispatched(app):
+    """How many requests reached Flask's own dispatch (a real hook, counted): answers given
+    before Flask (revalidation.py, fast_nearest.py) leave it alone."""
+    count = {"n": 0}
+
+    def seen() -> None:
+        count["n"] += 1
+
+    app.before_request_funcs.setdefault(None, []).insert(0, seen)
+    return count
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 

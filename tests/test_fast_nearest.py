@@ -30,18 +30,6 @@ ENCODINGS = [None, "br", "gzip", "br, gzip", "gzip;q=0.5, br;q=0.1", "*", "ident
 
 
 @pytest.fixture
-def dispatched(app):
-    """How many requests reached Flask's own dispatch (a real hook, counted)."""
-    count = {"n": 0}
-
-    def seen() -> None:
-        count["n"] += 1
-
-    app.before_request_funcs.setdefault(None, []).insert(0, seen)
-    return count
-
-
-@pytest.fixture
 def frozen(monkeypatch):
     """One clock for both answers of a pair: the same "stale" flags, ages and ETag minute."""
     monkeypatch.setattr(api, "utcnow", lambda: FIXED_NOW)

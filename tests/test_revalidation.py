@@ -25,18 +25,6 @@ REVALIDATED = [
 ]
 
 
-@pytest.fixture
-def dispatched(app):
-    """How many requests reached Flask's own dispatch (a real hook, counted)."""
-    count = {"n": 0}
-
-    def seen() -> None:
-        count["n"] += 1
-
-    app.before_request_funcs.setdefault(None, []).insert(0, seen)
-    return count
-
-
 def revalidate(client, url: str, etag: str, **headers: str):
     return client.get(url, headers={"If-None-Match": etag, **headers})
 
