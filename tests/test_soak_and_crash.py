@@ -89,7 +89,7 @@ def live_members(group: int) -> list[int]:
 
 
 class Gunicorn:
-    """The app on gunicorn with the README's settings (2 gthread workers, 4 threads each), in a
+    """The app on gunicorn with the README's settings (2 workers, 2 read threads and 2 write threads each), in a
     session of its own: the master and its workers form one process group, killed as one."""
 
     def __init__(self, database: Path, log: Path, ready_path: str, options=(), **settings: str):
@@ -105,8 +105,7 @@ class Gunicorn:
                 LOCATOR_DB=str(self.database),
                 LOCATOR_SEED_FILE="",
                 BIND=f"{HOST}:{self.port}",
-                WEB_CONCURRENCY="2",
-                GUNICORN_THREADS="4",
+                WEB_CONCURRENCY="2",  # (threads: the README's default, 2 plus the write lane's)
                 ACCESS_LOG="0",
                 **self.settings,
             )

@@ -323,14 +323,13 @@ def threaded_server(database: Path) -> Iterator[int]:
 
 @contextmanager
 def gunicorn_server(database: Path) -> Iterator[int]:
-    """The app as production runs it: gunicorn, 2 worker processes with 4 threads each."""
+    """The app as production runs it: gunicorn with the README's settings, 2 worker processes."""
     port = free_port()
     env = os.environ | {
         "LOCATOR_DB": str(database),
         "LOCATOR_SEED_FILE": "",
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "4",
         "ACCESS_LOG": "0",
         "LOCATOR_REQUEST_LOG": "off",  # stderr is a pipe read only on failure: a full one would block
     }
