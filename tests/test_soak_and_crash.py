@@ -89,8 +89,9 @@ def live_members(group: int) -> list[int]:
 
 
 class Gunicorn:
-    """The app on gunicorn with the README's settings (2 workers, 2 read threads and 2 write threads each), in a
-    session of its own: the master and its workers form one process group, killed as one."""
+    """The app on gunicorn with the README's settings (2 workers, each with 2 read threads and 2
+    write threads), in a session of its own: the master and its workers form one process group,
+    killed as one."""
 
     def __init__(self, database: Path, log: Path, ready_path: str, options=(), **settings: str):
         self.database, self.log, self.ready_path = database, log, ready_path
