@@ -4,15 +4,16 @@ The map's data for 100,000 points is a 20 MB table, 2.4 MB in brotli: made and c
 again after every write, in every worker, it cost ~1 s of Python and ~1.5-2.3 s of brotli
 before the next map load could be answered. Now a point's row is serialised once per Point
 object (a write makes a new one), so a new table is mostly a join (~0.2 s); the first brotli
-copy after a change is made at a quick quality (~0.6 s, about 12 % larger) and the best one in a
-background thread, which replaces it when done (brotli releases the GIL); and a body being made
-is made once, with other threads of the worker waiting for it.
+copy after a change is made at a quick quality (~0.5 s, about 12 % larger) and the best one in a
+background thread, which replaces it when done (brotli releases the GIL), unless newer data came
+within UPGRADE_AFTER_S; and a body being made is made once, other threads of the worker waiting.
 """
 
 from __future__ import annotations
 
 import gzip
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ BR_QUALITY_SMALL = 1  # a 4 KB answer: 19 µs and 1.4 KB at quality 1, 80 µs an
 BR_QUALITY_KEPT = 4  # a kept body whose ETag rolls each minute (GeoJSON with "stale" flags)
 BR_QUALITY_KEPT_LONG = 9  # the map's data, kept until the data changes: 20 MB -> 2.4 MB in ~1.5 s
 BR_QUALITY_QUICK = 5  # ...whose first copy after a change: 20 MB -> 2.7 MB in ~0.6 s
+UPGRADE_AFTER_S = 2.0  # ...and its best copy made only if no newer quick copy came in this time
 GZIP_LEVEL = 6
 COMPACT_FIELDS = (
     "id",
@@ -65,8 +67,10 @@ class BodyCache:
     """A few recent response bodies by key (an ETag, and an encoding), so a surge of identical
     reads serialises and compresses once."""
 
-    def __init__(self, size: int = CACHED_BODIES):
+    def __init__(self, size: int = CACHED_BODIES, upgrade_after_s: float = UPGRADE_AFTER_S):
         self.size = size
+        self.upgrade_after_s = upgrade_after_s
+        self._quick_copies = 0  # quick copies made so far: a newer one cancels an older's upgrade
         self.items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._making: dict[str, threading.Lock] = {}
@@ -99,13 +103,21 @@ class BodyCache:
         quick_key = f"{key}|quick"
 
         def quick_now_best_later() -> bytes:
+            made = compress(raw, encoding, BR_QUALITY_QUICK)
+            with self._lock:
+                self._quick_copies += 1
+                mine = self._quick_copies
+
             def best() -> None:
+                # Only for data that stays: when operators write every few seconds, each new
+                # version would cost its best copy, to be thrown away at the next write.
+                time.sleep(self.upgrade_after_s)
+                if self._quick_copies != mine:
+                    return  # newer data came meanwhile; its own thread decides for it
                 self._put(key, compress(raw, encoding, quality))
                 with self._lock:
                     self.items.pop(quick_key, None)
 
-            made = compress(raw, encoding, BR_QUALITY_QUICK)
-            # (after the quick copy, which it would otherwise slow down on a busy machine)
             threading.Thread(target=best, name="locator-brotli", daemon=True).start()
             return made
 

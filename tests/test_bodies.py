@@ -1,0 +1,83 @@
+"""The kept response bodies (locator/bodies.py): made once however many threads ask, brotli's
+quick copy at once and the best one later, only for data that stays."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+
+import brotli
+
+from locator.bodies import BR_QUALITY_KEPT_LONG, BR_QUALITY_QUICK, BodyCache
+
+RAW = b"".join(b'["p%05d",50.%05d,30.%05d,"open","fixed"],' % (i, i * 7, i * 13) for i in range(20_000))
+
+
+def wait_for(condition, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "it never happened"
+        time.sleep(0.02)
+
+
+def test_a_body_is_made_once_however_many_threads_ask_for_it():
+    cache = BodyCache()
+    made = []
+    started = threading.Event()
+
+    def make() -> bytes:
+        made.append(threading.get_ident())
+        started.set()
+        time.sleep(0.3)  # long enough for every other thread to ask meanwhile
+        return b"the body"
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(cache.get_or_make("e1", make))) for _ in range(6)]
+    threads[0].start()
+    started.wait(5)
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert got == [b"the body"] * 6 and len(made) == 1
+
+
+def test_brotli_goes_out_quick_at_once_and_best_once_made():
+    cache = BodyCache(upgrade_after_s=0.05)
+    first = cache.compressed("e1", RAW, "br", BR_QUALITY_KEPT_LONG)
+    assert first == brotli.compress(RAW, quality=BR_QUALITY_QUICK)
+    best = brotli.compress(RAW, quality=BR_QUALITY_KEPT_LONG)
+    assert len(best) < len(first)
+    wait_for(lambda: cache.compressed("e1", RAW, "br", BR_QUALITY_KEPT_LONG) == best)
+    assert "e1|br|quick" not in cache.items  # the quick copy is let go
+
+
+def test_newer_data_cancels_the_best_copy_of_the_old():
+    cache = BodyCache(upgrade_after_s=0.4)
+    newer = RAW.replace(b"open", b"full")
+    cache.compressed("old", RAW, "br", BR_QUALITY_KEPT_LONG)
+    cache.compressed("new", newer, "br", BR_QUALITY_KEPT_LONG)  # a write came within 0.4 s
+    best_new = brotli.compress(newer, quality=BR_QUALITY_KEPT_LONG)
+    wait_for(lambda: cache.items.get("new|br") == best_new)
+    time.sleep(0.2)
+    assert "old|br" not in cache.items
+    assert cache.compressed("old", RAW, "br", BR_QUALITY_KEPT_LONG) == brotli.compress(
+        RAW, quality=BR_QUALITY_QUICK
+    )
+
+
+def test_gzip_and_quick_false_are_made_at_once_at_their_quality():
+    cache = BodyCache(upgrade_after_s=0.01)
+    assert gzip.decompress(cache.compressed("e1", RAW, "gzip", BR_QUALITY_KEPT_LONG)) == RAW
+    warm = cache.compressed("e2", RAW, "br", BR_QUALITY_KEPT_LONG, quick=False)
+    assert warm == brotli.compress(RAW, quality=BR_QUALITY_KEPT_LONG)
+    time.sleep(0.1)
+    assert sorted(cache.items) == ["e1|gzip", "e2|br"]  # no quick copy, no thread
+
+
+def test_the_cache_keeps_only_the_newest_bodies():
+    cache = BodyCache(size=3)
+    for i in range(7):
+        cache.get_or_make(f"e{i}", lambda i=i: b"%d" % i)
+    assert list(cache.items) == ["e4", "e5", "e6"]
