@@ -29,7 +29,7 @@ from . import (
     reporting,
     web,
 )
-from .bodies import BodyCache
+from .bodies import BodyCache, SharedCopies
 from .fast_nearest import FastNearest
 from .gazetteer import shared as shared_gazetteer
 from .geo import NearestIndex
@@ -95,7 +95,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         cli.seed(store, _resolve(app.config["SEED_FILE"]), files.ImportLimits.from_config(app.config))
     app.extensions["locator.store"] = store
     app.extensions["locator.index"] = NearestIndex(store)
-    app.extensions["locator.bodies"] = BodyCache()
+    app.extensions["locator.bodies"] = BodyCache(shared=_shared_copies(database))
     # Settlement names (issue 7): built once per process, its index kept in instance/ between starts.
     app.extensions["locator.gazetteer"] = shared_gazetteer(app.instance_path)
 
@@ -125,6 +125,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(operator_stops.bp)
     cli.init_app(app)
     return app
+
+
+def _shared_copies(database: Path) -> SharedCopies | None:
+    """Where the workers of this server share the map data's compressed copies (bodies.py),
+    emptied at start; none if the database's directory is not writable."""
+    try:
+        shared = SharedCopies(database.with_name(database.name + "-bodies"))
+        shared.clear()
+    except OSError:
+        return None
+    return shared
 
 
 def _compress_unless_done(response: Response) -> Response:

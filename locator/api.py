@@ -74,6 +74,10 @@ def json_response(
             body = _bodies().compressed(etag, body, encoding, quality)
         else:
             body = compress_small(body, encoding)
+    return _encoded_response(body, encoding, etag, mimetype)
+
+
+def _encoded_response(body: bytes, encoding: str | None, etag: str, mimetype: str) -> Response:
     response = current_app.response_class(body, mimetype=mimetype)
     response.encoding_decided = True  # Flask-Compress must not judge it again (see create_app)
     if encoding is not None:
@@ -159,7 +163,12 @@ def _points_response(chosen: str, download: bool = False) -> Response:
         return dump_json(feature_collection(features, seq=seq, generated_at=format_time(now)))
 
     quality = BR_QUALITY_KEPT if clock else BR_QUALITY_KEPT_LONG
-    response = json_response(_bodies().get_or_make(etag, make), etag, FORMATS[chosen], quality=quality)
+    encoding = request.accept_encodings.best_match(ENCODINGS)
+    kept = _bodies().kept_copy(etag, encoding) if encoding is not None else None
+    if kept is not None:  # compressed already, maybe by another worker: no need of the body itself
+        response = _encoded_response(kept, encoding, etag, FORMATS[chosen])
+    else:
+        response = json_response(_bodies().get_or_make(etag, make), etag, FORMATS[chosen], quality=quality)
     if download:
         extension = "csv" if chosen == "csv" else "geojson"
         name = f"points-of-invincibility-{utcnow():%Y%m%d-%H%M}.{extension}"

@@ -11,12 +11,16 @@ within UPGRADE_AFTER_S; and a body being made is made once, other threads of the
 
 from __future__ import annotations
 
+import fcntl
 import gzip
+import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import brotli
@@ -63,13 +67,84 @@ def compress(body: bytes, encoding: str, quality: int) -> bytes:
     return gzip.compress(body, GZIP_LEVEL, mtime=0)
 
 
+class SharedCopies:
+    """Compressed copies of big bodies in files beside the database, named by ETag: the workers
+    of a server make each one once between them, instead of once each after every write. A
+    lock file per copy makes the others wait for the one making it."""
+
+    KEEP = 12  # files kept, newest first (copies and their lock files); older ones go
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def clear(self) -> None:
+        """At start: copies left by a server on a database file since replaced must not be
+        taken for this one's."""
+        for path in self.directory.iterdir():
+            path.unlink(missing_ok=True)
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return (self.directory / _file_name(key)).read_bytes()
+        except OSError:
+            return None
+
+    def write(self, key: str, body: bytes) -> None:
+        """Written whole, then renamed into place: a reader never sees half of a copy."""
+        draft = self.directory / f".{_file_name(key)}.{os.getpid()}.{threading.get_ident()}"
+        try:
+            draft.write_bytes(body)
+            os.replace(draft, self.directory / _file_name(key))
+            self._prune()
+        except OSError:
+            draft.unlink(missing_ok=True)  # a full disk: the copy stays in this worker only
+
+    def remove(self, key: str) -> None:
+        (self.directory / _file_name(key)).unlink(missing_ok=True)
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        try:
+            fd = os.open(self.directory / f"{_file_name(key)}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            yield  # no lock file, no sharing of the work: each worker makes its own
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # also between threads: each has its own descriptor
+            yield
+        finally:
+            os.close(fd)  # (and the lock with it)
+
+    def _prune(self) -> None:
+        def age(path: Path) -> float:
+            try:
+                return path.stat().st_mtime
+            except OSError:
+                return 0.0
+
+        kept = sorted(self.directory.glob("[!.]*"), key=age, reverse=True)
+        for path in kept[self.KEEP :]:
+            path.unlink(missing_ok=True)
+
+
+def _file_name(key: str) -> str:
+    return key.replace("|", ".")
+
+
 class BodyCache:
     """A few recent response bodies by key (an ETag, and an encoding), so a surge of identical
-    reads serialises and compresses once."""
+    reads serialises and compresses once; compressed copies also go to ``shared``."""
 
-    def __init__(self, size: int = CACHED_BODIES, upgrade_after_s: float = UPGRADE_AFTER_S):
+    def __init__(
+        self,
+        size: int = CACHED_BODIES,
+        upgrade_after_s: float = UPGRADE_AFTER_S,
+        shared: SharedCopies | None = None,
+    ):
         self.size = size
         self.upgrade_after_s = upgrade_after_s
+        self.shared = shared
         self._quick_copies = 0  # quick copies made so far: a newer one cancels an older's upgrade
         self.items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
@@ -90,39 +165,67 @@ class BodyCache:
             self._making.pop(key, None)
         return body
 
+    def kept_copy(self, etag: str, encoding: str) -> bytes | None:
+        """A compressed copy already made, by this worker or another: the best one, else the
+        quick one (read again each time, until the best one replaces it)."""
+        key = f"{etag}|{encoding}"
+        found = self.items.get(key)
+        if found is None and self.shared is not None:
+            found = self.shared.read(key)
+            if found is not None:
+                self._put(key, found)
+        if found is None:
+            found = self.items.get(f"{key}|quick")
+        if found is None and self.shared is not None:
+            found = self.shared.read(f"{key}|quick")
+        return found
+
     def compressed(self, etag: str, raw: bytes, encoding: str, quality: int, *, quick: bool = True) -> bytes:
         """raw compressed, kept by ETag and encoding. Brotli above BR_QUALITY_QUICK is first made
         at that quality, and at ``quality`` in a background thread, which replaces it when done
         (quick=False: made at ``quality`` now)."""
+        found = self.kept_copy(etag, encoding)
+        if found is not None:
+            return found
         key = f"{etag}|{encoding}"
-        best = self.items.get(key)
-        if best is not None:
-            return best
-        if encoding != "br" or quality <= BR_QUALITY_QUICK or not quick:
-            return self.get_or_make(key, lambda: compress(raw, encoding, quality))
+        with self.shared.lock(key) if self.shared is not None else nullcontext():
+            found = self.kept_copy(etag, encoding)  # another worker made it while this one waited
+            if found is not None:
+                return found
+            if encoding != "br" or quality <= BR_QUALITY_QUICK or not quick:
+                made = self.get_or_make(key, lambda: compress(raw, encoding, quality))
+                self._share(key, made)
+                return made
+            return self.get_or_make(f"{key}|quick", lambda: self._quick_now_best_later(key, raw, quality))
+
+    def _quick_now_best_later(self, key: str, raw: bytes, quality: int) -> bytes:
         quick_key = f"{key}|quick"
+        made = compress(raw, "br", BR_QUALITY_QUICK)
+        self._share(quick_key, made)
+        with self._lock:
+            self._quick_copies += 1
+            mine = self._quick_copies
 
-        def quick_now_best_later() -> bytes:
-            made = compress(raw, encoding, BR_QUALITY_QUICK)
+        def best() -> None:
+            # Only for data that stays: when operators write every few seconds, each new
+            # version would cost its best copy, to be thrown away at the next write.
+            time.sleep(self.upgrade_after_s)
+            if self._quick_copies != mine:
+                return  # newer data came meanwhile; its own thread decides for it
+            body = compress(raw, "br", quality)
+            self._put(key, body)
+            self._share(key, body)
             with self._lock:
-                self._quick_copies += 1
-                mine = self._quick_copies
+                self.items.pop(quick_key, None)
+            if self.shared is not None:
+                self.shared.remove(quick_key)
 
-            def best() -> None:
-                # Only for data that stays: when operators write every few seconds, each new
-                # version would cost its best copy, to be thrown away at the next write.
-                time.sleep(self.upgrade_after_s)
-                if self._quick_copies != mine:
-                    return  # newer data came meanwhile; its own thread decides for it
-                self._put(key, compress(raw, encoding, quality))
-                with self._lock:
-                    self.items.pop(quick_key, None)
+        threading.Thread(target=best, name="locator-brotli", daemon=True).start()
+        return made
 
-            threading.Thread(target=best, name="locator-brotli", daemon=True).start()
-            return made
-
-        quick = self.get_or_make(quick_key, quick_now_best_later)
-        return self.items.get(key) or quick
+    def _share(self, key: str, body: bytes) -> None:
+        if self.shared is not None:
+            self.shared.write(key, body)
 
     def _put(self, key: str, body: bytes) -> None:
         with self._lock:

@@ -204,6 +204,16 @@ def login(client, name: str, password: str = PASSWORD, **kwargs: Any):
     )
 
 
+def database_files(db_path: Path) -> list[Path]:
+    """Every file the database leaves on disk: itself, its WAL and shared memory, its change
+    beacon, and the map data's shared copies (bodies.py) in the directory beside it."""
+    return [
+        path
+        for path in db_path.parent.rglob("*")
+        if path.is_file() and path.relative_to(db_path.parent).parts[0].startswith(db_path.name)
+    ]
+
+
 def db_state(store) -> tuple:
     """Everything a write could touch: the points, every history row and the change counter."""
     history = list(store.db.execute("SELECT * FROM history ORDER BY id"))

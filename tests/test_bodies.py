@@ -9,7 +9,7 @@ import time
 
 import brotli
 
-from locator.bodies import BR_QUALITY_KEPT_LONG, BR_QUALITY_QUICK, BodyCache
+from locator.bodies import BR_QUALITY_KEPT_LONG, BR_QUALITY_QUICK, BodyCache, SharedCopies
 
 RAW = b"".join(b'["p%05d",50.%05d,30.%05d,"open","fixed"],' % (i, i * 7, i * 13) for i in range(20_000))
 
@@ -81,3 +81,50 @@ def test_the_cache_keeps_only_the_newest_bodies():
     for i in range(7):
         cache.get_or_make(f"e{i}", lambda i=i: b"%d" % i)
     assert list(cache.items) == ["e4", "e5", "e6"]
+
+
+def test_workers_share_each_copy_through_files(tmp_path):
+    """Two caches on one directory, as two gunicorn workers: the second takes the first's
+    copies (given other bytes to compress, it would answer differently if it made its own)."""
+    one = BodyCache(upgrade_after_s=0.05, shared=SharedCopies(tmp_path / "bodies"))
+    two = BodyCache(upgrade_after_s=0.05, shared=SharedCopies(tmp_path / "bodies"))
+    quick = one.compressed("e1", RAW, "br", BR_QUALITY_KEPT_LONG)
+    assert two.compressed("e1", b"not the body", "br", BR_QUALITY_KEPT_LONG) in (
+        quick,
+        brotli.compress(RAW, quality=BR_QUALITY_KEPT_LONG),
+    )
+    best = brotli.compress(RAW, quality=BR_QUALITY_KEPT_LONG)
+    wait_for(lambda: two.compressed("e1", b"not the body", "br", BR_QUALITY_KEPT_LONG) == best)
+    assert two.kept_copy("e1", "br") == best and two.kept_copy("e1", "gzip") is None
+    assert sorted(p.name for p in (tmp_path / "bodies").iterdir()) == ["e1.br", "e1.br.lock"]
+
+
+def test_workers_asking_at_once_make_one_copy_between_them(tmp_path):
+    caches = [BodyCache(shared=SharedCopies(tmp_path / "bodies")) for _ in range(4)]
+    bodies = [RAW + b"%d" % i for i in range(4)]  # each would make a copy of its own bytes
+    got = [None] * 4
+    gate = threading.Barrier(4)
+
+    def ask(i: int) -> None:
+        gate.wait(5)
+        got[i] = caches[i].compressed("e1", bodies[i], "gzip", 9)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(set(got)) == 1 and gzip.decompress(got[0]) in bodies
+
+
+def test_copies_are_let_go_oldest_first_and_cleared_at_start(tmp_path):
+    shared = SharedCopies(tmp_path / "bodies")
+    cache = BodyCache(shared=shared)
+    for i in range(SharedCopies.KEEP + 5):
+        cache.compressed(f"e{i:02d}", RAW, "gzip", 9)
+        time.sleep(0.01)  # (distinct modification times)
+    names = sorted(p.name for p in (tmp_path / "bodies").iterdir())
+    assert len(names) == SharedCopies.KEEP
+    assert f"e{SharedCopies.KEEP + 4:02d}.gzip" in names and "e00.gzip" not in names
+    SharedCopies(tmp_path / "bodies").clear()
+    assert list((tmp_path / "bodies").iterdir()) == []

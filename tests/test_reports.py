@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import assert_problem, db_state, make_point
+from helpers import assert_problem, database_files, db_state, make_point
 
 from locator import create_app
 from locator.model import Report, ReportKind, Status, format_time, utcnow
@@ -263,7 +263,7 @@ def test_the_senders_address_is_never_stored_in_clear(world, db_path, address):
     [source] = {row[0] for row in store.db.execute("SELECT source FROM reports")}
     assert source and address not in source
     store.close()  # and let go of the WAL, so the bytes below are everything SQLite wrote
-    files = [path for path in db_path.parent.iterdir() if path.name.startswith(db_path.name)]
+    files = database_files(db_path)
     assert files
     for path in files:
         data = path.read_bytes()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from helpers import login, make_point
+from helpers import database_files, login, make_point
 
 from locator.auth import MIN_PASSWORD_LENGTH, TOKEN_PREFIX
 
@@ -30,10 +30,10 @@ def every_text_cell(store) -> list[str]:
 
 
 def database_bytes(store) -> bytes:
-    """The database file and its write-ahead log, as bytes on disk."""
+    """The database file, its write-ahead log and every file beside it, as bytes on disk."""
     store.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
     path = Path(store.path)
-    return b"".join(file.read_bytes() for file in path.parent.glob(path.name + "*"))
+    return b"".join(file.read_bytes() for file in database_files(path))
 
 
 @pytest.fixture
