@@ -188,7 +188,10 @@ def _gdal_records(path: Path, text: str | None) -> list[dict[str, Any]]:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # kept, not shown: some say the CRS was not understood
-            frame = gpd.read_file(path, datetime_as_string=True)
+            # Text that looks like a date or a clock stays text: GDAL would otherwise read a
+            # column of opening hours ("09:00–21:00") as times, and keep only 09:00:00.
+            as_text = {"DATE_AS_STRING": "YES"} if path.suffix.lower() in GEOJSON_SUFFIXES else {}
+            frame = gpd.read_file(path, datetime_as_string=True, **as_text)
     except (CRSError, pyogrio.errors.CRSError) as error:
         raise ImportRejected(
             f"{path.name}: its coordinate reference system cannot be read ({error})"

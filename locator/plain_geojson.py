@@ -2,8 +2,8 @@
 
 Issue 5: geopandas (GDAL, then pandas) spends ~10 s of the 30 s budget reading 100,000 points;
 orjson and one pass per property column take ~2 s. GDAL types each column from all its values
-(whole numbers beside nulls become floats, a column of "09:00" becomes times, "\\u0000" ends a
-string), so a column is read here only in the shapes whose GDAL result is known, and
+(whole numbers beside nulls become floats, "\\u0000" ends a string; dates and clock times stay
+text, as files.py asks GDAL), so a column is read here only in the shapes whose GDAL result is known, and
 tests/test_import_fast.py holds both readers to the same points on random files. Anything else
 (a declared CRS, another geometry, a mixed column, a foreign member) returns None and the file
 goes through geopandas as before.
@@ -12,19 +12,11 @@ goes through geopandas as before.
 from __future__ import annotations
 
 import json
-import re
 from itertools import repeat
 from typing import Any
 
 import orjson
 
-# GDAL reads a column as dates or times (and rewrites its text) when every string in it starts
-# like one to OGRParseDate, which ignores what follows a time: "09:00–21:00" becomes 09:00:00.
-# A string that cannot start so (after spaces: digits then - or /, T, or a clock), or "",
-# keeps the whole column text.
-MAYBE_A_DATE = re.compile(r" *(?:[-+]?\d*[-/]\d|T\d|\d{1,2}:\d)")
-# Whole columns of dates are read here in this one form only: GDAL gives it back unchanged.
-PLAIN_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # GDAL refuses the file past these
 FEATURE_MEMBERS = frozenset(("type", "id", "geometry", "properties"))
 POINT_MEMBERS = frozenset(("type", "coordinates"))
@@ -134,12 +126,7 @@ def _columns_as_gdal_reads_them(records: list[dict[str, Any]]) -> bool:
 
 
 def _text_column(name: str, records: list[dict[str, Any]]) -> bool:
-    """A string column: text as it is, or a column of dates in the one form GDAL keeps."""
-    texts = (value for value in map(dict.get, records, repeat(name)) if value is not None)
-    if not any(map(_never_a_date, texts)):  # mostly settled by the first
-        texts = (value for value in map(dict.get, records, repeat(name)) if value is not None)
-        if not all(map(PLAIN_TIME.fullmatch, texts)):
-            return False
+    """A string column: text as it is (GDAL too, reading GeoJSON with DATE_AS_STRING)."""
     if name == "services":  # as files._clean_record: a JSON list written as text
         for record in records:
             value = record.get(name)
@@ -149,10 +136,6 @@ def _text_column(name: str, records: list[dict[str, Any]]) -> bool:
                 except ValueError:
                     pass
     return True
-
-
-def _never_a_date(text: str) -> bool:
-    return MAYBE_A_DATE.match(text) is None  # "" too
 
 
 def _to_float(name: str, records: list[dict[str, Any]]) -> None:
