@@ -245,9 +245,9 @@ def record(
     app.extensions["locator.metrics"].observe(route, method, status, seconds)
     target = app.config["REQUEST_LOG"]
     if target != "off":
-        now = datetime.now(UTC)
         line: dict[str, Any] = {
-            "time": f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}Z",
+            # "2026-11-23T18:30:00.123Z"; isoformat, as strftime costs several times more
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds")[:-6] + "Z",
             "method": method,
             "route": route,
             "status": status,
