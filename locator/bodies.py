@@ -6,7 +6,9 @@ before the next map load could be answered. Now a point's row is serialised once
 object (a write makes a new one), so a new table is mostly a join (~0.2 s); the first brotli
 copy after a change is made at a quick quality (~0.5 s, about 12 % larger) and the best one in a
 background thread, which replaces it when done (brotli releases the GIL), unless newer data came
-within UPGRADE_AFTER_S; and a body being made is made once, other threads of the worker waiting.
+within UPGRADE_AFTER_S; a body being made is made once, other threads of the worker waiting;
+and the compressed copies go to files the server's workers share (SharedCopies), so a write
+costs the server one copy, not one per worker.
 """
 
 from __future__ import annotations
