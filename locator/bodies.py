@@ -28,7 +28,7 @@ from typing import Any
 import brotli
 import orjson
 
-from .model import SERVICES, Kind, Point, format_time, utcnow
+from .model import SERVICES, Kind, PerPoint, Point, format_time, utcnow
 
 CACHED_BODIES = 16  # serialised responses (and their compressed forms) kept per process, by ETag
 ENCODINGS = ("br", "gzip")  # what the API compresses with, best first
@@ -171,15 +171,16 @@ class BodyCache:
         """A compressed copy already made, by this worker or another: the best one, else the
         quick one (read again each time, until the best one replaces it)."""
         key = f"{etag}|{encoding}"
-        found = self.items.get(key)
+        # Memory first: a quick copy is in memory only in the worker making its best one, which
+        # drops it when the best is in. Files only then (every API list read asks, most of them
+        # for small answers that never have a copy).
+        found = self.items.get(key) or self.items.get(f"{key}|quick")
         if found is None and self.shared is not None:
             found = self.shared.read(key)
             if found is not None:
                 self._put(key, found)
-        if found is None:
-            found = self.items.get(f"{key}|quick")
-        if found is None and self.shared is not None:
-            found = self.shared.read(f"{key}|quick")
+            else:
+                found = self.shared.read(f"{key}|quick")
         return found
 
     def compressed(self, etag: str, raw: bytes, encoding: str, quality: int, *, quick: bool = True) -> bytes:
@@ -254,23 +255,15 @@ def compact_table(points: Iterable[Point], seq: int, now: datetime, stale_after:
     return head[: -len(b"]}")] + rows + b"]}"
 
 
-_ROWS: dict[int, tuple[Point, bytes]] = {}
+_ROWS = PerPoint(ROWS_KEPT)
 
 
 def _row_bytes(point: Point, now: datetime) -> bytes:
-    """A point's row as JSON. Points are frozen and a change makes a new one, so a row is kept
-    by id() with the point itself (its id cannot be reused while the entry lives); a point with
-    stops stands somewhere that depends on the clock, so its row is made each time."""
+    """A point's row as JSON, kept per Point object; a point with stops stands somewhere that
+    depends on the clock, so its row is made each time."""
     if point.stops:
         return dump_json(compact_row(point.at(now)))
-    kept = _ROWS.get(id(point))
-    if kept is not None and kept[0] is point:
-        return kept[1]
-    row = dump_json(compact_row(point))
-    if len(_ROWS) >= ROWS_KEPT:
-        _ROWS.clear()
-    _ROWS[id(point)] = (point, row)
-    return row
+    return _ROWS.get(point, lambda p: dump_json(compact_row(p)))
 
 
 def compact_row(p: Point) -> list[Any]:

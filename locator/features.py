@@ -9,7 +9,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from .model import POINT_FIELDS, Point, format_time, sorted_services, utcnow
+from .model import POINT_FIELDS, PerPoint, Point, format_time, sorted_services, utcnow
 
 # Columns of the CSV export: every field of a Point, in order; import reads the same names back.
 CSV_COLUMNS = POINT_FIELDS
@@ -46,24 +46,14 @@ def point_properties(
     )
 
 
-_FIXED_KEPT = 16_384  # points whose clock-free properties are kept (~1.5 KB each: all of today's
-# 12,000-point network, or the busy part of a larger one); past that the cache starts over
-_fixed: dict[int, tuple[Point, dict[str, Any]]] = {}
+# The clock-free properties of points without stops (~1.5 KB each), kept for 16,384 points: all
+# of today's 12,000-point network, or the busy part of a larger one. The nearest lookup and the
+# GeoJSON lists show the same points again and again.
+_FIXED = PerPoint(16_384)
 
 
 def _fixed_properties(point: Point) -> dict[str, Any]:
-    """The properties of a point without stops that do not depend on the clock, made once per
-    Point object (Points are frozen, and a change makes a new one): the nearest lookup and the
-    GeoJSON lists show the same points again and again. Keyed by id(), with the point itself
-    kept alongside so the id cannot be reused while the entry lives."""
-    kept = _fixed.get(id(point))
-    if kept is not None and kept[0] is point:
-        return kept[1]
-    properties = _properties(point, None, None, False)
-    if len(_fixed) >= _FIXED_KEPT:
-        _fixed.clear()
-    _fixed[id(point)] = (point, properties)
-    return properties
+    return _FIXED.get(point, lambda p: _properties(p, None, None, False))
 
 
 def _properties(point: Point, now: datetime | None, stop, as_stored: bool) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -231,6 +231,26 @@ POINT_FIELDS = tuple(f.name for f in fields(Point))
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+class PerPoint:
+    """Values made once per Point object, up to ``limit`` of them (past that it starts over).
+    Points are frozen and a change makes a new one, so a value stays true for its object: kept
+    by id(), with the point itself alongside so the id cannot be reused while the entry lives."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._kept: dict[int, tuple[Point, Any]] = {}
+
+    def get(self, point: Point, make: Callable[[Point], Any]) -> Any:
+        kept = self._kept.get(id(point))
+        if kept is not None and kept[0] is point:
+            return kept[1]
+        value = make(point)
+        if len(self._kept) >= self.limit:
+            self._kept.clear()
+        self._kept[id(point)] = (point, value)
+        return value
 
 
 def format_time(moment: datetime) -> str:

@@ -20,6 +20,7 @@ from locator.model import (
     STALE_AFTER,
     Category,
     Kind,
+    PerPoint,
     Point,
     PointFilter,
     Status,
@@ -532,3 +533,19 @@ def test_format_time_is_iso_8601_utc_to_the_second_for_any_offset():
         moment = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.uniform(0, 2e9))
         assert moment.tzinfo is UTC and moment.microsecond
         assert format_time(moment) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_per_point_values_are_made_once_per_point_object_and_bounded():
+    made = []
+    memo = PerPoint(limit=3)
+    points = [make_point(f"p{i}") for i in range(5)]
+    for _ in range(2):
+        assert [memo.get(p, lambda p: made.append(p.id) or p.id.upper()) for p in points[:3]] == [
+            "P0",
+            "P1",
+            "P2",
+        ]
+    assert made == ["p0", "p1", "p2"]  # the second round came from the memo
+    changed = points[0].with_changes(name="Інша назва")  # equal id, a new object: made again
+    assert memo.get(changed, lambda p: p.name) == "Інша назва"
+    assert len(memo._kept) == 1  # past the limit it started over
