@@ -12,29 +12,19 @@ from flask import Flask, Response, current_app, request, session
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
-from . import (
-    api,
-    api_write,
-    cli,
-    config,
-    embed,
-    files,
-    i18n,
-    labels,
-    operator,
-    operator_reports,
-    operator_stops,
-    ops,
-    public,
-    reporting,
-    web,
-)
-from .bodies import BodyCache, SharedCopies
-from .fast_nearest import FastNearest
-from .gazetteer import shared as shared_gazetteer
-from .geo import NearestIndex
-from .store import Store, UserStore
-from .store.reports import ReportRules
+from locator import cli, config
+from locator.console import points as operator
+from locator.console import reports as operator_reports
+from locator.console import stops as operator_stops
+from locator.http import edge as web
+from locator.http.bodies import BodyCache, SharedCopies
+from locator.http.fast_nearest import FastNearest
+from locator.io import files
+from locator.search.gazetteer import shared as shared_gazetteer
+from locator.search.nearest import NearestIndex
+from locator.store import Store, UserStore
+from locator.store.reports import ReportRules
+from locator.web import api, api_write, embed, i18n, labels, ops, public, reporting
 
 csrf = CSRFProtect()
 UPLOAD_FORM_BYTES = 64 * 1024  # multipart framing and form fields around an uploaded file

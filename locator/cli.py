@@ -10,10 +10,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import auth, files
-from .model import utcnow
-from .store import ImportSummary, NotFoundError, Store, UserStore
-from .store import backup as backups
+from locator.domain.point import utcnow
+from locator.domain.users import Role
+from locator.io import files
+from locator.services import accounts
+from locator.store import ImportSummary, NotFoundError, Store, UserStore
+from locator.store import backup as backups
 
 points_cli = AppGroup("points", help="Import and export points.")
 users_cli = AppGroup("users", help="Manage console users and API tokens.")
@@ -83,7 +85,7 @@ def _users() -> UserStore:
 
 @users_cli.command("create")
 @click.argument("name")
-@click.option("--role", type=click.Choice([r.value for r in auth.Role]), required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--region", "regions", multiple=True, help="A region the operator may edit (repeatable).")
 @click.option("--settlement", "settlements", multiple=True, help="A settlement the operator may edit.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -92,14 +94,14 @@ def create_user(name: str, role: str, regions, settlements, password_stdin: bool
 
     Example: flask --app app users create olena --role operator --region "Київська область"
     """
-    if role == auth.Role.OPERATOR and not (regions or settlements):
+    if role == Role.OPERATOR and not (regions or settlements):
         raise click.ClickException("an operator needs at least one --region or --settlement")
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")  # click.get_text_stream is deprecated
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = _users().create(name, auth.hash_password(password), role, regions, settlements)
+        user = _users().create(name, accounts.hash_password(password), role, regions, settlements)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"user {user.name} created: {user.role.value}, scope {user.scope_text}")
@@ -122,7 +124,7 @@ def set_password(name: str, password_stdin: bool) -> None:
     else:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
-        _users().set_password(name, auth.hash_password(password))
+        _users().set_password(name, accounts.hash_password(password))
     except ValueError as error:  # too short
         raise click.ClickException(str(error)) from None
     except NotFoundError:  # removed meanwhile
@@ -177,7 +179,7 @@ def create_token(name: str, label: str) -> None:
 
     Example: flask --app app users token olena --label "hromada sync"
     """
-    token, digest = auth.new_token()
+    token, digest = accounts.new_token()
     try:
         _users().add_token(name, digest, label)
     except NotFoundError:

@@ -15,7 +15,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))  # one per core is right f
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 # gthread, plus threads of its own for POST/PUT/PATCH/DELETE so that a write never queues behind
 # reads (locator/write_lane.py).
-worker_class = "locator.write_lane.WriteLaneWorker"
+worker_class = "locator.server.write_lane.WriteLaneWorker"
 CHECKPOINT_EVERY_S = 1.0  # WAL checkpoints in a thread of each worker, not in commits (post_fork)
 preload_app = True  # import once in the master: a recycled worker is back in milliseconds
 control_socket_disable = True  # gunicorn 27's default socket path is shared by every instance
@@ -59,7 +59,7 @@ def when_ready(server):
     index = app.extensions.get("locator.index")
     if index is not None:  # (the benchmarks' bare Flask yardstick runs with these settings too)
         index.sync()
-        from locator import api
+        from locator.web import api
 
         api.warm_map_data(app)  # and the map's data, compressed: a fresh server's first map load
     # Move everything loaded so far (100,000 points: millions of objects) out of the garbage

@@ -24,7 +24,7 @@ from helpers import serving
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route, expect
 
 from locator import create_app
-from locator.model import SERVICES
+from locator.domain.point import SERVICES
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from helpers import PASSWORD, make_point
 
 from locator import create_app
-from locator.auth import new_token
 from locator.config import SETTINGS
-from locator.model import format_time, utcnow
+from locator.domain.point import format_time, utcnow
+from locator.services.accounts import new_token
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEV_DATABASE = PROJECT / "instance" / "locator.db"

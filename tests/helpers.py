@@ -16,7 +16,8 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from locator.model import OPERATOR_STATUSES, SERVICES, Point, Status, format_time, parse_point
+from locator.domain.point import OPERATOR_STATUSES, SERVICES, Point, Status, format_time
+from locator.domain.validation import parse_point
 
 PROBLEM_JSON = "application/problem+json"
 PASSWORD = "батарейка-1234 кава"  # every console user made by the make_user fixture has this one

@@ -31,7 +31,7 @@ from browser_support import (
 from helpers import PASSWORD
 from playwright.sync_api import Browser, Page, expect
 
-from locator.model import Report, ReportKind
+from locator.domain.reports import Report, ReportKind
 
 VENDOR = Path(__file__).parent / "vendor"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from locator import create_app
-from locator.model import SERVICES, Status, fold, utcnow
+from locator.domain.filters import fold
+from locator.domain.point import SERVICES, Status, utcnow
 
 PROPERTIES = {
     "archived",
@@ -654,10 +655,10 @@ def test_places_follow_writes(client, store, seeded):
 def test_compact_and_csv_etags_last_until_the_data_changes_but_geojson_rolls_with_the_clock(
     client, seeded, monkeypatch
 ):
-    import locator.web
+    import locator.http.edge
 
     def etags(now: float) -> dict[str, str]:
-        monkeypatch.setattr(locator.web.time, "time", lambda: now)
+        monkeypatch.setattr(locator.http.edge.time, "time", lambda: now)
         paths = ["/api/v1/points?format=compact", "/api/v1/points.csv", "/api/v1/points"]
         return {path: client.get(path).headers["ETag"] for path in paths}
 
@@ -704,7 +705,8 @@ def test_a_revalidation_is_answered_before_the_filters_but_bad_filters_still_fai
 def test_large_bodies_are_compressed_once_and_small_ones_on_the_fly(client, store, encoding, monkeypatch):
     import brotli
 
-    from locator import api, bodies
+    from locator.http import bodies
+    from locator.web import api
 
     decode = brotli.decompress if encoding == "br" else __import__("gzip").decompress
     monkeypatch.setattr(api, "KEEP_COMPRESSED_AT", 64 * 1024)  # not 100,000 points here

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from helpers import login, make_point, random_points
 
-from locator.geo import NearestIndex, haversine_m
-from locator.model import PointFilter, Status, format_time
+from locator.domain.filters import PointFilter
+from locator.domain.point import Status, format_time
+from locator.search.distance import haversine_m
+from locator.search.nearest import NearestIndex
 from locator.store import Store
 from locator.store.backup import BackupError, check_database, restore
 

@@ -9,7 +9,7 @@ import time
 
 import brotli
 
-from locator.bodies import BR_QUALITY_KEPT_LONG, BR_QUALITY_QUICK, BodyCache, SharedCopies
+from locator.http.bodies import BR_QUALITY_KEPT_LONG, BR_QUALITY_QUICK, BodyCache, SharedCopies
 
 RAW = b"".join(b'["p%05d",50.%05d,30.%05d,"open","fixed"],' % (i, i * 7, i * 13) for i in range(20_000))
 

@@ -14,9 +14,9 @@ import pytest
 from helpers import PASSWORD, csrf_token, db_state, login, make_point, write_geojson
 
 from locator import create_app
-from locator import operator as console
-from locator.features import CSV_COLUMNS
-from locator.model import format_time, utcnow
+from locator.console import points as console
+from locator.domain.point import format_time, utcnow
+from locator.io.features import CSV_COLUMNS
 
 KYIV = "Київська обл."  # olena's region in the seeded data (kyiv-*, brov-*, irp-*)
 LVIV = "Львівська обл."

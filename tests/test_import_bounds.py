@@ -16,9 +16,9 @@ from pyproj import Transformer
 from shapely.geometry import Point as ShapelyPoint
 
 from locator import create_app
-from locator.auth import new_token
 from locator.config import ConfigError
-from locator.files import ImportLimits, ImportRejected, read_points
+from locator.io.files import ImportLimits, ImportRejected, read_points
+from locator.services.accounts import new_token
 
 
 def dump(path) -> list[str]:

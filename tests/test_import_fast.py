@@ -14,16 +14,10 @@ from typing import Any
 
 import pytest
 
-from locator import files, gcpause, plain_geojson
-from locator.model import (
-    SERVICES,
-    fold,
-    format_time,
-    parse_point,
-    parse_services,
-    search_text,
-    sorted_services,
-)
+from locator.domain.filters import fold, search_text
+from locator.domain.point import SERVICES, format_time, sorted_services
+from locator.domain.validation import parse_point, parse_services
+from locator.io import files, gcpause, plain_geojson
 from locator.store import Store
 from tests.helpers import FIXED_NOW, UKRAINE, random_points, random_record
 

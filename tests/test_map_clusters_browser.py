@@ -19,7 +19,7 @@ import pytest
 from browser_support import MAP_CENTER, MAP_ZOOM, STATUSES, THE_MAP, Site, Tab, open_guarded_tab, serve
 from playwright.sync_api import Browser, expect
 
-from locator.model import SERVICES
+from locator.domain.point import SERVICES
 
 # name: (lat, lon of the centre, scatter in degrees, number of points). Kyiv is the opening view
 # (browser_support.MAP_CENTER); the others are over five degrees away, outside even a view

@@ -11,27 +11,21 @@ from helpers import FIXED_NOW, make_point, make_record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from locator.model import (
-    MAX_ID,
-    MAX_NOTE,
-    MAX_TEXT,
+from locator.domain.filters import PointFilter, fold, parse_filter
+from locator.domain.point import (
     OPERATOR_STATUSES,
     SERVICES,
     STALE_AFTER,
     Category,
     Kind,
-    PerPoint,
     Point,
-    PointFilter,
     Status,
-    ValidationError,
-    fold,
     format_time,
-    parse_filter,
-    parse_point,
     services_mask,
     sorted_services,
 )
+from locator.domain.validation import MAX_ID, MAX_NOTE, MAX_TEXT, ValidationError, parse_point
+from locator.io.memo import PerPoint
 
 
 def problems_of(record: dict) -> dict[str, str]:

@@ -24,9 +24,13 @@ from helpers import (
     write_geojson,
 )
 
-from locator import create_app, geo
-from locator.geo import EARTH_RADIUS_M, bearing_deg, compass, haversine_m
-from locator.model import PointFilter, Status, parse_filter, parse_point
+from locator import create_app
+from locator.domain.filters import PointFilter, parse_filter
+from locator.domain.point import Status
+from locator.domain.validation import parse_point
+from locator.search import distance as sphere
+from locator.search import nearest
+from locator.search.distance import EARTH_RADIUS_M, bearing_deg, compass, haversine_m
 from locator.store import beacon
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -182,8 +186,8 @@ def test_nearest_matches_brute_force_on_random_queries(world):
 def test_nearest_is_exact_with_subset_trees_evicted_and_no_fetch_margin(world, monkeypatch):
     """Each filter gets its own subset tree (LRU-cached); evict on every lookup and fetch only k
     at first, so every lookup rebuilds its subset and walks the widening loop."""
-    monkeypatch.setattr(geo, "SUBSET_CACHE", 1)
-    monkeypatch.setattr(geo, "FETCH_MARGIN", 0)
+    monkeypatch.setattr(nearest, "SUBSET_CACHE", 1)
+    monkeypatch.setattr(nearest, "FETCH_MARGIN", 0)
     app, points, oracle, filters = world
     index = app.extensions["locator.index"]
     rng = random.Random(8)
@@ -459,7 +463,7 @@ def test_nearest_stays_exact_through_many_incremental_changes(tmp_path):
     store.import_points(random_points(rng, 1200))
     client = app.test_client()
     first_tree = index.sync().tree
-    threshold = max(geo.REBUILD_MIN, geo.REBUILD_FRACTION * 1200)
+    threshold = max(nearest.REBUILD_MIN, nearest.REBUILD_FRACTION * 1200)
     points = store.all()
     filters = [parse_filter(random_filter_args(rng, points, q_share=0.1)) for _ in range(15)] + [
         PointFilter()
@@ -539,7 +543,9 @@ def test_base_rows_follow_the_tree_and_every_point_keeps_its_row(world):
         point = base.points[row]
         assert point.id == point_id
         assert (base.lat[row], base.lon[row]) == (point.lat, point.lon)
-        assert np.allclose(base.xyz[row], geo.unit_vectors(np.array([point.lat]), np.array([point.lon]))[0])
+        assert np.allclose(
+            base.xyz[row], sphere.unit_vectors(np.array([point.lat]), np.array([point.lon]))[0]
+        )
 
 
 def test_lookup_distances_are_haversine_m_to_the_bit(world):
@@ -647,8 +653,8 @@ def test_lookups_start_no_threads_of_their_own():
     """pykdtree's OpenMP threads would spin between lookups, each burning a core under load."""
     script = (
         "import os\n"
-        "from locator.geo import Snapshot\n"
-        "from locator.model import PointFilter\n"
+        "from locator.search.nearest import Snapshot\n"
+        "from locator.domain.filters import PointFilter\n"
         "from helpers import random_points\n"
         "import random\n"
         "snapshot = Snapshot(1, random_points(random.Random(1), 2000))\n"

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 from pwa_support import LiveSite, open_context, serve_site
 
-from locator.pwa import SHELL_STATIC
+from locator.web.pwa import SHELL_STATIC
 
 KYIV = ZoneInfo("Europe/Kyiv")
 DATA_URL = "/api/v1/points?format=compact"

@@ -9,8 +9,8 @@ import pytest
 from helpers import assert_problem, make_point
 
 from locator import create_app
-from locator.files import read_points
-from locator.limits import TokenBuckets
+from locator.http.limits import TokenBuckets
+from locator.io.files import read_points
 
 
 @pytest.fixture

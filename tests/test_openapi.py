@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from locator.auth import hash_password
+from locator.services.accounts import hash_password
 
 METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
 
@@ -84,7 +84,7 @@ def test_read_answers_match_the_document(client, doc, world, path, url):
 def test_write_answers_match_the_document(app, client, doc, world):
     users = app.extensions["locator.users"]
     users.create("writer", hash_password("long enough password"), "admin")
-    from locator.auth import new_token
+    from locator.services.accounts import new_token
 
     token, digest = new_token()
     users.add_token("writer", digest)

@@ -14,7 +14,8 @@ from helpers import PASSWORD, csrf_token, login, make_point
 
 from locator import create_app
 from locator.config import ConfigError
-from locator.model import parse_time, utcnow
+from locator.domain.point import utcnow
+from locator.domain.validation import parse_time
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:

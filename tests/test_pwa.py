@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from locator import pwa
+from locator.web import pwa
 
 PROJECT = Path(__file__).resolve().parent.parent
 WORKER_SETTINGS = re.compile(r"^var SW = (\{.*\});$", re.MULTILINE)

@@ -10,7 +10,8 @@ import pytest
 from helpers import assert_problem, database_files, db_state, make_point
 
 from locator import create_app
-from locator.model import Report, ReportKind, Status, format_time, utcnow
+from locator.domain.point import Status, format_time, utcnow
+from locator.domain.reports import Report, ReportKind
 from locator.store.reports import ReportLimited, ReportRules
 
 HERE = {"lat": 50.4501, "lon": 30.5234}  # Kyiv: where the working test points stand

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from helpers import make_point
 
-from locator import create_app, revalidation
-from locator.model import Stop, utcnow
+from locator import create_app
+from locator.domain.point import Stop, utcnow
+from locator.http import revalidation
 
 REVALIDATED = [
     "/api/v1/points?format=compact",

@@ -21,20 +21,12 @@ from helpers import (
     random_record,
 )
 
-from locator import create_app, geo
-from locator.model import (
-    MAX_STOPS,
-    PointFilter,
-    Report,
-    ReportKind,
-    Stop,
-    ValidationError,
-    format_time,
-    parse_filter,
-    parse_point,
-    parse_stops,
-    utcnow,
-)
+from locator import create_app
+from locator.domain.filters import PointFilter, parse_filter
+from locator.domain.point import MAX_STOPS, Stop, format_time, utcnow
+from locator.domain.reports import Report, ReportKind
+from locator.domain.validation import ValidationError, parse_point, parse_stops
+from locator.search import nearest as geo
 from locator.store import POINT_COLUMNS
 from locator.store.reports import ReportRules
 

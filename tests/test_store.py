@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 from helpers import REGIONS, make_point, random_filter_args, random_points
 
-from locator.model import PointFilter, Status, parse_filter
+from locator.domain.filters import PointFilter, parse_filter
+from locator.domain.point import Status
 from locator.store import NotFoundError, Store, VersionConflict
 
 
@@ -136,7 +137,7 @@ def test_update_of_an_unknown_point_raises_not_found_and_writes_nothing(store, d
 
 
 def test_update_with_an_invalid_value_writes_nothing(store, db_path):
-    from locator.model import ValidationError
+    from locator.domain.validation import ValidationError
 
     store.import_points([make_point("a")])
     before = table_contents(db_path)

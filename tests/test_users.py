@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 from helpers import database_files, login, make_point
 
-from locator.auth import MIN_PASSWORD_LENGTH, TOKEN_PREFIX
+from locator.services.accounts import MIN_PASSWORD_LENGTH, TOKEN_PREFIX
 
 REGION = "Київська область"
 REAL_PASSWORD = "жовто-блакитний 2026"  # hashed by the CLI with the production parameters

@@ -19,8 +19,8 @@ import pytest
 from helpers import assert_problem, csrf_token, db_state, login, serving
 
 from locator import create_app
-from locator.auth import new_token
-from locator.model import utcnow
+from locator.domain.point import utcnow
+from locator.services.accounts import new_token
 
 PROJECT = Path(__file__).resolve().parent.parent
 KYIV = "Київська обл."  # region A: olena's

@@ -16,8 +16,8 @@ from helpers import make_point
 from test_soak_and_crash import HOST, USER, USER_PASSWORD, Client, flask_cli, serving
 
 from locator.config import ConfigError, load
+from locator.server.write_lane import is_write
 from locator.store import Store
-from locator.write_lane import is_write
 
 
 @pytest.mark.parametrize(

@@ -23,28 +23,22 @@ from typing import Any
 
 import sqlite_utils
 
-from .. import gcpause
-from ..model import (
+from locator.domain.filters import PointFilter, fold, search_text
+from locator.domain.point import (
     EDITABLE_FIELDS,
     Category,
     Kind,
     Point,
-    PointFilter,
-    Problem,
     Status,
-    ValidationError,
-    fold,
     format_time,
-    parse_point,
-    parse_stops,
-    parse_time,
-    search_text,
     services_mask,
     sorted_services,
     utcnow,
 )
-from . import schema
-from .beacon import CONFIRM_EVERY_S, SeqBeacon
+from locator.domain.validation import Problem, ValidationError, parse_point, parse_stops, parse_time
+from locator.io import gcpause
+from locator.store import schema
+from locator.store.beacon import CONFIRM_EVERY_S, SeqBeacon
 
 POINT_COLUMNS = {
     "id": str,
@@ -639,7 +633,7 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-from .reports import ReportStore as ReportStore  # noqa: E402
-from .schema import SCHEMA_VERSION as SCHEMA_VERSION  # noqa: E402
-from .schema import SchemaError as SchemaError  # noqa: E402
-from .users import UserStore as UserStore  # noqa: E402  (re-exported: users and tokens)
+from locator.store.reports import ReportStore as ReportStore  # noqa: E402
+from locator.store.schema import SCHEMA_VERSION as SCHEMA_VERSION  # noqa: E402
+from locator.store.schema import SchemaError as SchemaError  # noqa: E402
+from locator.store.users import UserStore as UserStore  # noqa: E402  (re-exported: users and tokens)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..model import Point, format_time, utcnow
-from . import Store, _differences
-from .schema import SCHEMA_VERSION, migrate
+from locator.domain.point import Point, format_time, utcnow
+from locator.store import Store, _differences
+from locator.store.schema import SCHEMA_VERSION, migrate
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 REQUIRED_TABLES = ("meta", "points", "history")

@@ -8,11 +8,12 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..model import format_time, parse_time
-from . import PUBLIC_STATUS
+from locator.domain.point import format_time
+from locator.domain.validation import parse_time
+from locator.store import PUBLIC_STATUS
 
 if TYPE_CHECKING:
-    from . import Store
+    from locator.store import Store
 
 PROBE_LOCK_WAIT_S = 1.0  # a writer holding the lock longer than this is itself a problem
 

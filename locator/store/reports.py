@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from ..model import Report, ReportKind, Status, format_time, parse_time, utcnow
+from locator.domain.point import Status, format_time, utcnow
+from locator.domain.reports import Report, ReportKind
+from locator.domain.validation import parse_time
 
 if TYPE_CHECKING:
-    from . import Store
+    from locator.store import Store
 
 HOUR = timedelta(hours=1)
 SHOWN_AS_WORKING = (Status.OPEN.value, Status.FULL.value)

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import sqlite_utils
 
-from ..auth import Role, User
-from ..model import format_time, utcnow
-from . import NotFoundError, Store
+from locator.domain.point import format_time, utcnow
+from locator.domain.users import Role, User
+from locator.store import NotFoundError, Store
 
 
 class UserStore:

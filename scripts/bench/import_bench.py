@@ -19,7 +19,7 @@ from pathlib import Path
 
 import common
 
-from locator import files, gcpause
+from locator.io import files, gcpause
 from locator.store import Store
 
 TARGET_S = 30.0  # issue 5, at 100,000 points

@@ -170,8 +170,10 @@ def server_costs(db: Path) -> dict:
     import brotli
 
     common.in_process_env(db)
-    from locator import bodies, create_app
-    from locator.model import PointFilter, utcnow
+    from locator import create_app
+    from locator.domain.filters import PointFilter
+    from locator.domain.point import utcnow
+    from locator.io import compact, json_bytes
 
     app = create_app()
     costs: dict = {}
@@ -181,10 +183,10 @@ def server_costs(db: Path) -> dict:
         costs["store_find_s"] = round(time.perf_counter() - begin, 2)
         stale_after = timedelta(hours=app.config["STALE_HOURS"])
         begin = time.perf_counter()
-        body = bodies.compact_table(points, 0, utcnow(), stale_after)
+        body = compact.compact_table(points, 0, utcnow(), stale_after)
         costs["compact_table_s"] = round(time.perf_counter() - begin, 2)  # rows made and kept
         begin = time.perf_counter()
-        bodies.compact_table(points, 0, utcnow(), stale_after)
+        compact.compact_table(points, 0, utcnow(), stale_after)
         costs["compact_table_again_s"] = round(time.perf_counter() - begin, 2)  # after a write
         compact = orjson.loads(body)
     costs["body_bytes"] = len(body)
@@ -200,7 +202,7 @@ def server_costs(db: Path) -> dict:
     fields = compact["fields"]
     text = [fields.index(name) for name in ("name", "settlement", "address") if name in fields]
     slim = dict(compact, rows=[[v for i, v in enumerate(row) if i not in text] for row in compact["rows"]])
-    slim_body = bodies.dump_json(slim)
+    slim_body = json_bytes.dump_json(slim)
     costs["without_text_bytes"] = len(slim_body)
     costs["without_text_br4_bytes"] = len(brotli.compress(slim_body, quality=4))
     for name in ("name", "settlement", "address"):

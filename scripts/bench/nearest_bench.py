@@ -26,8 +26,10 @@ from pathlib import Path
 import common
 import numpy as np
 
-from locator.geo import EARTH_RADIUS_M, NearestIndex, Snapshot
-from locator.model import PointFilter, Status
+from locator.domain.filters import PointFilter
+from locator.domain.point import Status
+from locator.search.distance import EARTH_RADIUS_M
+from locator.search.nearest import NearestIndex, Snapshot
 from locator.store import Store
 
 K = 5
@@ -264,7 +266,7 @@ def scheduled_costs(points: list, queries: list, checks: int) -> dict:
     beside the tree, not in it. Exactness against brute force over where every point is now."""
     from datetime import timedelta
 
-    from locator.model import Kind, Stop, utcnow
+    from locator.domain.point import Kind, Stop, utcnow
 
     rng = random.Random(7)
     now = utcnow()

@@ -22,9 +22,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request
 
-from .limits import TOKEN_TAKEN, TokenBuckets, retry_after
-from .model import ValidationError
-from .revalidation import Revalidations
+from locator.domain.validation import ValidationError
+from locator.http.limits import TOKEN_TAKEN, TokenBuckets, retry_after
+from locator.http.revalidation import Revalidations
 
 PROBLEM_JSON = "application/problem+json"
 ETAG_BUCKET_S = 60  # "stale" flags depend on the clock: ETags roll over at least once a minute

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, url_for
 from flask_babel import gettext
 
-from .operator import _editable_point, _store, login_required
+from locator.console.points import _editable_point, _store, login_required
 
 bp = Blueprint("operator_reports", __name__, url_prefix="/operator")
 

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext
 
-from .labels import LOCAL_TIME
-from .model import ValidationError
-from .operator import _editable_point, _store, _version, login_required
-from .store import VersionConflict
+from locator.console.points import _editable_point, _store, _version, login_required
+from locator.domain.validation import ValidationError
+from locator.store import VersionConflict
+from locator.web.i18n import LOCAL_TIME
 
 bp = Blueprint("operator_stops", __name__, url_prefix="/operator")
 

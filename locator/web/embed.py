@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from . import labels
-from .geo import find_places
-from .i18n import LANGUAGES
-from .maps import build_map
-from .model import SERVICES, Category, Kind, Status, ValidationError, fold, parse_coordinate, parse_filter
-from .public import map_settings
-from .web import ApiError
+from locator.domain.filters import fold, parse_filter
+from locator.domain.point import SERVICES, Category, Kind, Status
+from locator.domain.validation import ValidationError, parse_coordinate
+from locator.http.edge import ApiError
+from locator.search.places import find_places
+from locator.web import labels
+from locator.web.i18n import LANGUAGES
+from locator.web.maps import build_map
+from locator.web.public import map_settings
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 

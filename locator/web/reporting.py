@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 
-from .api import dump_json, point_or_404
-from .model import Report, ValidationError, parse_report
-from .store.reports import ReportLimited
-from .web import ApiError
+from locator.domain.reports import Report, parse_report
+from locator.domain.validation import ValidationError
+from locator.http.edge import ApiError
+from locator.store.reports import ReportLimited
+from locator.web.api import dump_json, point_or_404
 
 bp = Blueprint("reports", __name__)
 
@@ -71,7 +72,7 @@ def report_api(point_id: str) -> Response:
 @bp.post("/points/<point_id>/report")
 def report_form(point_id: str):
     """The point page's form: thanks on success, the page again with the problem otherwise."""
-    from .public import render_point_page  # the page is the public blueprint's
+    from locator.web.public import render_point_page  # the page is the public blueprint's
 
     try:
         submit(point_id, request.form)

@@ -28,8 +28,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .model import Status, utcnow
-from .store import health
+from locator.domain.point import Status, utcnow
+from locator.store import health
 
 bp = Blueprint("ops", __name__)
 
@@ -272,7 +272,7 @@ def _write_line(target: str, text: str) -> None:
 
 def _too_large(error: RequestEntityTooLarge):
     """A clear answer to an upload over LOCATOR_IMPORT_MAX_BYTES: what the limit is."""
-    from .web import ApiError, problem_response
+    from locator.http.edge import ApiError, problem_response
 
     limit = current_app.config["IMPORT_MAX_BYTES"]
     shown = f"{limit / MEGABYTE:.1f} MB" if limit >= MEGABYTE else f"{limit / 1024:.1f} KB"

@@ -7,23 +7,15 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext
 
-from . import i18n, labels, openapi, pwa
-from .gazetteer import Settlement
-from .geo import bearing_deg, compass
-from .maps import build_map
-from .model import (
-    ID_PATTERN,
-    MAX_ID,
-    SERVICES,
-    Category,
-    Kind,
-    PointFilter,
-    ReportKind,
-    Status,
-    parse_coordinate,
-    utcnow,
-)
-from .store import NotFoundError
+from locator.domain.filters import PointFilter
+from locator.domain.point import SERVICES, Category, Kind, Status, utcnow
+from locator.domain.reports import ReportKind
+from locator.domain.validation import ID_PATTERN, MAX_ID, parse_coordinate
+from locator.search.distance import bearing_deg, compass
+from locator.search.gazetteer import Settlement
+from locator.store import NotFoundError
+from locator.web import i18n, labels, openapi, pwa
+from locator.web.maps import build_map
 
 bp = Blueprint("public", __name__)
 

@@ -9,7 +9,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from .model import POINT_FIELDS, PerPoint, Point, format_time, sorted_services, utcnow
+from locator.domain.point import POINT_FIELDS, Point, format_time, sorted_services, utcnow
+from locator.io.memo import PerPoint
 
 # Columns of the CSV export: every field of a Point, in order; import reads the same names back.
 CSV_COLUMNS = POINT_FIELDS

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from flask import Flask, request
 from werkzeug.http import parse_etags, unquote_etag
 
-from . import ops
+from locator.web import ops
 
 ENTRIES = 4096  # revalidations remembered per process (URL, query, scheme, method), oldest dropped
 READ_METHODS = ("GET", "HEAD")

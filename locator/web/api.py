@@ -10,8 +10,11 @@ from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.datastructures import Accept, MultiDict
 from werkzeug.http import unquote_etag
 
-from . import openapi, revalidation
-from .bodies import (
+from locator.domain.filters import PointFilter, parse_filter
+from locator.domain.point import Point, Status, format_time, utcnow
+from locator.domain.validation import ID_PATTERN, MAX_ID, ValidationError, parse_coordinate
+from locator.http import revalidation
+from locator.http.bodies import (
     BR_QUALITY_KEPT,
     BR_QUALITY_KEPT_LONG,
     BR_QUALITY_SMALL,
@@ -19,26 +22,16 @@ from .bodies import (
     ENCODINGS,
     KEEP_COMPRESSED_AT,
     BodyCache,
-    compact_table,
     compress,
-    dump_json,
 )
-from .features import feature_collection, point_feature, points_csv
-from .geo import Snapshot, bearing_deg, compass
-from .model import (
-    ID_PATTERN,
-    MAX_ID,
-    Point,
-    PointFilter,
-    Status,
-    ValidationError,
-    format_time,
-    parse_coordinate,
-    parse_filter,
-    utcnow,
-)
-from .store import NotFoundError
-from .web import ApiError, cacheable, etag_for, etag_valid_until, not_modified
+from locator.http.edge import ApiError, cacheable, etag_for, etag_valid_until, not_modified
+from locator.io.compact import compact_table
+from locator.io.features import feature_collection, point_feature, points_csv
+from locator.io.json_bytes import dump_json
+from locator.search.distance import bearing_deg, compass
+from locator.search.nearest import Snapshot
+from locator.store import NotFoundError
+from locator.web import openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -19,10 +19,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.http import quote_etag
 
-from . import api, ops
-from .limits import TOKEN_TAKEN
-from .model import utcnow
-from .web import CORS_READ, cache_control, security_headers
+from locator.domain.point import utcnow
+from locator.http.edge import CORS_READ, cache_control, security_headers
+from locator.http.limits import TOKEN_TAKEN
+from locator.web import api, ops
 
 PATH = "/api/v1/nearest"  # also the route name in metrics and the request log, as Flask names it
 MEDIA_TYPE = "application/geo+json"

@@ -24,23 +24,24 @@ from flask import (
 from flask_babel import gettext
 from werkzeug.utils import secure_filename
 
-from . import files, labels
-from .auth import Role, check_password
-from .maps import build_map
-from .model import (
+from locator.domain.filters import PointFilter
+from locator.domain.point import (
     EDITABLE_FIELDS,
     OPERATOR_STATUSES,
     SERVICES,
     Category,
     Kind,
     Point,
-    PointFilter,
     Status,
-    ValidationError,
-    parse_enum,
     utcnow,
 )
-from .store import NotFoundError, VersionConflict
+from locator.domain.users import Role
+from locator.domain.validation import ValidationError, parse_enum
+from locator.io import files
+from locator.services.accounts import check_password
+from locator.store import NotFoundError, VersionConflict
+from locator.web import labels
+from locator.web.maps import build_map
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 

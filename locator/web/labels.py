@@ -10,9 +10,8 @@ from flask import Flask
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from . import i18n
-from .i18n import LOCAL_TIME  # noqa: F401 (its old home: operator_stops imports it from here)
-from .model import SERVICES
+from locator.domain.point import SERVICES
+from locator.web import i18n
 
 STATUS = {
     "open": _l("Працює"),

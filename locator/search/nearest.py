@@ -1,9 +1,8 @@
-"""Distances, the nearest-point index and the settlement gazetteer: all geometry in one place.
+"""The exact nearest-point index.
 
 Exact great-circle nearest: points live in a KD-tree as 3-D unit vectors. Chord length grows
 with arc length, so ranking by chord ranks by great-circle distance; the final order and the
-distances come from the same haversine the tests use as their brute-force oracle.
-"""
+distances come from the same haversine the tests use as their brute-force oracle."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import NamedTuple
@@ -29,21 +27,11 @@ from scipy.spatial import cKDTree
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pykdtree.kdtree import KDTree  # noqa: E402
 
-from .model import (
-    Category,
-    Kind,
-    Point,
-    PointFilter,
-    Status,
-    fold,
-    search_text,
-    services_mask,
-    utcnow,
-)
+from locator.domain.filters import PointFilter, fold, search_text
+from locator.domain.point import Category, Kind, Point, Status, services_mask, utcnow
+from locator.search.distance import EARTH_DIAMETER_M, unit_vectors
+from locator.search.places import Place, settlements
 
-EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), the sphere all distances use
-EARTH_DIAMETER_M = 2 * EARTH_RADIUS_M
-COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 REBUILD_FRACTION = 0.05  # rebuild the tree when this share of points changed since it was built
 REBUILD_MIN = 512
 SUBSET_CACHE = 32  # filters whose subset trees are kept per base (LRU)
@@ -53,35 +41,6 @@ TIE_MARGIN = 1e-9  # relative chord margin so float rounding never drops a tied 
 STATUS_CODES = {status: code for code, status in enumerate(Status)}
 KIND_CODES = {kind: code for code, kind in enumerate(Kind)}
 CATEGORY_CODES = {category: code for code, category in enumerate(Category)}
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres on a sphere of radius EARTH_RADIUS_M."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return EARTH_DIAMETER_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Initial bearing from the first point to the second, degrees clockwise from north."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dlmb = math.radians(lon2 - lon1)
-    x = math.sin(dlmb) * math.cos(phi2)
-    y = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(dlmb)
-    return (math.degrees(math.atan2(x, y)) + 360) % 360
-
-
-def compass(degrees: float) -> str:
-    """One of eight compass points (N, NE, ...) for a bearing."""
-    return COMPASS[round(degrees / 45) % 8]
-
-
-def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    phi, lmb = np.radians(lat), np.radians(lon)
-    cos_phi = np.cos(phi)
-    return np.column_stack((cos_phi * np.cos(lmb), cos_phi * np.sin(lmb), np.sin(phi)))
 
 
 class Hit(NamedTuple):
@@ -415,39 +374,3 @@ class NearestIndex:
         self, lat: float, lon: float, k: int, wanted: PointFilter, now: datetime | None = None
     ) -> list[Hit]:
         return self.sync().nearest(lat, lon, k, wanted, now)
-
-
-@dataclass(frozen=True)
-class Place:
-    name: str
-    region: str
-    lat: float
-    lon: float
-    points: int
-
-
-def settlements(points: Iterable[Point]) -> list[Place]:
-    """The points' own settlements, each placed at the mean position of its points."""
-    groups: dict[tuple[str, str], list[float]] = {}
-    for point in points:
-        if point.settlement:
-            total = groups.setdefault((point.settlement, point.region), [0.0, 0.0, 0])
-            total[0] += point.lat
-            total[1] += point.lon
-            total[2] += 1
-    return [Place(name, region, lat / n, lon / n, n) for (name, region), (lat, lon, n) in groups.items()]
-
-
-def find_places(places: Iterable[Place], query: str, limit: int = 10) -> list[Place]:
-    """Settlements whose name contains the query (case and apostrophes ignored), best first:
-    exact names before prefixes, prefixes before substrings, then by number of points."""
-    needle = fold(query.strip())
-    if not needle:
-        return []
-    found = [place for place in places if needle in fold(place.name)]
-
-    def rank(place: Place) -> tuple:
-        folded = fold(place.name)
-        return (folded != needle, not folded.startswith(needle), -place.points, place.name)
-
-    return sorted(found, key=rank)[:limit]

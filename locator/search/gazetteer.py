@@ -28,7 +28,8 @@ from dataclasses import dataclass, fields, replace
 from functools import cache, lru_cache
 from pathlib import Path
 
-from .geo import Place, haversine_m
+from locator.search.distance import haversine_m
+from locator.search.places import Place
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,7 @@ copy after a change is made at a quick quality (~0.5 s, about 12 % larger) and t
 background thread, which replaces it when done (brotli releases the GIL), unless newer data came
 within UPGRADE_AFTER_S; a body being made is made once, other threads of the worker waiting;
 and the compressed copies go to files the server's workers share (SharedCopies), so a write
-costs the server one copy, not one per worker.
-"""
+costs the server one copy, not one per worker."""
 
 from __future__ import annotations
 
@@ -19,16 +18,11 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import brotli
-import orjson
-
-from .model import SERVICES, Kind, PerPoint, Point, format_time, utcnow
 
 CACHED_BODIES = 16  # serialised responses (and their compressed forms) kept per process, by ETag
 ENCODINGS = ("br", "gzip")  # what the API compresses with, best first
@@ -40,27 +34,6 @@ BR_QUALITY_KEPT_LONG = 9  # the map's data, kept until the data changes: 20 MB -
 BR_QUALITY_QUICK = 5  # ...whose first copy after a change: 20 MB -> 2.7 MB in ~0.6 s
 UPGRADE_AFTER_S = 2.0  # ...and its best copy made only if no newer quick copy came in this time
 GZIP_LEVEL = 6
-COMPACT_FIELDS = (
-    "id",
-    "lat",
-    "lon",
-    "status",
-    "kind",
-    "category",
-    "base",
-    "services",
-    "verified_at",
-    "name",
-    "settlement",
-    "address",
-    "located_since",  # mobile points: unix time they arrived where they stand (0 unknown)
-)
-ROWS_KEPT = 300_000  # compact rows kept per process (~0.3 KB each); past that the cache starts over
-
-
-def dump_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON; orjson is several times faster than json (20 MB of map data: 0.6 s)."""
-    return orjson.dumps(value)
 
 
 def compress(body: bytes, encoding: str, quality: int) -> bytes:
@@ -236,50 +209,3 @@ class BodyCache:
             self.items.move_to_end(key)
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
-
-
-def compact_table(points: Iterable[Point], seq: int, now: datetime, stale_after: timedelta) -> bytes:
-    """The map's data: one row per point (COMPACT_FIELDS), only what the map draws and its popup
-    shows; far smaller than GeoJSON. Rows of points without stops come from _ROWS."""
-    head = dump_json(
-        {
-            "seq": seq,
-            "generated_at": format_time(utcnow()),
-            "stale_after_s": int(stale_after.total_seconds()),
-            "services": list(SERVICES),
-            "fields": list(COMPACT_FIELDS),
-            "rows": [],
-        }
-    )
-    rows = b",".join([_row_bytes(p, now) for p in points])
-    return head[: -len(b"]}")] + rows + b"]}"
-
-
-_ROWS = PerPoint(ROWS_KEPT)
-
-
-def _row_bytes(point: Point, now: datetime) -> bytes:
-    """A point's row as JSON, kept per Point object; a point with stops stands somewhere that
-    depends on the clock, so its row is made each time."""
-    if point.stops:
-        return dump_json(compact_row(point.at(now)))
-    return _ROWS.get(point, lambda p: dump_json(compact_row(p)))
-
-
-def compact_row(p: Point) -> list[Any]:
-    """One row, in COMPACT_FIELDS order, of a point where it stands (Point.at for one with stops)."""
-    return [
-        p.id,
-        round(p.lat, 5),
-        round(p.lon, 5),
-        p.public_status.value,
-        p.kind.value,
-        p.category.value,
-        int(p.base),
-        p.services_mask,
-        int(p.verified_at.timestamp()),
-        p.name,
-        p.settlement,
-        p.address,
-        int(p.moved_at.timestamp()) if p.moved_at and p.kind is Kind.MOBILE else 0,
-    ]

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import (
+from locator.domain.point import (
     EDITABLE_FIELDS,
-    ID_PATTERN,
-    MAX_COMMENT,
-    MAX_COUNT,
-    MAX_ID,
-    MAX_NOTE,
     MAX_STOPS,
-    MAX_TEXT,
     OPERATOR_STATUSES,
     SERVICES,
     Category,
     Kind,
-    ReportKind,
     Status,
 )
+from locator.domain.reports import MAX_COMMENT, ReportKind
+from locator.domain.validation import ID_PATTERN, MAX_COUNT, MAX_ID, MAX_NOTE, MAX_TEXT
 
 PROBLEM = {"$ref": "#/components/responses/Problem"}
 

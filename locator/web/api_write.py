@@ -12,12 +12,14 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, g, request, url_for
 
-from .api import dump_json, json_response, point_etag, point_or_404
-from .auth import Role, User, token_digest
-from .features import point_feature
-from .model import EDITABLE_FIELDS, Point, ValidationError, utcnow
-from .store import DuplicateIdError, VersionConflict
-from .web import ApiError
+from locator.domain.point import EDITABLE_FIELDS, Point, utcnow
+from locator.domain.users import Role, User
+from locator.domain.validation import ValidationError
+from locator.http.edge import ApiError
+from locator.io.features import point_feature
+from locator.services.accounts import token_digest
+from locator.store import DuplicateIdError, VersionConflict
+from locator.web.api import dump_json, json_response, point_etag, point_or_404
 
 bp = Blueprint("api_write", __name__, url_prefix="/api/v1")
 

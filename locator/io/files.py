@@ -26,9 +26,17 @@ import pyogrio.errors
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from . import gcpause, plain_geojson
-from .features import CSV_COLUMNS, csv_row, feature_collection, point_feature, points_csv, unguard_cell
-from .model import Point, Problem, ValidationError, parse_point, utcnow
+from locator.domain.point import Point, utcnow
+from locator.domain.validation import Problem, ValidationError, parse_point
+from locator.io import gcpause, plain_geojson
+from locator.io.features import (
+    CSV_COLUMNS,
+    csv_row,
+    feature_collection,
+    point_feature,
+    points_csv,
+    unguard_cell,
+)
 
 WGS84 = "EPSG:4326"
 CSV_SUFFIXES = (".csv", ".txt")
