@@ -35,10 +35,12 @@ from locator.domain.point import (
     sorted_services,
     utcnow,
 )
-from locator.domain.validation import Problem, ValidationError, parse_point, parse_stops, parse_time
+from locator.domain.validation import parse_point, parse_stops, parse_time
 from locator.io import gcpause
 from locator.store import schema
 from locator.store.beacon import CONFIRM_EVERY_S, SeqBeacon
+from locator.store.errors import DuplicateIdError, NotFoundError, VersionConflict
+from locator.store.errors import StoreBusy as StoreBusy  # raised by writes; re-exported
 
 POINT_COLUMNS = {
     "id": str,
@@ -86,25 +88,6 @@ SYNCHRONOUS_PRAGMAS = {"FULL": "PRAGMA synchronous = FULL", "NORMAL": "PRAGMA sy
 # (10 times SQLite's default), should that thread ever stop.
 AUTOCHECKPOINT_FALLBACK = "PRAGMA wal_autocheckpoint = 10000"
 PUBLIC_STATUS = "(CASE WHEN unconfirmed THEN 'unconfirmed' ELSE status END)"  # Point.public_status
-
-
-class NotFoundError(LookupError):
-    """No point has this id."""
-
-
-class DuplicateIdError(ValidationError):
-    """A new point asked for an id that is taken."""
-
-    def __init__(self, point_id: str):
-        super().__init__([Problem("id", f"a point with the id {point_id!r} exists already")])
-
-
-class VersionConflict(RuntimeError):
-    """The caller edited an older version of the point than the one stored."""
-
-    def __init__(self, point: Point):
-        self.point = point
-        super().__init__(f"point {point.id} is at version {point.version}")
 
 
 @dataclass
