@@ -19,7 +19,6 @@ from locator.console import stops as operator_stops
 from locator.http import edge as web
 from locator.http.bodies import BodyCache, SharedCopies
 from locator.http.fast_nearest import FastNearest
-from locator.io import files
 from locator.search.gazetteer import shared as shared_gazetteer
 from locator.search.nearest import NearestIndex
 from locator.store import Store, UserStore
@@ -29,7 +28,7 @@ from locator.web import api, api_write, embed, i18n, labels, ops, public, report
 csrf = CSRFProtect()
 UPLOAD_FORM_BYTES = 64 * 1024  # multipart framing and form fields around an uploaded file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = config.ROOT
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -67,7 +66,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # An import file and the few form fields around it; bigger uploads get ops' 413 page.
         MAX_CONTENT_LENGTH=app.config["IMPORT_MAX_BYTES"] + UPLOAD_FORM_BYTES,
     )
-    database = _resolve(app.config["DATABASE"])
+    database = config.project_path(app.config["DATABASE"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _development_secret(database.parent / "secret_key")
     store = Store(database, synchronous=app.config["SYNCHRONOUS"])
@@ -81,8 +80,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     store.migrate()
     users = UserStore(store)
     app.extensions["locator.users"] = users
-    if store.count() == 0 and app.config["SEED_FILE"]:
-        cli.seed(store, _resolve(app.config["SEED_FILE"]), files.ImportLimits.from_config(app.config))
     app.extensions["locator.store"] = store
     app.extensions["locator.index"] = NearestIndex(store)
     app.extensions["locator.bodies"] = BodyCache(shared=_shared_copies(database))
@@ -174,9 +171,3 @@ def _development_secret(path: Path) -> str:
         finally:
             draft.unlink()
     return path.read_text().strip()
-
-
-def _resolve(path: str) -> Path:
-    """Relative paths in settings are relative to the project, wherever the app starts from."""
-    candidate = Path(path)
-    return candidate if candidate.is_absolute() else ROOT / candidate

@@ -10,9 +10,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from locator import config
 from locator.domain.point import utcnow
 from locator.domain.users import Role
-from locator.io import files
 from locator.services import accounts
 from locator.store import ImportSummary, NotFoundError, Store, UserStore
 from locator.store import backup as backups
@@ -22,12 +22,33 @@ users_cli = AppGroup("users", help="Manage console users and API tokens.")
 db_cli = AppGroup("db", help="Back up and restore the database.")
 
 
-def seed(store: Store, path: Path, limits: files.ImportLimits | None = None) -> ImportSummary | None:
-    """Fill an empty database from the demo file, if it is there."""
-    if not path.is_file():
+def seed_if_empty(app: Flask) -> ImportSummary | None:
+    """Fill an empty database from LOCATOR_SEED_FILE (the demo data), if that file is there.
+
+    Never done by create_app: a web worker must not load geopandas to start. The serve script
+    runs ``flask --app app points seed`` before the server starts."""
+    store: Store = app.extensions["locator.store"]
+    setting = app.config["SEED_FILE"]
+    path = config.project_path(setting)
+    if not setting or store.count() > 0 or not path.is_file():
         return None
-    batch = files.read_points(path, limits=limits or files.ImportLimits())
+    from locator.io import files  # geopandas: loaded by this command only
+
+    batch = files.read_points(path, limits=files.ImportLimits.from_config(app.config))
     return store.import_points(batch, by=f"seed:{path.name}", untimed=batch.untimed)
+
+
+@points_cli.command("seed")
+def seed_command() -> None:
+    """Import LOCATOR_SEED_FILE into an empty database (a database with points is left alone).
+
+    Example: flask --app app points seed
+    """
+    summary = seed_if_empty(current_app)
+    if summary is None:
+        click.echo("nothing seeded: the database has points, or LOCATOR_SEED_FILE is empty or missing")
+    else:
+        click.echo(f"seeded {len(summary.added)} points from {current_app.config['SEED_FILE']}")
 
 
 @points_cli.command("import")
@@ -42,6 +63,8 @@ def import_command(file: str, replace: bool, dry_run: bool) -> None:
 
     Example: flask --app app points import data/points.geojson --replace
     """
+    from locator.io import files  # geopandas: loaded by the file commands only
+
     try:
         points = files.read_points(file, limits=files.ImportLimits.from_config(current_app.config))
     except files.ImportRejected as rejected:
@@ -70,6 +93,8 @@ def export_command(file: str) -> None:
 
     Example: flask --app app points export /tmp/points.csv
     """
+    from locator.io import files
+
     store: Store = current_app.extensions["locator.store"]
     stale_after = timedelta(hours=current_app.config["STALE_HOURS"])
     try:

@@ -13,12 +13,22 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
     """A setting has a value the app cannot run with."""
+
+
+ROOT = Path(__file__).resolve().parent.parent  # the project: templates, static, data, instance
+
+
+def project_path(setting: str) -> Path:
+    """Relative paths in settings are relative to the project, wherever the app starts from."""
+    candidate = Path(setting)
+    return candidate if candidate.is_absolute() else ROOT / candidate
 
 
 def _positive_float(text: str) -> float:

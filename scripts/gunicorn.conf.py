@@ -62,6 +62,9 @@ def when_ready(server):
         from locator.web import api
 
         api.warm_map_data(app)  # and the map's data, compressed: a fresh server's first map load
+        # folium (and pandas with it) loaded once here, shared by every worker after the fork,
+        # so no citizen's first map page waits for it; create_app itself never loads them.
+        import folium  # noqa: F401
     # Move everything loaded so far (100,000 points: millions of objects) out of the garbage
     # collector's reach: a worker's full collection walked them all, stopping every thread of
     # the worker for 1.0-3.9 s, several times a minute under load (issue 5); frozen, 8-25 ms.

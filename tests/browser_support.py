@@ -24,6 +24,7 @@ from helpers import serving
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route, expect
 
 from locator import create_app
+from locator.cli import seed_if_empty
 from locator.domain.point import SERVICES
 
 CHROMIUM = "/usr/bin/chromium"
@@ -199,6 +200,7 @@ def serve(folder: Path, points: list[dict] | None = None, **config: Any) -> Iter
         }
         | config
     )
+    seed_if_empty(app)
     assert app.extensions["locator.store"].count() == len(points), "the seed file was not imported"
     try:
         with serving(app) as port:

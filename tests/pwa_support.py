@@ -20,6 +20,7 @@ from helpers import serving
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 
 from locator import create_app
+from locator.cli import seed_if_empty
 
 
 @dataclass
@@ -76,6 +77,7 @@ def serve_site(folder: Path, seed_file: Path, **overrides: Any) -> Iterator[Live
                 **overrides,
             }
         )
+        seed_if_empty(app)
         app.wsgi_app = _recording(site, app.wsgi_app)
         try:
             with serving(app) as port:

@@ -151,13 +151,18 @@ def test_create_app_reads_the_environment_and_overrides_win(monkeypatch, tmp_pat
     assert "max-age=9" in app.test_client().get("/api/v1/points").headers["Cache-Control"]
 
 
-def test_create_app_seeds_an_empty_database_from_the_seed_file(tmp_path):
+def test_the_seed_command_fills_only_an_empty_database_and_create_app_never_does(tmp_path):
     seed = tmp_path / "seed.csv"
     seed.write_text("id,name,status,lat,lon\na,Школа,open,50.45,30.52\nb,Ліцей,closed,49.84,24.03\n")
     app = create_app({"DATABASE": str(tmp_path / "seeded.db"), "SEED_FILE": str(seed)})
+    assert app.extensions["locator.store"].count() == 0  # the app imports no data by itself
+    result = app.test_cli_runner().invoke(args=["points", "seed"])
+    assert result.exit_code == 0 and "seeded 2 points" in result.output
     assert [p.id for p in app.extensions["locator.store"].all()] == ["a", "b"]
     seed.write_text("id,name,status,lat,lon\nc,Інший,open,50.0,30.0\n")
     again = create_app({"DATABASE": str(tmp_path / "seeded.db"), "SEED_FILE": str(seed)})
+    result = again.test_cli_runner().invoke(args=["points", "seed"])
+    assert result.exit_code == 0 and "nothing seeded" in result.output
     assert [p.id for p in again.extensions["locator.store"].all()] == ["a", "b"]  # only when empty
 
 

@@ -249,9 +249,9 @@ def template(tmp_path_factory) -> Template:
     generate += ["--seed", str(DATA_SEED), "--out", str(data)]
     subprocess.run(generate, cwd=PROJECT, check=True, capture_output=True, timeout=300)
     database = folder / "locator.db"
-    # The first command builds the app on an empty database, which seeds it from the file.
+    flask_cli(database, "points", "seed", seed=str(data))  # as scripts/serve.sh does
     create = ["users", "create", USER, "--role", "admin", "--password-stdin"]
-    flask_cli(database, *create, stdin=USER_PASSWORD + "\n", seed=str(data))
+    flask_cli(database, *create, stdin=USER_PASSWORD + "\n")
     token = flask_cli(database, "users", "token", USER).split()[-1]
     assert token.startswith("poi_")
     with closing(sqlite3.connect(database)) as db:

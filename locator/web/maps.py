@@ -4,13 +4,15 @@ Folium writes the Leaflet set-up (map, tiles, scale, a marker); we take its HTML
 and drop its header, which would load Leaflet, jQuery and Bootstrap from public CDNs. The page
 loads Leaflet from static/vendor, and the script runs under the response's CSP nonce.
 Point text never enters folium's output: only numbers do, so nothing there needs escaping.
+
+folium is imported on the first map drawn, not with the app: it loads pandas, which an API
+worker never needs (gunicorn's master draws one map before forking; scripts/gunicorn.conf.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import folium
 from markupsafe import Markup
 
 MAX_ZOOM = 19
@@ -31,6 +33,8 @@ def build_map(
     marker: tuple[float, float] | None = None,
 ) -> MapParts:
     """A folium map with our tiles; optionally one marker (a point page)."""
+    import folium  # (pandas with it: see the module's docstring)
+
     fmap = folium.Map(
         location=list(center),
         zoom_start=zoom,
