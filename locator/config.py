@@ -1,7 +1,8 @@
 """Every setting, read from environment variables, with defaults and validation.
 
 A wrong value stops start-up with a message naming the variable and what it accepts.
-The README's configuration table is checked against SETTINGS by tests/test_docs.py.
+The table in docs/configuration.md is generated from SETTINGS (scripts/settings_table.py) and
+checked by tests/test_docs.py.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ SETTINGS: tuple[Setting, ...] = (
         "NORMAL",
         _synchronous,
         "NORMAL or FULL",
-        "SQLite's fsync policy (README, Production): FULL fsyncs every commit, NORMAL only checkpoints.",
+        "SQLite's fsync policy (docs/deployment.md): FULL fsyncs every commit, NORMAL only checkpoints.",
     ),
     Setting(
         "LOCATOR_SEED_FILE",
@@ -226,8 +227,8 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         str,
         "a long random string",
-        "Signs session cookies. Required in production; in development a random key is kept in "
-        "instance/secret_key.",
+        "Signs session cookies and CSRF tokens (32+ characters in production, where it is required);"
+        " in development a random key is made once and kept in secret_key beside the database.",
     ),
     Setting(
         "LOCATOR_REPORTS_TO_UNCONFIRM",
