@@ -154,7 +154,7 @@ SETTINGS: tuple[Setting, ...] = (
         "instance/locator.db",
         str,
         "a file path",
-        "SQLite database file; created and seeded when empty.",
+        "SQLite database file; created when missing.",
     ),
     Setting(
         "LOCATOR_SYNCHRONOUS",
@@ -170,7 +170,8 @@ SETTINGS: tuple[Setting, ...] = (
         "data/points.geojson",
         str,
         "a file path",
-        "Points imported at start when the database has none (empty value: no seeding).",
+        "Points `flask --app app points seed` imports into an empty database "
+        "(scripts/serve.sh runs it; empty value: no seeding).",
     ),
     Setting(
         "LOCATOR_STALE_HOURS",
