@@ -1,4 +1,4 @@
-"""gunicorn settings for the locator (see README, "Production")."""
+"""gunicorn settings for the locator (docs/deployment.md, "gunicorn")."""
 
 import gc
 import os

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Message catalogues (docs/development.md, "Translations"). The msgids are the Ukrainian strings themselves.
+# Message catalogues (docs/development.md, "Languages"). The msgids are the Ukrainian strings themselves.
 #   scripts/i18n.sh extract FILE.pot  every marked string of locator/ and templates/ into FILE.pot
 #   scripts/i18n.sh update            extract, then merge new and changed strings into every .po
 #   scripts/i18n.sh compile           .po -> .mo (commit both: tests/test_i18n.py fails on a stale .mo)

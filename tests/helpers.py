@@ -236,7 +236,7 @@ def serving(wsgi_app) -> Iterator[int]:
         server.server_close()
 
 
-EARTH_RADIUS_M_ORACLE = 6_371_008.8  # metres: the mean Earth radius the README promises
+EARTH_RADIUS_M_ORACLE = 6_371_008.8  # metres: the mean Earth radius docs/api.md promises
 
 
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -3,7 +3,7 @@
 What a phone downloads before the map shows its points: every response the page received, its
 compressed body and headers as they crossed the network (Playwright's request.sizes()), tiles
 counted apart (they come from the tile host, whatever we do). The budgets below are the figures
-measured when this test was written (stated in the README) plus about 20 % headroom, so a
+measured when this test was written (stated in docs/features.md) plus about 20 % headroom, so a
 regression fails here. Data: the project's demo file, data/points.geojson (450 points).
 """
 
@@ -21,7 +21,7 @@ from pwa_support import LiveSite, open_context, serve_site
 DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "points.geojson"
 # Measured 2026-11-23: 11 requests, 99.2 KB; the worker's install after it, 12 requests, 12.5 KB.
 # With supercluster instead of markercluster: 9 requests, 97.2 KB; the install 10 requests, 11.0 KB.
-# (its script, the page again and 304 revalidations of the static files). README, "What the site does".
+# (its script, the page again and 304 revalidations of the static files) (docs/features.md).
 FIRST_VIEW_BYTES_BUDGET = 120_000
 FIRST_VIEW_REQUESTS_BUDGET = 12
 WORKER_INSTALL_BYTES_BUDGET = 15_000
@@ -100,7 +100,7 @@ def test_first_view_is_small_compressed_and_self_hosted(browser: Browser, site: 
         "files": sorted((urlsplit(t.url).path, t.bytes, t.encoding) for t in first_view),
         "render-blocking": [urlsplit(url).path for url in blocking],
     }
-    print(report)  # pytest -s shows the figures the README states
+    print(report)  # pytest -s shows the figures docs/features.md states
 
     assert not failed and not watch.foreign and not watch.page_errors and not watch.console, (failed, watch)
     assert tiles, "the map asked for no tile"

@@ -34,7 +34,7 @@ from locator.search.distance import EARTH_RADIUS_M, bearing_deg, compass, havers
 from locator.store import beacon
 
 PROJECT = Path(__file__).resolve().parent.parent
-R = 6_371_008.8  # metres: the mean Earth radius the README promises
+R = 6_371_008.8  # metres: the mean Earth radius docs/api.md promises
 
 
 # -- the oracle ------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def live_members(group: int) -> list[int]:
 
 
 class Gunicorn:
-    """The app on gunicorn with the README's settings (2 workers, each with 2 read threads and 2
+    """The app on gunicorn with the documented settings (2 workers, each with 2 read threads and 2
     write threads), in a session of its own: the master and its workers form one process group,
     killed as one."""
 
@@ -106,7 +106,7 @@ class Gunicorn:
                 LOCATOR_DB=str(self.database),
                 LOCATOR_SEED_FILE="",
                 BIND=f"{HOST}:{self.port}",
-                WEB_CONCURRENCY="2",  # (threads: the README's default, 2 plus the write lane's)
+                WEB_CONCURRENCY="2",  # (threads: the documented default, 2 plus the write lane's)
                 ACCESS_LOG="0",
                 **self.settings,
             )

@@ -323,7 +323,7 @@ def threaded_server(database: Path) -> Iterator[int]:
 
 @contextmanager
 def gunicorn_server(database: Path) -> Iterator[int]:
-    """The app as production runs it: gunicorn with the README's settings, 2 worker processes."""
+    """The app as production runs it: gunicorn with the documented settings, 2 worker processes."""
     port = free_port()
     env = os.environ | {
         "LOCATOR_DB": str(database),

@@ -42,7 +42,7 @@ def test_only_methods_that_change_something_take_the_write_lane(head, write):
 
 @pytest.fixture(scope="module")
 def one_thread_server(tmp_path_factory):
-    """gunicorn with the README's settings but one worker with one read thread, on the demo data."""
+    """gunicorn with the documented settings but one worker with one read thread, on the demo data."""
     folder = tmp_path_factory.mktemp("write-lane")
     database = folder / "locator.db"
     create = ["users", "create", USER, "--role", "admin", "--password-stdin"]

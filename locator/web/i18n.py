@@ -2,8 +2,8 @@
 
 The reader's language is ?lang=, else the `lang` cookie (set only when they click the switch),
 else the browser's Accept-Language, else Ukrainian. Pages vary on all three, so a cache never
-serves one reader's language to another. Catalogues live in locator/translations (docs/development.md,
-"Languages": scripts/i18n.sh extracts, updates and compiles them).
+serves one reader's language to another. Catalogues live in locator/translations
+(docs/development.md, "Languages": scripts/i18n.sh extracts, updates and compiles them).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Requests per second through gunicorn, side by side with a bare Flask app, in one run.
 
-Two servers with the README's gunicorn settings (scripts/gunicorn.conf.py, WEB_CONCURRENCY=2,
+Two servers with the documented gunicorn settings (scripts/gunicorn.conf.py, WEB_CONCURRENCY=2,
 ACCESS_LOG=0) on 127.0.0.1: the locator on a copy of the 100,000-point database and
 bare_app.py. wrk loads, in turn and for several rounds: the bare constant JSON;
 /api/v1/nearest over 1,000 pre-generated coordinates; a conditional GET of

@@ -1,6 +1,6 @@
 """The public map with 100,000 points in headless Chromium, and the size of its point data.
 
-The locator runs under gunicorn (README settings) on a copy of the 100,000-point database. First
+The locator runs under gunicorn (docs/deployment.md settings) on a copy of the 100,000-point database. First
 the compact point data (/api/v1/points?format=compact) is fetched with Accept-Encoding br, gzip
 and identity to weigh it as sent. Then "/" is loaded in headless Chromium (Debian's, never a
 downloaded build), each time in a fresh browser context (empty cache): map tiles are answered

@@ -1,6 +1,6 @@
 """Operator status updates while wrk reads /api/v1/nearest: write latency and lost writes.
 
-The locator runs under gunicorn (README settings) on a copy of the 100,000-point database with
+The locator runs under gunicorn (docs/deployment.md settings) on a copy of the 100,000-point database with
 an admin user and an API token made by `flask --app app users create/token`. Two writers (two
 operators) PATCH different points: GET the point for its ETag, then PATCH {"status": ...} with
 If-Match. They write 40 points with no read load, 300 while wrk reads /api/v1/nearest as fast
@@ -186,7 +186,7 @@ def prepared(seed: Path, work: Path) -> tuple[Path, str, list[str]]:
 
 
 def versus(args, seed: Path, writes: int) -> int:
-    """Side by side: the README settings against a second server with other settings (--versus,
+    """Side by side: the documented settings against a second server with other settings (--versus,
     environment variables), in alternating rounds of writes under the full read load, so that
     the shared machine's ups and downs fall on both."""
     other = dict(item.split("=", 1) for item in args.versus.split(";") if item.strip())
