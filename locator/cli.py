@@ -12,8 +12,9 @@ from flask.cli import AppGroup
 
 from locator.domain.point import utcnow
 from locator.domain.users import Role
-from locator.io import files
-from locator.services import accounts
+from locator.io import files  # for seed(), which create_app still calls (moving to the CLI)
+from locator.services import accounts, imports
+from locator.services.actors import system_actor
 from locator.store import ImportSummary, NotFoundError, Store, UserStore
 from locator.store import backup as backups
 
@@ -42,21 +43,21 @@ def import_command(file: str, replace: bool, dry_run: bool) -> None:
 
     Example: flask --app app points import data/points.geojson --replace
     """
+    from locator.io.files import ImportLimits, ImportRejected  # geopandas: only for this command
+
     try:
-        points = files.read_points(file, limits=files.ImportLimits.from_config(current_app.config))
-    except files.ImportRejected as rejected:
+        batch = imports.read_file(file, ImportLimits.from_config(current_app.config))
+    except ImportRejected as rejected:
         for problem in rejected.problems:
             click.echo(str(problem), err=True)
         raise click.ClickException(
             f"{file}: {len(rejected.problems)} problem(s); nothing was imported"
         ) from None
-    store: Store = current_app.extensions["locator.store"]
     if dry_run:
-        click.echo(f"{file}: {len(points)} valid points; nothing written (dry run)")
+        click.echo(f"{file}: {len(batch)} valid points; nothing written (dry run)")
         return
-    summary = store.import_points(
-        points, replace=replace, by=f"import:{Path(file).name}", untimed=points.untimed
-    )
+    actor = system_actor(f"import:{Path(file).name}")
+    summary = imports.apply_import(_store(), actor, batch, replace=replace)
     click.echo(
         f"{file}: {len(summary.added)} added, {len(summary.changed)} changed, "
         f"{len(summary.unchanged)} unchanged, {len(summary.removed)} removed"
@@ -70,10 +71,11 @@ def export_command(file: str) -> None:
 
     Example: flask --app app points export /tmp/points.csv
     """
-    store: Store = current_app.extensions["locator.store"]
+    from locator.io.files import write_points  # geopandas: only for this command
+
     stale_after = timedelta(hours=current_app.config["STALE_HOURS"])
     try:
-        count = files.write_points(store.all(), file, stale_after=stale_after)
+        count = write_points(_store().all(), file, stale_after=stale_after)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{file}: {count} points written")
