@@ -141,7 +141,7 @@ def test_production_session_cookie_is_secure(tmp_path, password_hash):
 
 
 def test_five_failures_lock_the_account_even_with_the_right_password(client, people, sleeps):
-    for _ in range(console.MAX_FAILURES_PER_ACCOUNT):
+    for _ in range(console_session.MAX_FAILURES_PER_ACCOUNT):
         assert login(client, "olena", "wrong password!").status_code == 401
     # Each failure slows the next answer down a little more.
     assert sleeps == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
@@ -161,9 +161,9 @@ def test_twenty_failures_from_one_address_lock_it_for_every_account(client, peop
     here = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}
     for i in range(4):
         make_user(f"user{i}", "viewer")
-        for _ in range(console.MAX_FAILURES_PER_ACCOUNT):
+        for _ in range(console_session.MAX_FAILURES_PER_ACCOUNT):
             assert login(client, f"user{i}", "wrong password!", **here).status_code == 401
-    assert max(sleeps) == console.MAX_SLOWDOWN_S  # the slowdown is capped
+    assert max(sleeps) == console_session.MAX_SLOWDOWN_S  # the slowdown is capped
 
     response = login(client, "vika", **here)  # never failed, right password
     assert response.status_code == 429
@@ -174,7 +174,7 @@ def test_twenty_failures_from_one_address_lock_it_for_every_account(client, peop
 
 def test_a_successful_login_clears_the_accounts_failures(client, people, sleeps):
     for _ in range(2):
-        for _ in range(console.MAX_FAILURES_PER_ACCOUNT - 1):
+        for _ in range(console_session.MAX_FAILURES_PER_ACCOUNT - 1):
             assert login(client, "olena", "wrong password!").status_code == 401
         assert login(client, "olena").status_code == 302
         assert post(client, "/operator/logout").status_code == 302
