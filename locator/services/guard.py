@@ -35,7 +35,8 @@ def write_point(
     nothing is written), or whatever the store raises (ValidationError).
     """
     check_role(actor)  # before the lookup: a viewer learns nothing, not even which ids exist
-    for attempt in range(WRITE_ATTEMPTS):
+    attempts_left = WRITE_ATTEMPTS
+    while True:
         current = store.get(point_id)
         changes = changes_for(current)
         check_write(actor, current, changes)
@@ -44,6 +45,6 @@ def write_point(
         try:
             return save(current, changes)
         except VersionConflict:
-            if expected_version is not None or attempt == WRITE_ATTEMPTS - 1:
+            attempts_left -= 1
+            if expected_version is not None or not attempts_left:
                 raise
-    raise AssertionError("unreachable")  # the loop returns or raises
