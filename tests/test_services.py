@@ -290,3 +290,24 @@ def test_a_write_without_a_version_lands_on_what_is_stored(store, world):
     store.update(A_POINT, {"note": "інше"}, by="someone", verify=False)
     saved = points.set_status(store, OPERATOR_A, A_POINT, None, status="closed")
     assert saved.status.value == "closed" and saved.note == "інше"
+
+
+@pytest.mark.parametrize(
+    "action, data, says",
+    [
+        ("stops", a_stop(5), "актуальний графік"),
+        ("stops/remove", {"index": "0"}, "актуальний графік"),
+        ("reports/dismiss", {}, "Перевірте актуальні дані"),
+    ],
+    ids=["add-stop", "remove-stop", "dismiss"],
+)
+def test_the_console_refuses_a_stale_version_on_stops_and_reports(app, store, world, action, data, says):
+    client = console(app, "admin")
+    stale = version(store, B_MOBILE)
+    store.update(B_MOBILE, {"note": "змінено в іншому вікні"}, by="someone", verify=False)
+    before = db_state(store)
+    response = post(client, f"/operator/points/{B_MOBILE}/{action}", data | {"version": stale})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Хтось щойно змінив цей пункт" in page and says in page
+    assert db_state(store) == before
