@@ -4,6 +4,7 @@ move, archive), its history. Each write is one command of locator.services."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -11,7 +12,7 @@ from flask_babel import gettext
 from locator.console.session import bp, login_required, stale_after, store
 from locator.console.writes import form_version, point_or_404, refused_as_http
 from locator.domain.filters import PointFilter
-from locator.domain.point import OPERATOR_STATUSES, Status, utcnow
+from locator.domain.point import OPERATOR_STATUSES, Point, Status, utcnow
 from locator.domain.users import Role
 from locator.domain.validation import ValidationError, parse_enum
 from locator.services import points as commands
@@ -116,7 +117,7 @@ def update_status(point_id: str):
             "note": request.form.get("note", ""),
         }
 
-    def message(saved) -> str:
+    def message(saved: Point) -> str:
         label = labels.STATUS.get(saved.status.value, saved.status.value)
         return gettext("Збережено: %(status)s. Статус підтверджено зараз.", status=label)
 
@@ -175,7 +176,7 @@ def history(point_id: str):
     )
 
 
-def _save(point_id: str, write, message):
+def _save(point_id: str, write: Callable[[], Point], message: Callable[[Point], str]):
     """Run one command; a newer version elsewhere or a bad value sends the operator back to look."""
     try:
         with refused_as_http():

@@ -6,6 +6,7 @@ Every change names the version it read, like every other console write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, g, redirect, request, url_for
@@ -13,6 +14,7 @@ from flask_babel import gettext
 
 from locator.console.session import login_required, store
 from locator.console.writes import form_version, refused_as_http
+from locator.domain.point import Point
 from locator.domain.validation import ValidationError
 from locator.services import stops as commands
 from locator.store import VersionConflict
@@ -74,7 +76,7 @@ def remove_stop(point_id: str):
         return redirect(url_for("operator.point", point_id=point_id))
 
 
-def _save_schedule(point_id: str, write, message: str):
+def _save_schedule(point_id: str, write: Callable[[], Point], message: str):
     try:
         with refused_as_http():
             write()
