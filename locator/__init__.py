@@ -12,10 +12,7 @@ from flask import Flask, Response, current_app, request, session
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 
-from locator import cli, config
-from locator.console import points as operator
-from locator.console import reports as operator_reports
-from locator.console import stops as operator_stops
+from locator import cli, config, console
 from locator.http import edge as web
 from locator.http.bodies import BodyCache, SharedCopies
 from locator.http.fast_nearest import FastNearest
@@ -101,15 +98,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.after_request(_compress_unless_done)
     csrf.init_app(app)
     app.before_request(_csrf_unless_token)
-    operator.init_app(app)
+    console.init_app(app)  # the user on g, then the console's blueprints
     app.register_blueprint(api.bp)
     app.register_blueprint(api_write.bp)
     app.register_blueprint(public.bp)
-    app.register_blueprint(operator.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(reporting.bp)
-    app.register_blueprint(operator_reports.bp)
-    app.register_blueprint(operator_stops.bp)
     cli.init_app(app)
     return app
 

@@ -13,7 +13,8 @@ from flask.cli import AppGroup
 from locator import config
 from locator.domain.point import utcnow
 from locator.domain.users import Role
-from locator.services import accounts
+from locator.services import accounts, imports
+from locator.services.actors import system_actor
 from locator.store import ImportSummary, NotFoundError, Store, UserStore
 from locator.store import backup as backups
 
@@ -32,10 +33,10 @@ def seed_if_empty(app: Flask) -> ImportSummary | None:
     path = config.project_path(setting)
     if not setting or store.count() > 0 or not path.is_file():
         return None
-    from locator.io import files  # geopandas: loaded by this command only
+    from locator.io.files import ImportLimits  # geopandas: loaded by this command only
 
-    batch = files.read_points(path, limits=files.ImportLimits.from_config(app.config))
-    return store.import_points(batch, by=f"seed:{path.name}", untimed=batch.untimed)
+    batch = imports.read_file(path, ImportLimits.from_config(app.config))
+    return imports.apply_import(store, system_actor(f"seed:{path.name}"), batch)
 
 
 @points_cli.command("seed")
@@ -63,23 +64,21 @@ def import_command(file: str, replace: bool, dry_run: bool) -> None:
 
     Example: flask --app app points import data/points.geojson --replace
     """
-    from locator.io import files  # geopandas: loaded by the file commands only
+    from locator.io.files import ImportLimits, ImportRejected  # geopandas: only for this command
 
     try:
-        points = files.read_points(file, limits=files.ImportLimits.from_config(current_app.config))
-    except files.ImportRejected as rejected:
+        batch = imports.read_file(file, ImportLimits.from_config(current_app.config))
+    except ImportRejected as rejected:
         for problem in rejected.problems:
             click.echo(str(problem), err=True)
         raise click.ClickException(
             f"{file}: {len(rejected.problems)} problem(s); nothing was imported"
         ) from None
-    store: Store = current_app.extensions["locator.store"]
     if dry_run:
-        click.echo(f"{file}: {len(points)} valid points; nothing written (dry run)")
+        click.echo(f"{file}: {len(batch)} valid points; nothing written (dry run)")
         return
-    summary = store.import_points(
-        points, replace=replace, by=f"import:{Path(file).name}", untimed=points.untimed
-    )
+    actor = system_actor(f"import:{Path(file).name}")
+    summary = imports.apply_import(_store(), actor, batch, replace=replace)
     click.echo(
         f"{file}: {len(summary.added)} added, {len(summary.changed)} changed, "
         f"{len(summary.unchanged)} unchanged, {len(summary.removed)} removed"
@@ -93,12 +92,11 @@ def export_command(file: str) -> None:
 
     Example: flask --app app points export /tmp/points.csv
     """
-    from locator.io import files
+    from locator.io.files import write_points  # geopandas: only for this command
 
-    store: Store = current_app.extensions["locator.store"]
     stale_after = timedelta(hours=current_app.config["STALE_HOURS"])
     try:
-        count = files.write_points(store.all(), file, stale_after=stale_after)
+        count = write_points(_store().all(), file, stale_after=stale_after)
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{file}: {count} points written")

@@ -14,8 +14,8 @@ import pytest
 from helpers import PASSWORD, csrf_token, db_state, login, make_point, write_geojson
 
 from locator import create_app
-from locator.console import points as console
-from locator.domain.point import format_time, utcnow
+from locator.console import session as console_session
+from locator.domain.point import EDITABLE_FIELDS, format_time, utcnow
 from locator.io.features import CSV_COLUMNS
 
 KYIV = "Київська обл."  # olena's region in the seeded data (kyiv-*, brov-*, irp-*)
@@ -38,7 +38,7 @@ def people(seeded, make_user):
 def sleeps(monkeypatch) -> list[float]:
     """The login slowdown, recorded instead of slept."""
     slept: list[float] = []
-    monkeypatch.setattr(console, "time", SimpleNamespace(sleep=slept.append))
+    monkeypatch.setattr(console_session, "time", SimpleNamespace(sleep=slept.append))
     return slept
 
 
@@ -141,7 +141,7 @@ def test_production_session_cookie_is_secure(tmp_path, password_hash):
 
 
 def test_five_failures_lock_the_account_even_with_the_right_password(client, people, sleeps):
-    for _ in range(console.MAX_FAILURES_PER_ACCOUNT):
+    for _ in range(console_session.MAX_FAILURES_PER_ACCOUNT):
         assert login(client, "olena", "wrong password!").status_code == 401
     # Each failure slows the next answer down a little more.
     assert sleeps == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
@@ -161,9 +161,9 @@ def test_twenty_failures_from_one_address_lock_it_for_every_account(client, peop
     here = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}
     for i in range(4):
         make_user(f"user{i}", "viewer")
-        for _ in range(console.MAX_FAILURES_PER_ACCOUNT):
+        for _ in range(console_session.MAX_FAILURES_PER_ACCOUNT):
             assert login(client, f"user{i}", "wrong password!", **here).status_code == 401
-    assert max(sleeps) == console.MAX_SLOWDOWN_S  # the slowdown is capped
+    assert max(sleeps) == console_session.MAX_SLOWDOWN_S  # the slowdown is capped
 
     response = login(client, "vika", **here)  # never failed, right password
     assert response.status_code == 429
@@ -174,7 +174,7 @@ def test_twenty_failures_from_one_address_lock_it_for_every_account(client, peop
 
 def test_a_successful_login_clears_the_accounts_failures(client, people, sleeps):
     for _ in range(2):
-        for _ in range(console.MAX_FAILURES_PER_ACCOUNT - 1):
+        for _ in range(console_session.MAX_FAILURES_PER_ACCOUNT - 1):
             assert login(client, "olena", "wrong password!").status_code == 401
         assert login(client, "olena").status_code == 302
         assert post(client, "/operator/logout").status_code == 302
@@ -433,7 +433,7 @@ def test_archive_hides_a_point_from_the_public_but_keeps_its_history(olena, app,
 def test_editing_an_archived_point_keeps_it_archived(olena, store):
     store.update("kyiv-01", {"archived": True}, by="olena", verify=False)
     record = store.get("kyiv-01").to_record()
-    form = {k: v for k, v in record.items() if k in console.EDITABLE_FIELDS and k != "archived"}
+    form = {k: v for k, v in record.items() if k in EDITABLE_FIELDS and k != "archived"}
     form.update(
         name="Нова назва",
         base="1" if record["base"] else "",
@@ -540,7 +540,7 @@ def test_create_with_a_taken_id_is_refused_beside_the_id(olena, store):
 
 def edit_form(store, point_id: str, **overrides) -> dict:
     record = store.get(point_id).to_record()
-    form = {k: ("" if v is None else v) for k, v in record.items() if k in console.EDITABLE_FIELDS}
+    form = {k: ("" if v is None else v) for k, v in record.items() if k in EDITABLE_FIELDS}
     form.update(base="1" if record["base"] else "", open_24_7="1" if record["open_24_7"] else "")
     form.pop("archived")
     return form | {"version": record["version"]} | overrides

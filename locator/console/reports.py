@@ -9,7 +9,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, url_for
 from flask_babel import gettext
 
-from locator.console.points import _editable_point, _store, login_required
+from locator.console.session import login_required, store
+from locator.console.writes import form_version, refused_as_http
+from locator.services.reports import dismiss_reports
+from locator.store import VersionConflict
 
 bp = Blueprint("operator_reports", __name__, url_prefix="/operator")
 
@@ -18,7 +21,11 @@ bp = Blueprint("operator_reports", __name__, url_prefix="/operator")
 @login_required
 def dismiss(point_id: str):
     """The operator checked: the point is as shown. Its open reports close, "unconfirmed" goes."""
-    point = _editable_point(point_id)
-    count = _store().reports.dismiss(point.id, by=g.user.name)
+    try:
+        with refused_as_http():
+            count = dismiss_reports(store(), g.user, point_id, form_version())
+    except VersionConflict:
+        flash(gettext("Хтось щойно змінив цей пункт. Перевірте актуальні дані."), "error")
+        return redirect(url_for("operator.point", point_id=point_id))
     flash(gettext("Повідомлення відхилено: %(n)d. Пункт показано як є.", n=count), "ok")
-    return redirect(url_for("operator.point", point_id=point.id))
+    return redirect(url_for("operator.point", point_id=point_id))

@@ -6,13 +6,17 @@ Every change names the version it read, like every other console write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext
 
-from locator.console.points import _editable_point, _store, _version, login_required
+from locator.console.session import login_required, store
+from locator.console.writes import form_version, refused_as_http
+from locator.domain.point import Point
 from locator.domain.validation import ValidationError
+from locator.services import stops as commands
 from locator.store import VersionConflict
 from locator.web.i18n import LOCAL_TIME
 
@@ -40,7 +44,6 @@ def local_input(moment: datetime, hours: float = 0) -> str:
 @login_required
 def add_stop(point_id: str):
     """Add one stop to a mobile point's schedule."""
-    point = _editable_point(point_id)
     form = request.form
     stop = {
         "place": form.get("place", ""),
@@ -49,27 +52,34 @@ def add_stop(point_id: str):
         "starts_at": local_moment(form.get("starts_at", "")),
         "ends_at": local_moment(form.get("ends_at", "")),
     }
-    stops = [s.to_record() for s in point.stops] + [stop]
-    return _save_schedule(point.id, stops, gettext("Зупинку додано до графіка."))
+    return _save_schedule(
+        point_id,
+        lambda: commands.add_stop(store(), g.user, point_id, form_version(), stop),
+        gettext("Зупинку додано до графіка."),
+    )
 
 
 @bp.post("/points/<point_id>/stops/remove")
 @login_required
 def remove_stop(point_id: str):
     """Remove one stop (by its place in the list the operator saw; the version guards it)."""
-    point = _editable_point(point_id)
     raw = request.form.get("index", "")
-    if not raw.isdigit() or int(raw) >= len(point.stops):
-        flash(gettext("Такої зупинки немає; перевірте актуальний графік."), "error")
-        return redirect(url_for("operator.point", point_id=point.id))
-    stops = [s.to_record() for i, s in enumerate(point.stops) if i != int(raw)]
-    return _save_schedule(point.id, stops, gettext("Зупинку прибрано з графіка."))
-
-
-def _save_schedule(point_id: str, stops: list[dict], message: str):
+    index = int(raw) if raw.isdigit() else -1
     try:
-        # A schedule is a plan, not a check of the status: it does not count as verification.
-        _store().update(point_id, {"stops": stops}, by=g.user.name, expected_version=_version(), verify=False)
+        return _save_schedule(
+            point_id,
+            lambda: commands.remove_stop(store(), g.user, point_id, form_version(), index),
+            gettext("Зупинку прибрано з графіка."),
+        )
+    except commands.NoSuchStop:
+        flash(gettext("Такої зупинки немає; перевірте актуальний графік."), "error")
+        return redirect(url_for("operator.point", point_id=point_id))
+
+
+def _save_schedule(point_id: str, write: Callable[[], Point], message: str):
+    try:
+        with refused_as_http():
+            write()
     except VersionConflict:
         flash(gettext("Хтось щойно змінив цей пункт. Перевірте актуальний графік і повторіть."), "error")
     except ValidationError as error:

@@ -37,7 +37,8 @@ class User:
         return ", ".join((*self.regions, *self.settlements)) or "—"
 
     def may_edit_place(self, region: str, settlement: str) -> bool:
-        """Admins edit anywhere; operators only inside their regions or settlements."""
+        """Admins edit anywhere; operators only inside their regions or settlements. (A write
+        asks domain/scope.check_write, which applies this to the point before and after.)"""
         if self.disabled:
             return False
         if self.role is Role.ADMIN:

@@ -1,9 +1,10 @@
 """Citizens report what they find at a point: no account, bounded by rate limits.
 
-Two doors to the same store call: the API (JSON or form, answers problem+json) and the point
-page's plain HTML form (works without JavaScript; answers with the page again). Reports from
-another site's page are refused, so a hostile page cannot make its visitors' browsers report
-for it; the sender's address is kept only as a keyed hash, for the limits.
+Two doors to the same command (locator.services.reports): the API (JSON or form, answers
+problem+json) and the point page's plain HTML form (works without JavaScript; answers with the
+page again). Reports from another site's page are refused, so a hostile page cannot make its
+visitors' browsers report for it; the sender's address is kept only as a keyed hash, for the
+limits.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 
-from locator.domain.reports import Report, parse_report
 from locator.domain.validation import ValidationError
 from locator.http.edge import ApiError
+from locator.services.reports import submit_report
+from locator.store import NotFoundError
 from locator.store.reports import ReportLimited
-from locator.web.api import dump_json, point_or_404
+from locator.web.api import dump_json
 
 bp = Blueprint("reports", __name__)
 
@@ -44,9 +46,10 @@ def same_site_or_403() -> None:
 def submit(point_id: str, data) -> bool:
     """Validate and store one report; True when it tipped the point into "unconfirmed"."""
     same_site_or_403()
-    point = point_or_404(point_id)
-    report: Report = parse_report(point.id, data)
-    return current_app.extensions["locator.store"].reports.add(report, source=sender_key())
+    try:
+        return submit_report(current_app.extensions["locator.store"], point_id, data, source=sender_key())
+    except NotFoundError:
+        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id") from None
 
 
 @bp.post("/api/v1/points/<point_id>/reports")

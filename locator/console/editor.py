@@ -1,0 +1,101 @@
+"""The console's full form: create a point, edit every field of one. Errors are shown beside
+their fields; each save is one command of locator.services."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from locator.console.session import bp, login_required, store
+from locator.console.writes import form_version, point_or_404
+from locator.domain.point import EDITABLE_FIELDS, OPERATOR_STATUSES, SERVICES, Category, Kind
+from locator.domain.scope import PLACE_FIELD, Forbidden
+from locator.domain.validation import ValidationError
+from locator.services import points as commands
+from locator.store import NotFoundError, VersionConflict
+
+
+def _form_record() -> dict:
+    # Archiving and the schedule of stops have their own forms: an edit must keep them.
+    record = {
+        name: request.form.get(name, "") for name in EDITABLE_FIELDS if name not in ("archived", "stops")
+    }
+    record["services"] = request.form.getlist("services")
+    for flag in ("base", "open_24_7"):
+        record[flag] = request.form.get(flag) == "1"
+    return record
+
+
+@bp.route("/points/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Create a point; every field is checked on the server, errors shown beside the field."""
+    errors: dict[str, str] = {}
+    record = {"kind": "fixed", "category": "state", "status": "open", "services": []}
+    if request.method == "POST":
+        record = _form_record() | {"id": request.form.get("id", "").strip()}
+        try:
+            created = commands.create(store(), g.user, record)
+        except Forbidden:
+            errors[PLACE_FIELD] = gettext(
+                "Ви не можете створювати пункти в цьому регіоні чи населеному пункті."
+            )
+        except ValidationError as error:
+            errors = {p.field: p.message for p in error.problems}
+        else:
+            flash(gettext("Пункт створено."), "ok")
+            return redirect(url_for("operator.point", point_id=created.id))
+    return _edit_form(record, errors, new=True)
+
+
+@bp.route("/points/<point_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(point_id: str):
+    """Edit every field of a point."""
+    point = point_or_404(point_id)
+    if request.method == "GET":
+        if not g.user.may_edit(point):
+            abort(403)
+        return _edit_form(point.to_record(), {}, new=False, version=point.version)
+    errors: dict[str, str] = {}
+    record = _form_record() | {"id": point.id, "version": request.form.get("version", "")}
+    try:
+        commands.edit(store(), g.user, point.id, form_version(), record)
+    except Forbidden as refusal:
+        if refusal.field != PLACE_FIELD:
+            abort(403)  # the point as it is: not the user's
+        errors[PLACE_FIELD] = gettext("Цей регіон чи населений пункт поза вашою зоною.")
+    except NotFoundError:
+        abort(404)
+    except ValidationError as error:
+        errors = {p.field: p.message for p in error.problems}
+        if "stops" in errors:  # the form has no schedule field: the kind is what to fix
+            errors["kind"] = gettext("Лише мобільний пункт має графік зупинок: спершу приберіть зупинки.")
+    except VersionConflict:
+        flash(
+            gettext("Хтось щойно змінив цей пункт. Нижче актуальні дані; внесіть зміни ще раз."),
+            "error",
+        )
+        return redirect(url_for("operator.edit", point_id=point.id))
+    else:
+        flash(gettext("Зміни збережено."), "ok")
+        return redirect(url_for("operator.point", point_id=point.id))
+    return _edit_form(record, errors, new=False, version=point.version)
+
+
+def _edit_form(record: dict, errors: dict, *, new: bool, version: int | None = None):
+    status = 400 if errors else 200
+    return (
+        render_template(
+            "operator/edit.html",
+            record=record,
+            errors=errors,
+            new=new,
+            version=version,
+            services=SERVICES,
+            statuses=OPERATOR_STATUSES,
+            kinds=list(Kind),
+            categories=list(Category),
+        ),
+        status,
+    )

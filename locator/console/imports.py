@@ -1,0 +1,113 @@
+"""The console's import and export (admins): upload a file, see what it would add, change and
+remove, then apply it; download every point.
+
+locator.io.files loads geopandas: it is imported inside the views, so a web worker loads it only
+when an admin imports or exports, never at start.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+from werkzeug.utils import secure_filename
+
+from locator.console.session import admin_required, bp, stale_after, store
+from locator.domain.point import utcnow
+from locator.domain.scope import Forbidden
+from locator.services import imports as commands
+
+UPLOAD_SUFFIXES = (".geojson", ".json", ".csv", ".gpkg")
+
+
+def _upload_dir() -> Path:
+    path = Path(store().path).parent / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@admin_required
+def import_points():
+    """Upload a file, see what would be added, changed and rejected, then apply it."""
+    if request.method == "POST":
+        return _apply() if request.form.get("apply") else _plan()
+    return render_template("operator/import.html", report=None)
+
+
+def _apply():
+    from locator.io.files import ImportLimits, ImportRejected  # geopandas: see the module's docstring
+
+    staged = _upload_dir() / secure_filename(request.form.get("staged", ""))
+    if not staged.is_file() or not staged.name:
+        flash(gettext("Файл для імпорту не знайдено; завантажте його ще раз."), "error")
+        return redirect(url_for("operator.import_points"))
+    try:
+        batch = commands.read_file(staged, ImportLimits.from_config(current_app.config))
+        summary = commands.apply_import(store(), g.user, batch, replace=request.form.get("replace") == "1")
+    except ImportRejected:
+        flash(gettext("Файл не пройшов перевірку; нічого не змінено."), "error")
+        return redirect(url_for("operator.import_points"))
+    except Forbidden:
+        abort(403)
+    finally:
+        staged.unlink(missing_ok=True)
+    flash(
+        gettext(
+            "Імпортовано: додано %(added)d, змінено %(changed)d, "
+            "без змін %(unchanged)d, видалено %(removed)d.",
+            added=len(summary.added),
+            changed=len(summary.changed),
+            unchanged=len(summary.unchanged),
+            removed=len(summary.removed),
+        ),
+        "ok",
+    )
+    return redirect(url_for("operator.points"))
+
+
+def _plan():
+    """Stage the uploaded file and show its plan (or its problems); nothing is written."""
+    from locator.io.files import ImportLimits, ImportRejected  # geopandas: see the module's docstring
+
+    upload = request.files.get("file")
+    suffix = Path(upload.filename or "").suffix.lower() if upload else ""
+    if not upload or suffix not in UPLOAD_SUFFIXES:
+        flash(gettext("Оберіть файл GeoJSON, CSV або GeoPackage."), "error")
+        return redirect(url_for("operator.import_points"))
+    staged = _upload_dir() / f"{secrets.token_hex(12)}{suffix}"
+    upload.save(staged)
+    replace = request.form.get("replace") == "1"
+    report = {"staged": staged.name, "replace": replace, "name": upload.filename}
+    try:
+        batch = commands.read_file(staged, ImportLimits.from_config(current_app.config))
+        report["plan"] = commands.plan_import(store(), g.user, batch, replace=replace)
+    except ImportRejected as rejected:
+        report["rejected"] = rejected.problems
+        staged.unlink(missing_ok=True)
+    except Forbidden:
+        staged.unlink(missing_ok=True)
+        abort(403)
+    return render_template("operator/import.html", report=report)
+
+
+@bp.get("/export.<fmt>")
+@admin_required
+def export(fmt: str):
+    """Download every point (archived included) as GeoJSON or CSV."""
+    from locator.io import files  # geopandas: see the module's docstring
+
+    if fmt not in ("geojson", "csv"):
+        abort(404)
+    target = _upload_dir() / f"export-{secrets.token_hex(8)}.{fmt}"
+    try:
+        files.write_points(store().all(), target, stale_after=stale_after())
+        body = target.read_bytes()
+    finally:
+        target.unlink(missing_ok=True)
+    mimetype = "application/geo+json" if fmt == "geojson" else "text/csv"
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="points-{utcnow():%Y%m%d-%H%M}.{fmt}"'
+    return response

@@ -1,0 +1,105 @@
+"""Commands on one point: set its status, confirm it, move it, edit it, create it, archive it.
+
+Each takes the actor, the point's id, the version the caller read (None: whatever is stored) and
+the values as the caller got them (form or JSON text); the domain validates them in the store's
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from locator.domain.point import Point
+from locator.domain.scope import check_write
+from locator.domain.users import User
+from locator.services.guard import write_point
+from locator.store import Store
+
+
+def set_status(
+    store: Store,
+    actor: User,
+    point_id: str,
+    expected_version: int | None,
+    *,
+    status: str | None = None,
+    services: Iterable[str] | None = None,
+    occupancy: Any = None,
+    note: str | None = None,
+) -> Point:
+    """Set the status (and, when given, the services working now, occupancy and note); the point
+    counts as verified now. None leaves a value as it is."""
+    given = {"status": status, "services": services, "occupancy": occupancy, "note": note}
+    changes = {name: value for name, value in given.items() if value is not None}
+    return _update(store, actor, point_id, expected_version, changes, verify=True)
+
+
+def confirm(store: Store, actor: User, point_id: str, expected_version: int | None) -> Point:
+    """ "Still true": the status stands, verified now."""
+    return write_point(
+        store,
+        actor,
+        point_id,
+        expected_version,
+        lambda current: {},
+        lambda current, changes: store.confirm(point_id, by=actor.name, expected_version=current.version),
+    )
+
+
+def move(
+    store: Store,
+    actor: User,
+    point_id: str,
+    expected_version: int | None,
+    *,
+    lat: Any,
+    lon: Any,
+    address: str | None = None,
+) -> Point:
+    """Set a (mobile) point's position, and its address when one is given; verified now."""
+    changes = {"lat": lat, "lon": lon}
+    if address is not None:
+        changes["address"] = address
+    return _update(store, actor, point_id, expected_version, changes, verify=True)
+
+
+def edit(
+    store: Store, actor: User, point_id: str, expected_version: int | None, changes: Mapping[str, Any]
+) -> Point:
+    """Change any editable fields (others are ignored); the status counts as verified now."""
+    return _update(store, actor, point_id, expected_version, changes, verify=True)
+
+
+def archive(
+    store: Store, actor: User, point_id: str, expected_version: int | None, *, archived: bool
+) -> Point:
+    """Take a point off the public map (or bring it back); not a verification of its status."""
+    return _update(store, actor, point_id, expected_version, {"archived": archived}, verify=False)
+
+
+def create(store: Store, actor: User, record: Mapping[str, Any]) -> Point:
+    """Add a new point; DuplicateIdError (a ValidationError) if its id is taken."""
+    check_write(actor, None, record)
+    return store.create(dict(record), by=actor.name)
+
+
+def _update(
+    store: Store,
+    actor: User,
+    point_id: str,
+    expected_version: int | None,
+    changes: Mapping[str, Any],
+    *,
+    verify: bool,
+) -> Point:
+    return write_point(
+        store,
+        actor,
+        point_id,
+        expected_version,
+        lambda current: changes,
+        lambda current, changes: store.update(
+            point_id, dict(changes), by=actor.name, expected_version=current.version, verify=verify
+        ),
+    )
