@@ -43,7 +43,7 @@ COMPACT_RENAMED = {"moved_at": "located_since"}
 def test_the_point_dataclass_is_the_declaration():
     assert tuple(f.name for f in dataclasses.fields(Point)) == NAMES == point.POINT_FIELDS
     for declared, made in zip(POINT_DECLARATION, dataclasses.fields(Point), strict=True):
-        assert made.type is declared.type
+        assert made.type is declared.annotation
         if declared.default is not fields.NO_DEFAULT:
             assert made.default == declared.default
         assert (made.default_factory is not dataclasses.MISSING) == (declared.default_factory is not None)

@@ -33,7 +33,7 @@ class Field:
     """One field of a Point and everything the app derives from it."""
 
     name: str
-    type: Any  # the annotation on Point
+    annotation: Any  # the type the Point holds
     column: type  # how the store holds it: str, int or float (SQLite TEXT, INTEGER, REAL)
     schema: dict[str, Any]  # JSON Schema of the value in answers (OpenAPI "Properties")
     parse: Callable[[Any], Any] | None = None  # raw input -> value or ValueError; None: never input
@@ -243,7 +243,7 @@ POINT_DECLARATION: tuple[Field, ...] = (
 
 def declared_fields(cls: type) -> type:
     """Make cls (which brings the behaviour) a frozen dataclass with the declared fields."""
-    cls.__annotations__ = {f.name: f.type for f in POINT_DECLARATION}
+    cls.__annotations__ = {f.name: f.annotation for f in POINT_DECLARATION}
     for f in POINT_DECLARATION:
         if f.default_factory is not None:
             setattr(cls, f.name, dataclass_field(default_factory=f.default_factory))
