@@ -41,6 +41,15 @@ def test_every_api_route_is_documented(app, doc):
     assert routes == described
 
 
+def test_every_parameter_is_spelled_out(doc):
+    """openapi.json names the parameters that state the code's rules; the served document (and
+    the /api page that lists them) has each one in full."""
+    for item in doc["paths"].values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                assert {"name", "in", "required", "description", "schema"} <= parameter.keys()
+
+
 def check(doc, path: str, method: str, response) -> None:
     """The response's status is documented for this operation and its body matches the schema."""
     operation = doc["paths"][path][method]

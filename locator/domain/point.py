@@ -1,131 +1,59 @@
-"""What a Point of Invincibility is: its kinds, statuses, services and schedule."""
+"""What a Point of Invincibility is: its fields (declared in domain/fields.py), and its rules.
+
+The values it is made of (kinds, statuses, services, stops, times) live in domain/values.py and
+are importable from here too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
+
+from locator.domain.fields import EDITABLE_FIELDS, POINT_FIELDS, declared_fields
+from locator.domain.values import (
+    MAX_STOP_LENGTH,
+    MAX_STOPS,
+    OPERATOR_STATUSES,
+    SERVICE_BIT,
+    SERVICES,
+    Category,
+    Kind,
+    Status,
+    Stop,
+    format_time,
+    services_mask,
+    sorted_services,
+    utcnow,
+)
+
+__all__ = [
+    "EDITABLE_FIELDS",
+    "MAX_STOPS",
+    "MAX_STOP_LENGTH",
+    "OPERATOR_STATUSES",
+    "POINT_FIELDS",
+    "SERVICES",
+    "SERVICE_BIT",
+    "STALE_AFTER",
+    "Category",
+    "Kind",
+    "Point",
+    "Status",
+    "Stop",
+    "format_time",
+    "services_mask",
+    "sorted_services",
+    "utcnow",
+]
 
 STALE_AFTER = timedelta(hours=12)  # default; LOCATOR_STALE_HOURS overrides
 
 
-class Kind(StrEnum):
-    FIXED = "fixed"
-    MOBILE = "mobile"
-
-
-class Category(StrEnum):
-    STATE = "state"
-    BUSINESS = "business"
-
-
-class Status(StrEnum):
-    OPEN = "open"
-    FULL = "full"
-    STANDBY = "standby"
-    CLOSED = "closed"
-    # Never set by an operator: shown instead of "open"/"full" once enough citizens report the
-    # point closed, until an operator acts (see Point.public_status).
-    UNCONFIRMED = "unconfirmed"
-
-
-OPERATOR_STATUSES: tuple[Status, ...] = (Status.OPEN, Status.FULL, Status.STANDBY, Status.CLOSED)
-MAX_STOPS = 50
-MAX_STOP_LENGTH = timedelta(days=7)
-
-
-# The order is part of the API: a point's services travel as a bit mask in the compact map
-# format (bit i = SERVICES[i]). Append new services at the end only.
-SERVICES: tuple[str, ...] = (
-    "power",
-    "heat",
-    "internet",
-    "mobile_signal",
-    "water",
-    "hot_drinks",
-    "food",
-    "first_aid",
-    "toilet",
-    "child_room",
-    "pets",
-    "wheelchair",
-    "sleeping",
-)
-SERVICE_BIT = {name: 1 << i for i, name in enumerate(SERVICES)}
-
-# Fields a caller may set; version, updated_at and the change bookkeeping belong to the store.
-EDITABLE_FIELDS = (
-    "name",
-    "kind",
-    "category",
-    "base",
-    "status",
-    "services",
-    "address",
-    "settlement",
-    "region",
-    "lat",
-    "lon",
-    "capacity",
-    "occupancy",
-    "phone",
-    "hours",
-    "open_24_7",
-    "note",
-    "archived",
-    "stops",
-)
-
-
-@dataclass(frozen=True)
-class Stop:
-    """One planned stop of a mobile point: where it stands from one moment to another."""
-
-    place: str
-    lat: float
-    lon: float
-    starts_at: datetime
-    ends_at: datetime
-
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "place": self.place,
-            "lat": self.lat,
-            "lon": self.lon,
-            "starts_at": format_time(self.starts_at),
-            "ends_at": format_time(self.ends_at),
-        }
-
-
-@dataclass(frozen=True)
+@declared_fields
 class Point:
-    id: str
-    name: str
-    kind: Kind
-    category: Category
-    base: bool
-    status: Status
-    services: frozenset[str]
-    lat: float
-    lon: float
-    address: str = ""
-    settlement: str = ""
-    region: str = ""
-    capacity: int | None = None
-    occupancy: int | None = None
-    phone: str = ""
-    hours: str = ""
-    open_24_7: bool = False
-    note: str = ""
-    updated_at: datetime = field(default_factory=lambda: utcnow())
-    verified_at: datetime = field(default_factory=lambda: utcnow())
-    version: int = 1
-    archived: bool = False  # off the public map and API lists, history kept
-    stops: tuple[Stop, ...] = ()  # a mobile point's schedule, ordered by start
-    moved_at: datetime | None = None  # when the point was last put at lat/lon (set by the store)
-    unconfirmed: bool = False  # enough citizens reported it closed; set by the store, never by input
+    """A point of invincibility: a frozen dataclass of the fields in fields.POINT_DECLARATION
+    (id, name, kind, category, base, status, services, lat, lon, ...), with its rules."""
 
     @property
     def services_mask(self) -> int:
@@ -189,31 +117,3 @@ class Point:
 
     def with_changes(self, **changes: Any) -> Point:
         return replace(self, **changes)
-
-
-POINT_FIELDS = tuple(f.name for f in fields(Point))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def format_time(moment: datetime) -> str:
-    """ISO 8601 in UTC to the second ("2026-11-23T15:04:05Z"). isoformat, not strftime: the
-    API formats several times per point and answer, and isoformat is several times faster."""
-    if moment.tzinfo is UTC:  # how every stored time is held: one call, "+00:00" made "Z"
-        return moment.isoformat(timespec="seconds")[:-6] + "Z"
-    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
-
-
-def sorted_services(services: Iterable[str]) -> list[str]:
-    """Services in their canonical order (the order of SERVICES)."""
-    chosen = set(services)
-    return [name for name in SERVICES if name in chosen]
-
-
-def services_mask(services: Iterable[str]) -> int:
-    mask = 0
-    for name in services:
-        mask |= SERVICE_BIT[name]
-    return mask

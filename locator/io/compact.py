@@ -10,6 +10,9 @@ from locator.domain.point import SERVICES, Kind, Point, format_time, utcnow
 from locator.io.json_bytes import dump_json
 from locator.io.memo import PerPoint
 
+# The map's columns, in the order the map and other readers expect: the declared fields marked
+# in_compact (fields.COMPACT_SOURCES), moved_at as located_since. tests/test_fields.py holds this
+# list and compact_row to the declaration.
 COMPACT_FIELDS = (
     "id",
     "lat",

@@ -9,11 +9,12 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from locator.domain.point import POINT_FIELDS, Point, format_time, sorted_services, utcnow
+from locator.domain.fields import CSV_FIELDS
+from locator.domain.point import Point, format_time, sorted_services, utcnow
 from locator.io.memo import PerPoint
 
-# Columns of the CSV export: every field of a Point, in order; import reads the same names back.
-CSV_COLUMNS = POINT_FIELDS
+# Columns of the CSV export: the declared fields marked in_csv (all), in order; import reads them back.
+CSV_COLUMNS = CSV_FIELDS
 # OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CELL_GUARD = "'"  # shown by spreadsheets as text, not as part of the cell
@@ -58,7 +59,8 @@ def _fixed_properties(point: Point) -> dict[str, Any]:
 
 
 def _properties(point: Point, now: datetime | None, stop, as_stored: bool) -> dict[str, Any]:
-    """Everything but "stale" and "status_age_s"; ``now`` only matters for a point with stops."""
+    """Everything but "stale" and "status_age_s"; ``now`` only matters for a point with stops.
+    Written out for speed: tests/test_fields.py holds the keys to fields.FEATURE_FIELDS."""
     return {
         "id": point.id,
         "name": point.name,

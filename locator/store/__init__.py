@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
+from locator.domain.fields import STORED_COLUMNS
 from locator.domain.filters import PointFilter, fold, search_text
 from locator.domain.point import (
     EDITABLE_FIELDS,
@@ -42,35 +43,10 @@ from locator.store.beacon import CONFIRM_EVERY_S, SeqBeacon
 from locator.store.errors import DuplicateIdError, NotFoundError, VersionConflict
 from locator.store.errors import StoreBusy as StoreBusy  # raised by writes; re-exported
 
-POINT_COLUMNS = {
-    "id": str,
-    "name": str,
-    "kind": str,
-    "category": str,
-    "base": int,
-    "status": str,
-    "services": str,  # comma-separated, canonical order
-    "services_mask": int,  # the same as bits, for exact "has all of" filters in SQL
-    "lat": float,
-    "lon": float,
-    "address": str,
-    "settlement": str,
-    "region": str,
+POINT_COLUMNS = STORED_COLUMNS | {  # the declared fields' columns, and the store's own
+    "services_mask": int,  # services as bits, for exact "has all of" filters in SQL
     "region_key": str,  # folded region, for case-insensitive equality
     "search_text": str,  # folded name+address+settlement, for q=
-    "capacity": int,
-    "occupancy": int,
-    "phone": str,
-    "hours": str,
-    "open_24_7": int,
-    "note": str,
-    "updated_at": str,
-    "verified_at": str,
-    "version": int,
-    "archived": int,
-    "stops": str,  # JSON list of a mobile point's scheduled stops, "" when none
-    "moved_at": str,
-    "unconfirmed": int,  # enough open citizen reports say it is closed (see ReportStore)
     "seq": int,  # value of meta.seq when this row last changed
 }
 # Built once from the fixed column list above; values always travel as parameters.

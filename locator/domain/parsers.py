@@ -1,0 +1,246 @@
+"""Each raw input value made a valid value, or a ValueError saying why; and, beside each parser
+that has rules JSON Schema can state, the schema the OpenAPI document states them with."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from locator.domain.values import (
+    MAX_STOP_LENGTH,
+    MAX_STOPS,
+    SERVICE_BIT,
+    SERVICES,
+    Category,
+    Kind,
+    Status,
+    Stop,
+)
+
+MAX_TEXT = 200  # name, address, settlement, region, hours
+MAX_NOTE = 1000
+MAX_COUNT = 1_000_000  # capacity and occupancy, in people
+MAX_ID = 64
+MAX_PHONE = 40
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+# Unicode category Cc (C0, DEL, C1) except tab and newline, which free text may carry.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{3,30}$")
+
+# The same rules as JSON Schema (ECMA-262) patterns; tests/test_fuzz_api.py holds the API to them.
+# Free text has no control characters but tab and newline (CONTROL_CHARACTERS); required text has
+# at least one visible character.
+TEXT_CHAR = "[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
+VISIBLE_CHAR = "[^\\s\\u0000-\\u001f\\u007f-\\u009f]"
+# PHONE_PATTERN once surrounding spaces are stripped; empty means none
+PHONE_SCHEMA = {"type": "string", "pattern": "^$|^\\+?[0-9()\\-][0-9 ()\\-]{1,28}[0-9()\\-]$"}
+ID_SCHEMA = {"type": "string", "maxLength": MAX_ID, "pattern": ID_PATTERN.pattern}
+COUNT_SCHEMA = {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_COUNT}
+LAT_SCHEMA = {"type": "number", "minimum": -90, "maximum": 90}
+LON_SCHEMA = {"type": "number", "minimum": -180, "maximum": 180}
+TIME_SCHEMA = {"type": "string", "format": "date-time"}
+
+
+def text_schema(max_length: int, *, required: bool = False) -> dict[str, Any]:
+    """What clean_text accepts (required: and not blank), as JSON Schema."""
+    pattern = f"^{TEXT_CHAR}*{VISIBLE_CHAR}{TEXT_CHAR}*$" if required else f"^{TEXT_CHAR}*$"
+    return {"type": "string", "maxLength": max_length, "pattern": pattern}
+
+
+def parse_time(value: Any) -> datetime:
+    """An ISO 8601 moment as an aware UTC datetime; a time without zone is taken as UTC."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        moment = datetime.fromisoformat(text)
+    else:
+        raise ValueError("expected an ISO 8601 date and time")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "1", "yes", "y", "t"):
+            return True
+        if text in ("false", "0", "no", "n", "f", ""):
+            return False
+    raise ValueError("expected true or false")
+
+
+def parse_enum(enum: type[StrEnum], value: Any) -> Any:
+    text = str(value).strip().lower() if value is not None else ""
+    member = _members(enum).get(text)  # enum(text), in a fifth of the time
+    if member is None:
+        allowed = ", ".join(member.value for member in enum)
+        raise ValueError(f"{value!r} is not one of: {allowed}")
+    return member
+
+
+@functools.cache
+def _members(enum: type[StrEnum]) -> dict[str, Any]:
+    return {member.value: member for member in enum}
+
+
+def parse_services(value: Any) -> frozenset[str]:
+    """A set of services from a list or a comma-separated string; unknown names are errors."""
+    if value is None:
+        return frozenset()
+    if type(value) is list and all(type(item) is str and item in SERVICE_BIT for item in value):
+        return frozenset(value)  # known names as they are (most input): what the loop below gives
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [part.strip().lower() for item in value for part in str(item).split(",")]
+    else:
+        raise ValueError("expected a list of services or a comma-separated string")
+    items = [item for item in items if item]
+    unknown = [item for item in items if item not in SERVICE_BIT]
+    if unknown:
+        raise ValueError(f"unknown service {', '.join(map(repr, unknown))}; known: {', '.join(SERVICES)}")
+    return frozenset(items)
+
+
+def parse_coordinate(value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+        raise ValueError("expected a number") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"must be between {low:g} and {high:g}")
+    return number
+
+
+def parse_count(value: Any) -> int | None:
+    """A number of people: empty means unknown, otherwise a whole number 0 or more."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
+        raise ValueError("expected a whole number") from None
+    if not number.is_integer() or number < 0 or number > MAX_COUNT:
+        raise ValueError(f"expected a whole number from 0 to {MAX_COUNT}")
+    return int(number)
+
+
+def clean_text(value: Any, limit: int) -> str:
+    """Free text: stripped, control characters refused, length bounded. Never HTML."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = str(value).strip()
+    if len(text) > limit:
+        raise ValueError(f"longer than {limit} characters")
+    if CONTROL_CHARACTERS.search(text):
+        raise ValueError("contains control characters")
+    return text
+
+
+def parse_stops(value: Any) -> tuple[Stop, ...]:
+    """A schedule from a list of {place, lat, lon, starts_at, ends_at} (or its JSON text)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("expected a JSON list of stops") from None
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list of stops")
+    if len(value) > MAX_STOPS:
+        raise ValueError(f"at most {MAX_STOPS} stops")
+    stops = []
+    for number, item in enumerate(value, 1):
+        if isinstance(item, Stop):
+            stops.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise ValueError(f"stop {number}: expected an object with place, lat, lon, starts_at, ends_at")
+        try:
+            place = clean_text(item.get("place"), MAX_TEXT)
+            if not place:
+                raise ValueError("place is required")
+            stop = Stop(
+                place=place,
+                lat=parse_coordinate(item.get("lat"), -90, 90),
+                lon=parse_coordinate(item.get("lon"), -180, 180),
+                starts_at=parse_time(item.get("starts_at")),
+                ends_at=parse_time(item.get("ends_at")),
+            )
+        except ValueError as error:
+            raise ValueError(f"stop {number}: {error}") from None
+        if stop.ends_at <= stop.starts_at:
+            raise ValueError(f"stop {number}: ends_at must be after starts_at")
+        if stop.ends_at - stop.starts_at > MAX_STOP_LENGTH:
+            raise ValueError(f"stop {number}: longer than {MAX_STOP_LENGTH.days} days")
+        stops.append(stop)
+    return tuple(sorted(stops, key=lambda stop: (stop.starts_at, stop.ends_at, stop.place)))
+
+
+def parse_id(raw: Any) -> str:
+    text = clean_text(raw, MAX_ID) if not isinstance(raw, float) else clean_text(f"{raw:g}", MAX_ID)
+    if not ID_PATTERN.match(text):
+        raise ValueError("use letters, digits and . _ : - only, starting with a letter or digit")
+    return text
+
+
+def parse_phone(raw: Any) -> str:
+    text = clean_text(raw, MAX_PHONE)
+    if text and not PHONE_PATTERN.match(text):
+        raise ValueError("expected digits, spaces, + ( ) and - only")
+    return text
+
+
+def parse_text(raw: Any) -> str:
+    return clean_text(raw, MAX_TEXT)
+
+
+def parse_note(raw: Any) -> str:
+    return clean_text(raw, MAX_NOTE)
+
+
+def parse_kind(raw: Any) -> Kind:
+    return parse_enum(Kind, raw)
+
+
+def parse_category(raw: Any) -> Category:
+    return parse_enum(Category, raw)
+
+
+def parse_status(raw: Any) -> Status:
+    return parse_enum(Status, raw)
+
+
+def parse_lat(raw: Any) -> float:
+    return parse_coordinate(raw, -90, 90)
+
+
+def parse_lon(raw: Any) -> float:
+    return parse_coordinate(raw, -180, 180)
+
+
+def parse_version(raw: Any) -> int:
+    return max(1, int(parse_count(raw) or 1))
+
+
+def parse_moved_at(raw: Any) -> datetime | None:
+    return parse_time(raw) if isinstance(raw, (str, datetime)) and str(raw).strip() else None
