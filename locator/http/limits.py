@@ -13,9 +13,6 @@ import threading
 import time
 
 MAX_TRACKED = 100_000  # addresses remembered at once; full buckets are dropped first
-# The environ key set when a request's token was already taken before Flask (fast_nearest.py):
-# a request that goes on to Flask after all is not charged twice.
-TOKEN_TAKEN = "locator.token_taken"
 
 
 class TokenBuckets:

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 
 from locator.domain.reports import Report, parse_report
 from locator.domain.validation import ValidationError
-from locator.http.edge import ApiError
+from locator.http.errors import ApiError
 from locator.store.reports import ReportLimited
 from locator.web.api import dump_json, point_or_404
 
