@@ -705,19 +705,21 @@ def test_a_revalidation_is_answered_before_the_filters_but_bad_filters_still_fai
 def test_large_bodies_are_compressed_once_and_small_ones_on_the_fly(client, store, encoding, monkeypatch):
     import brotli
 
-    from locator.http import bodies, encoding
+    from locator.http import bodies
+    from locator.http import encoding as edge_encoding
 
     decode = brotli.decompress if encoding == "br" else __import__("gzip").decompress
-    monkeypatch.setattr(encoding, "KEEP_COMPRESSED_AT", 64 * 1024)  # not 100,000 points here
+    monkeypatch.setattr(edge_encoding, "KEEP_COMPRESSED_AT", 64 * 1024)  # not 100,000 points here
     store.import_points([make_point(f"p{i:04d}", lat=48 + i / 1000, lon=30.0) for i in range(1500)])
     path = "/api/v1/points?format=compact"
     identity = client.get(path, headers={"Accept-Encoding": "identity"})
-    assert "Content-Encoding" not in identity.headers and len(identity.data) > encoding.KEEP_COMPRESSED_AT
+    assert "Content-Encoding" not in identity.headers
+    assert len(identity.data) > edge_encoding.KEEP_COMPRESSED_AT
     calls = []
     real = bodies.compress
     counting = lambda *args: calls.append(args[1:]) or real(*args)  # noqa: E731
     monkeypatch.setattr(bodies, "compress", counting)
-    monkeypatch.setattr(encoding, "compress", counting)
+    monkeypatch.setattr(edge_encoding, "compress", counting)
     first = client.get(path, headers={"Accept-Encoding": f"{encoding}, identity;q=0.5"})
     assert first.headers["Content-Encoding"] == encoding and decode(first.data) == identity.data
     assert first.headers["Content-Length"] == str(len(first.data))
