@@ -36,6 +36,7 @@ LIMITER = "locator.limiter"  # app.extensions key: the anonymous API's TokenBuck
 VERDICT = "locator.verdict"  # environ key: the chain's verdict, None when let in
 BEARER_USER = "locator.bearer_user"  # environ key: the user of the request's valid token, or None
 BEARER = "Bearer "
+UNJUDGED = object()  # (an environ key's absence, told apart from a None kept there)
 CSRF_FREE_BLUEPRINTS = frozenset({"reports"})  # anonymous, no session to ride on (see below)
 
 Guard = Callable[[Flask, dict[str, Any]], Exception | None]
@@ -50,10 +51,9 @@ class Admission:
 
     def judge(self, environ: dict[str, Any]) -> Exception | None:
         """The refusal for this request, or None to let it in; judged once per request."""
-        try:
-            return environ[VERDICT]
-        except KeyError:
-            pass
+        refusal = environ.get(VERDICT, UNJUDGED)
+        if refusal is not UNJUDGED:
+            return refusal
         refusal = None
         for guard in self.guards:
             refusal = guard(self.app, environ)
@@ -73,10 +73,9 @@ def admit() -> None:
 def bearer_user(app: Flask, environ: dict[str, Any]) -> User | None:
     """The enabled user whose API token this request carries (Authorization: Bearer ...), or
     None for no token, a bogus one or a disabled user. Looked up once per request."""
-    try:
-        return environ[BEARER_USER]
-    except KeyError:
-        pass
+    user = environ.get(BEARER_USER, UNJUDGED)
+    if user is not UNJUDGED:
+        return user
     header = environ.get("HTTP_AUTHORIZATION", "")
     user = None
     if header.startswith(BEARER):

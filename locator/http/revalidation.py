@@ -27,7 +27,7 @@ from locator.http import telemetry
 from locator.http.admission import ADMISSION
 
 ENTRIES = 4096  # revalidations remembered per process (URL, query, scheme, method), oldest dropped
-READ_METHODS = ("GET", "HEAD")
+REVALIDATED_METHODS = ("GET", "HEAD")  # (an OPTIONS carries no validator)
 NOT_MODIFIED = "304 NOT MODIFIED"
 MARK = "locator.revalidation"  # the environ key a view's ``holds`` leaves for the middleware
 
@@ -58,7 +58,7 @@ class Revalidations:
 
     def __call__(self, environ: dict[str, Any], start_response):
         method = environ.get("REQUEST_METHOD")
-        if method not in READ_METHODS or "HTTP_AUTHORIZATION" in environ:
+        if method not in REVALIDATED_METHODS or "HTTP_AUTHORIZATION" in environ:
             return self.wsgi_app(environ, start_response)
         key = (
             method,

@@ -17,4 +17,10 @@ def request_path(environ: dict[str, Any]) -> str:
 
 
 def is_api(environ: dict[str, Any]) -> bool:
+    """request_path(environ).startswith(API_PREFIX), without making a string for most paths."""
+    path = environ.get("PATH_INFO", "")
+    if path.startswith(API_PREFIX):
+        return True
+    if path[:1] == "/" and path[1:2] != "/":
+        return False  # an ordinary path, not the API's
     return request_path(environ).startswith(API_PREFIX)
