@@ -13,6 +13,7 @@ from locator import create_app
 from locator.http.admission import ADMISSION, LIMITER
 from locator.http.errors import ApiError
 from locator.services.accounts import new_token
+from locator.store.errors import StoreBusy
 
 NEAREST = "/api/v1/nearest?lat=50.45&lon=30.52"
 COMPACT = "/api/v1/points?format=compact"
@@ -264,3 +265,23 @@ def test_a_token_is_looked_up_once_per_request(client, store, seeded, make_user,
     assert client.get(COMPACT).status_code == 200 and client.get(NEAREST).status_code == 200
     assert lookups() == 1
     store.db.conn.set_trace_callback(None)
+
+
+# -- errors --------------------------------------------------------------------------------------------
+
+
+def test_a_busy_store_is_503_with_retry_after_on_any_path(app, client):
+    """StoreBusy, from wherever it is raised, never becomes a 500 (the store raises it when
+    another writer holds the database: tests/test_busy_database.py)."""
+
+    def busy():
+        raise StoreBusy("held by a restore")
+
+    app.add_url_rule("/api/v1/test-busy", "test_busy_api", busy, methods=["POST"])
+    app.add_url_rule("/test-busy", "test_busy_page", busy)
+    api = client.post("/api/v1/test-busy")
+    assert_problem(api, 503, None)
+    assert api.headers["Retry-After"] == "5" and api.headers["Cache-Control"] == "no-store"
+    page = client.get("/test-busy")
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert page.headers["Retry-After"] == "5"
