@@ -8,21 +8,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, request, session
-from flask_compress import Compress
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask
 
 from locator import cli, config, console
-from locator.http import edge as web
 from locator.http.bodies import BodyCache, SharedCopies
-from locator.http.fast_nearest import FastNearest
+from locator.http.fast_nearest import NearestQuery
+from locator.http.flask_app import LocatorFlask
+from locator.http.install import install
 from locator.search.gazetteer import shared as shared_gazetteer
 from locator.search.nearest import NearestIndex
 from locator.store import Store, UserStore
 from locator.store.reports import ReportRules
 from locator.web import api, api_write, embed, i18n, labels, ops, public, reporting
 
-csrf = CSRFProtect()
 UPLOAD_FORM_BYTES = 64 * 1024  # multipart framing and form fields around an uploaded file
 
 ROOT = config.ROOT
@@ -30,7 +28,7 @@ ROOT = config.ROOT
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings from the environment, then overrides (tests pass theirs here)."""
-    app = web.LocatorFlask(
+    app = LocatorFlask(
         __name__,
         static_folder=str(ROOT / "static"),
         template_folder=str(ROOT / "templates"),
@@ -39,28 +37,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.load())
     app.config.update(overrides or {})
     app.config.update(
-        COMPRESS_MIMETYPES=[
-            "text/html",
-            "text/css",
-            "application/javascript",
-            "text/javascript",
-            "application/json",
-            "application/geo+json",
-            "application/problem+json",
-            "image/svg+xml",
-        ],
-        COMPRESS_ALGORITHM=["br", "gzip"],
-        COMPRESS_MIN_SIZE=512,
-        COMPRESS_REGISTER=False,  # registered through _compress_unless_done
         SEND_FILE_MAX_AGE_DEFAULT=3600,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=app.config["ENV"] == "production",
         SESSION_COOKIE_NAME="poi_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config["SESSION_HOURS"]),
-        WTF_CSRF_CHECK_DEFAULT=False,  # checked in _csrf_unless_token: token-authenticated API calls skip it
-        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
-        # An import file and the few form fields around it; bigger uploads get ops' 413 page.
+        # An import file and the few form fields around it; bigger uploads get http/errors.py's 413.
         MAX_CONTENT_LENGTH=app.config["IMPORT_MAX_BYTES"] + UPLOAD_FORM_BYTES,
     )
     database = config.project_path(app.config["DATABASE"])
@@ -87,17 +70,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Ukrainian as UTF-8, not \uXXXX: the words pages hand to their scripts (data-labels) take
     # a quarter fewer bytes on the wire (issue 7, first view of /).
     app.json.ensure_ascii = False
-    ops.init_app(app)  # first: its hooks time everything the others do
-    # Plain nearest lookups are answered before Flask; web.init_app then puts the revalidations
-    # and ProxyFix in front of it, so it sees the client's address and scheme.
-    app.wsgi_app = FastNearest(app, app.wsgi_app)
-    web.init_app(app)
+    # The HTTP edge (http/install.py), first: its hooks run first and last, around the others.
+    install(app, NearestQuery(etag=api.nearest_etag, body=api.nearest_body))
+    ops.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
-    app.extensions["locator.compress"] = Compress(app)  # one per app: it keeps the app's settings
-    app.after_request(_compress_unless_done)
-    csrf.init_app(app)
-    app.before_request(_csrf_unless_token)
     console.init_app(app)  # the user on g, then the console's blueprints
     app.register_blueprint(api.bp)
     app.register_blueprint(api_write.bp)
@@ -117,34 +94,6 @@ def _shared_copies(database: Path) -> SharedCopies | None:
     except OSError:
         return None
     return shared
-
-
-def _compress_unless_done(response: Response) -> Response:
-    """Flask-Compress for pages and files. The API compresses its own answers (api.json_response,
-    once per ETag for big ones) and a 304 has no body: they skip Flask-Compress's header work.
-    An API answer left plain stays plain: Flask-Compress 1.25 would compress it even for a
-    client that refused the encoding ("br;q=0")."""
-    if (
-        response.status_code == 304
-        or getattr(response, "encoding_decided", False)
-        or "Content-Encoding" in response.headers
-    ):
-        return response
-    return current_app.extensions["locator.compress"].after_request(response)
-
-
-def _csrf_unless_token() -> None:
-    """Every state-changing request carries a CSRF token, except API calls with a bearer token
-    (those send no cookie a forged cross-site request could ride on)."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    if request.headers.get("Authorization", "").startswith("Bearer "):
-        return
-    if request.blueprint == "reports":
-        return  # anonymous, no session to ride on; reporting.same_site_or_403 stops other sites
-    if request.path.startswith("/api/") and "uid" not in session:
-        return  # no session, nothing to forge: the write API answers 401 itself
-    csrf.protect()
 
 
 def _development_secret(path: Path) -> str:

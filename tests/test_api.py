@@ -655,10 +655,10 @@ def test_places_follow_writes(client, store, seeded):
 def test_compact_and_csv_etags_last_until_the_data_changes_but_geojson_rolls_with_the_clock(
     client, seeded, monkeypatch
 ):
-    import locator.http.edge
+    import locator.http.policy
 
     def etags(now: float) -> dict[str, str]:
-        monkeypatch.setattr(locator.http.edge.time, "time", lambda: now)
+        monkeypatch.setattr(locator.http.policy.time, "time", lambda: now)
         paths = ["/api/v1/points?format=compact", "/api/v1/points.csv", "/api/v1/points"]
         return {path: client.get(path).headers["ETag"] for path in paths}
 
@@ -706,19 +706,20 @@ def test_large_bodies_are_compressed_once_and_small_ones_on_the_fly(client, stor
     import brotli
 
     from locator.http import bodies
-    from locator.web import api
+    from locator.http import encoding as edge_encoding
 
     decode = brotli.decompress if encoding == "br" else __import__("gzip").decompress
-    monkeypatch.setattr(api, "KEEP_COMPRESSED_AT", 64 * 1024)  # not 100,000 points here
+    monkeypatch.setattr(edge_encoding, "KEEP_COMPRESSED_AT", 64 * 1024)  # not 100,000 points here
     store.import_points([make_point(f"p{i:04d}", lat=48 + i / 1000, lon=30.0) for i in range(1500)])
     path = "/api/v1/points?format=compact"
     identity = client.get(path, headers={"Accept-Encoding": "identity"})
-    assert "Content-Encoding" not in identity.headers and len(identity.data) > api.KEEP_COMPRESSED_AT
+    assert "Content-Encoding" not in identity.headers
+    assert len(identity.data) > edge_encoding.KEEP_COMPRESSED_AT
     calls = []
     real = bodies.compress
     counting = lambda *args: calls.append(args[1:]) or real(*args)  # noqa: E731
     monkeypatch.setattr(bodies, "compress", counting)
-    monkeypatch.setattr(api, "compress", counting)
+    monkeypatch.setattr(edge_encoding, "compress", counting)
     first = client.get(path, headers={"Accept-Encoding": f"{encoding}, identity;q=0.5"})
     assert first.headers["Content-Encoding"] == encoding and decode(first.data) == identity.data
     assert first.headers["Content-Length"] == str(len(first.data))

@@ -1,4 +1,4 @@
-"""Nearest lookups answered before Flask (locator/fast_nearest.py): byte for byte what Flask
+"""Nearest lookups answered before Flask (locator/http/fast_nearest.py): byte for byte what Flask
 answers, on random data and queries, and rate-limited, logged and counted like any request."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Revalidations answered before Flask (locator/revalidation.py): the same 304 with the same
+"""Revalidations answered before Flask (locator/http/revalidation.py): the same 304 with the same
 headers as Flask's, never once the answer may have changed, and rate-limited, logged and counted
 like any other request."""
 

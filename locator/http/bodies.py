@@ -1,4 +1,5 @@
-"""Response bodies: compression, the few big bodies kept per ETag, and the map's compact table.
+"""Response bodies: compression, and the few big bodies kept per ETag (which answer gets which
+encoding is http/encoding.py's decision).
 
 The map's data for 100,000 points is a 20 MB table, 2.4 MB in brotli: made and compressed
 again after every write, in every worker, it cost ~1 s of Python and ~1.5-2.3 s of brotli
@@ -25,9 +26,6 @@ from pathlib import Path
 import brotli
 
 CACHED_BODIES = 16  # serialised responses (and their compressed forms) kept per process, by ETag
-ENCODINGS = ("br", "gzip")  # what the API compresses with, best first
-COMPRESS_AT = 512  # bytes: smaller answers go out as they are
-KEEP_COMPRESSED_AT = 256 * 1024  # bytes: larger bodies are compressed once per ETag and kept
 BR_QUALITY_SMALL = 1  # a 4 KB answer: 19 µs and 1.4 KB at quality 1, 80 µs and 1.2 KB at 4
 BR_QUALITY_KEPT = 4  # a kept body whose ETag rolls each minute (GeoJSON with "stale" flags)
 BR_QUALITY_KEPT_LONG = 9  # the map's data, kept until the data changes: 20 MB -> 2.4 MB in ~1.5 s

@@ -3,37 +3,48 @@
 Through Flask a nearest answer costs about five times a bare Flask app's constant JSON (~570 µs
 in process), and the lookup with its JSON is only ~120 µs of it: the rest is Flask's request
 and response machinery and the hooks every request passes. Here a plain GET of /api/v1/nearest
-(no credentials, no If-None-Match) is answered with the body the view makes (api.nearest_body,
-one function for both), the same ETag, the same headers, the same anonymous rate limit, log line
-and metrics. Anything else goes on to Flask, and so does every request this cannot answer
-exactly as Flask would: bad arguments (Flask's problem+json), a rate limit reached (Flask's 429)
-and any error. tests/test_fast_nearest.py compares both answers, byte for byte, on random queries.
+(no credentials, no If-None-Match) is answered with the body the view makes (the same two
+functions, NearestQuery), after the same admission (http/admission.py), with the same header
+policy (http/policy.py), encoding (http/encoding.py), log line and metrics (http/telemetry.py).
+Anything else goes on to Flask, and so does every request this cannot answer exactly as Flask
+would: a refusal (Flask raises the same one), bad arguments (Flask's problem+json) and any error.
+tests/test_fast_nearest.py compares both answers, byte for byte, on random queries.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from flask import Flask
-from werkzeug.http import quote_etag
+from werkzeug.datastructures import MultiDict
 
 from locator.domain.point import utcnow
-from locator.http.edge import CORS_READ, cache_control, security_headers
-from locator.http.limits import TOKEN_TAKEN
-from locator.web import api, ops
+from locator.http import encoding, policy, telemetry
+from locator.http.admission import ADMISSION
+from locator.http.errors import ApiError
 
 PATH = "/api/v1/nearest"  # also the route name in metrics and the request log, as Flask names it
 MEDIA_TYPE = "application/geo+json"
 
 
+class NearestQuery(NamedTuple):
+    """What the nearest view answers with (web/api.py), given to the edge by create_app."""
+
+    etag: Callable[[Any, datetime, MultiDict], str]  # (snapshot, now, args) -> ETag
+    body: Callable[[Any, datetime, timedelta, MultiDict], bytes]  # ... -> JSON, or ApiError
+
+
 class FastNearest:
     """WSGI middleware just in front of the Flask app (inside revalidations and ProxyFix)."""
 
-    def __init__(self, app: Flask, wsgi_app):
+    def __init__(self, app: Flask, wsgi_app, query: NearestQuery):
         self.app = app
         self.wsgi_app = wsgi_app
+        self.query = query
+        self.admission = app.extensions[ADMISSION]
 
     def __call__(self, environ: dict[str, Any], start_response):
         if (
@@ -53,37 +64,31 @@ class FastNearest:
         headers, body = answer
         start_response("200 OK", headers)
         client = environ.get("REMOTE_ADDR")
-        ops.record(self.app, PATH, "GET", 200, time.perf_counter() - started, len(body), client)
+        telemetry.record(self.app, PATH, "GET", 200, time.perf_counter() - started, len(body), client)
         return [body]
 
     def _answer(self, environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bytes] | None:
         """The headers and body Flask would send, or None to leave the request to Flask."""
+        if self.admission.judge(environ) is not None:
+            return None  # refused: Flask's hook raises the same refusal (judged once)
         app = self.app
         request = app.request_class(environ)
-        if app.extensions["locator.limiter"].take(request.remote_addr or "?"):
-            return None  # over the limit: Flask answers 429 (taking no second token)
-        environ[TOKEN_TAKEN] = True  # so Flask, if it gets the request after all, takes none
         snapshot = app.extensions["locator.index"].sync()
         now = utcnow()
-        etag = api.nearest_etag(snapshot, now, request.args)
+        etag = self.query.etag(snapshot, now, request.args)
         try:
-            body = api.nearest_body(snapshot, now, timedelta(hours=app.config["STALE_HOURS"]), request.args)
-        except api.ApiError:
+            body = self.query.body(snapshot, now, timedelta(hours=app.config["STALE_HOURS"]), request.args)
+        except ApiError:
             return None  # Flask names the bad argument, as problem+json
-        encoding = api.response_encoding(body, request.accept_encodings)
+        chosen = encoding.response_encoding(body, request.accept_encodings)
         headers = [("Content-Type", MEDIA_TYPE)]
-        if encoding is not None:
-            if len(body) >= api.KEEP_COMPRESSED_AT:
+        if chosen is not None:
+            if len(body) >= encoding.KEEP_COMPRESSED_AT:
                 return None  # kept per ETag in the app's body cache: Flask's business
-            body = api.compress_small(body, encoding)
-            headers += [("Content-Length", str(len(body))), ("Content-Encoding", encoding)]
+            body = encoding.compress_small(body, chosen)
+            headers += [("Content-Length", str(len(body))), ("Content-Encoding", chosen)]
         else:
             headers.append(("Content-Length", str(len(body))))
-        headers += [
-            ("ETag", quote_etag(etag, weak=True)),
-            ("Cache-Control", cache_control(app.config["CACHE_SECONDS"])),
-            ("Vary", "Accept-Encoding"),
-            *CORS_READ,
-            *security_headers(app, request.is_secure),
-        ]
+        headers += policy.cache_headers(app, etag)
+        headers += policy.edge_headers(app, "GET", PATH, request.is_secure)
         return headers, body

@@ -11,15 +11,14 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 
 MAX_TRACKED = 100_000  # addresses remembered at once; full buckets are dropped first
-# The environ key set when a request's token was already taken before Flask (fast_nearest.py):
-# a request that goes on to Flask after all is not charged twice.
-TOKEN_TAKEN = "locator.token_taken"
 
 
 class TokenBuckets:
-    def __init__(self, per_minute: int):
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock  # seconds, only ever compared with itself
         self.rate = per_minute / 60.0  # tokens per second
         self.capacity = float(per_minute)  # a burst of one minute's worth
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
@@ -29,7 +28,7 @@ class TokenBuckets:
         """Spend one token; return 0 if allowed, else the seconds to wait for the next one."""
         if self.rate <= 0:
             return 0.0
-        now = time.monotonic() if now is None else now
+        now = self.clock() if now is None else now
         with self._lock:
             tokens, at = self._buckets.get(key, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - at) * self.rate)

@@ -6,8 +6,9 @@ more than deciding that nothing changed (a 304 through Flask: ~280 µs in proces
 for a bare Flask app). So a view that answers 304 also says how long its ETag stays true
 (``holds``): until the change counter moves and, for answers that depend on the clock, until the
 minute turns or a mobile point's stop starts or ends. The same revalidation then gets the same
-304, with the very headers Flask gave it, from here: after the same anonymous rate limit, and
-counted in the same metrics and request log.
+304, with the very headers Flask gave it (made by http/policy.py), from here: after the same
+admission (http/admission.py: a refused request goes on to Flask, which answers the refusal),
+and counted in the same metrics and request log (http/telemetry.py).
 
 Only answers whose ETag follows from the URL, the change counter and the clock opt in (a point's
 own answer, whose ETag also counts citizens' reports, does not).
@@ -22,10 +23,11 @@ from typing import Any, NamedTuple
 from flask import Flask, request
 from werkzeug.http import parse_etags, unquote_etag
 
-from locator.web import ops
+from locator.http import telemetry
+from locator.http.admission import ADMISSION
 
 ENTRIES = 4096  # revalidations remembered per process (URL, query, scheme, method), oldest dropped
-READ_METHODS = ("GET", "HEAD")
+REVALIDATED_METHODS = ("GET", "HEAD")  # (an OPTIONS carries no validator)
 NOT_MODIFIED = "304 NOT MODIFIED"
 MARK = "locator.revalidation"  # the environ key a view's ``holds`` leaves for the middleware
 
@@ -52,10 +54,11 @@ class Revalidations:
         self.app = app
         self.wsgi_app = wsgi_app
         self.entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self.admission = app.extensions[ADMISSION]
 
     def __call__(self, environ: dict[str, Any], start_response):
         method = environ.get("REQUEST_METHOD")
-        if method not in READ_METHODS or "HTTP_AUTHORIZATION" in environ:
+        if method not in REVALIDATED_METHODS or "HTTP_AUTHORIZATION" in environ:
             return self.wsgi_app(environ, start_response)
         key = (
             method,
@@ -68,7 +71,7 @@ class Revalidations:
             started = time.perf_counter()
             entry = self.entries.get(key)
             if entry is not None and self._still_true(entry) and parse_etags(sent).contains_weak(entry.etag):
-                if self._allowed(environ):
+                if self.admission.judge(environ) is None:  # else Flask answers the refusal
                     start_response(NOT_MODIFIED, list(entry.headers))
                     self._record(entry.route, method, time.perf_counter() - started, environ)
                     return []
@@ -95,10 +98,5 @@ class Revalidations:
         store = self.app.extensions["locator.store"]
         return store.latest_seq(entry.seq) == entry.seq
 
-    def _allowed(self, environ: dict[str, Any]) -> bool:
-        """The anonymous API rate limit, as web._limit_anonymous_api applies it: over the limit,
-        the request goes on to Flask, which answers 429."""
-        return not self.app.extensions["locator.limiter"].take(environ.get("REMOTE_ADDR") or "?")
-
     def _record(self, route: str, method: str, seconds: float, environ: dict[str, Any]) -> None:
-        ops.record(self.app, route, method, 304, seconds, None, environ.get("REMOTE_ADDR"))
+        telemetry.record(self.app, route, method, 304, seconds, None, environ.get("REMOTE_ADDR"))

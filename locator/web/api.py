@@ -7,24 +7,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from werkzeug.datastructures import Accept, MultiDict
+from werkzeug.datastructures import MultiDict
 from werkzeug.http import unquote_etag
 
 from locator.domain.filters import PointFilter, parse_filter
 from locator.domain.point import Point, Status, format_time, utcnow
 from locator.domain.validation import ID_PATTERN, MAX_ID, ValidationError, parse_coordinate
 from locator.http import revalidation
-from locator.http.bodies import (
-    BR_QUALITY_KEPT,
-    BR_QUALITY_KEPT_LONG,
-    BR_QUALITY_SMALL,
-    COMPRESS_AT,
-    ENCODINGS,
-    KEEP_COMPRESSED_AT,
-    BodyCache,
-    compress,
-)
-from locator.http.edge import ApiError, cacheable, etag_for, etag_valid_until, not_modified
+from locator.http.bodies import BR_QUALITY_KEPT, BR_QUALITY_KEPT_LONG, BodyCache
+from locator.http.encoding import json_response, kept_or_made_response
+from locator.http.errors import ApiError
+from locator.http.policy import etag_for, etag_valid_until, not_modified
 from locator.io.compact import compact_table
 from locator.io.features import feature_collection, point_feature, points_csv
 from locator.io.json_bytes import dump_json
@@ -53,39 +46,6 @@ def _filter(default_statuses=(), args: Mapping[str, str] | None = None) -> Point
         return parse_filter(request.args if args is None else args, default_statuses=default_statuses)
     except ValidationError as error:
         raise ApiError.from_validation(error) from None
-
-
-def json_response(
-    body: bytes, etag: str, mimetype: str = "application/geo+json", *, quality: int = BR_QUALITY_KEPT
-) -> Response:
-    """A cacheable answer, compressed here (Flask-Compress then leaves it alone): a large body
-    once per ETag and encoding, at this brotli quality, and kept; a small one at a low quality,
-    where the bytes hardly differ but the CPU does."""
-    encoding = response_encoding(body, request.accept_encodings)
-    if encoding is not None:
-        if len(body) >= KEEP_COMPRESSED_AT:
-            body = _bodies().compressed(etag, body, encoding, quality)
-        else:
-            body = compress_small(body, encoding)
-    return _encoded_response(body, encoding, etag, mimetype)
-
-
-def _encoded_response(body: bytes, encoding: str | None, etag: str, mimetype: str) -> Response:
-    response = current_app.response_class(body, mimetype=mimetype)
-    response.encoding_decided = True  # Flask-Compress must not judge it again (see create_app)
-    if encoding is not None:
-        response.headers["Content-Encoding"] = encoding
-    return cacheable(response, etag)
-
-
-def response_encoding(body: bytes, accepted: Accept) -> str | None:
-    """The encoding an answer goes out in: none below COMPRESS_AT bytes."""
-    return accepted.best_match(ENCODINGS) if len(body) >= COMPRESS_AT else None
-
-
-def compress_small(body: bytes, encoding: str) -> bytes:
-    """An answer below KEEP_COMPRESSED_AT, compressed as json_response does."""
-    return compress(body, encoding, BR_QUALITY_SMALL)
 
 
 def _store():
@@ -156,12 +116,7 @@ def _points_response(chosen: str, download: bool = False) -> Response:
         return dump_json(feature_collection(features, seq=seq, generated_at=format_time(now)))
 
     quality = BR_QUALITY_KEPT if clock else BR_QUALITY_KEPT_LONG
-    encoding = request.accept_encodings.best_match(ENCODINGS)
-    kept = _bodies().kept_copy(etag, encoding) if encoding is not None else None
-    if kept is not None:  # compressed already, maybe by another worker: no need of the body itself
-        response = _encoded_response(kept, encoding, etag, FORMATS[chosen])
-    else:
-        response = json_response(_bodies().get_or_make(etag, make), etag, FORMATS[chosen], quality=quality)
+    response = kept_or_made_response(etag, make, FORMATS[chosen], quality)
     if download:
         extension = "csv" if chosen == "csv" else "geojson"
         name = f"points-of-invincibility-{utcnow():%Y%m%d-%H%M}.{extension}"
@@ -265,7 +220,7 @@ def _number(param: str, low: float, high: float, args: Mapping[str, str]) -> flo
 @bp.get("/nearest")
 def nearest():
     """The k nearest points to lat/lon that pass the filters (open ones unless status= says).
-    Plain lookups are answered before Flask, by fast_nearest.py, with these same functions."""
+    Plain lookups are answered before Flask, by http/fast_nearest.py, with these same functions."""
     snapshot = _index().sync()
     now = utcnow()
     revalidation.holds(snapshot.seq, etag_valid_until(True, snapshot.next_schedule_moment(now)))

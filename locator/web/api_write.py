@@ -20,12 +20,13 @@ from locator.domain.point import EDITABLE_FIELDS, Point, utcnow
 from locator.domain.scope import Forbidden, check_role
 from locator.domain.users import User
 from locator.domain.validation import ValidationError
-from locator.http.edge import ApiError
+from locator.http.admission import bearer_user
+from locator.http.encoding import json_response
+from locator.http.errors import ApiError
 from locator.io.features import point_feature
 from locator.services import points as commands
-from locator.services.accounts import token_digest
 from locator.store import DuplicateIdError, NotFoundError, VersionConflict
-from locator.web.api import dump_json, json_response, point_etag, point_or_404
+from locator.web.api import dump_json, point_etag, point_or_404
 
 bp = Blueprint("api_write", __name__, url_prefix="/api/v1")
 
@@ -39,9 +40,8 @@ def _store():
 
 def writer() -> User:
     """The user behind this request, allowed to write at all; else 401 or 403."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        user = current_app.extensions["locator.users"].for_token(token_digest(header[7:].strip()))
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        user = bearer_user(current_app, request.environ)  # looked up once, by the edge's admission
         if user is None:
             raise ApiError(
                 401, "Unauthorized", "the API token is not valid or its user is disabled", "Authorization"

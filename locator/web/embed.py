@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from locator.domain.filters import fold, parse_filter
 from locator.domain.point import SERVICES, Category, Kind, Status
 from locator.domain.validation import ValidationError, parse_coordinate
-from locator.http.edge import ApiError
+from locator.http.errors import ApiError
 from locator.search.places import find_places
 from locator.web import labels
 from locator.web.i18n import LANGUAGES

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 
 from locator.domain.validation import ValidationError
-from locator.http.edge import ApiError
+from locator.http.errors import ApiError
 from locator.services.reports import submit_report
 from locator.store import NotFoundError
 from locator.store.reports import ReportLimited

@@ -1,0 +1,26 @@
+"""What the edge knows of a request before Flask has parsed it: its method class and whether it
+is the API. Read from the WSGI environ, so the paths answered before Flask ask the same questions
+as Flask's hooks, the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+API_PREFIX = "/api/"
+READ_METHODS = ("GET", "HEAD", "OPTIONS")  # no state changes: no CSRF check, CORS for anyone
+
+
+def request_path(environ: dict[str, Any]) -> str:
+    """The path as Flask routes it (Werkzeug folds leading slashes: //api/x is /api/x), so no
+    guard can be stepped around with a path Flask still sends to the API."""
+    return "/" + environ.get("PATH_INFO", "").lstrip("/")
+
+
+def is_api(environ: dict[str, Any]) -> bool:
+    """request_path(environ).startswith(API_PREFIX), without making a string for most paths."""
+    path = environ.get("PATH_INFO", "")
+    if path.startswith(API_PREFIX):
+        return True
+    if path[:1] == "/" and path[1:2] != "/":
+        return False  # an ordinary path, not the API's
+    return request_path(environ).startswith(API_PREFIX)
