@@ -617,8 +617,8 @@ def test_a_writer_that_does_not_publish_is_seen_within_a_second(client, store, s
 def test_a_rolled_back_write_leaves_lookups_right_and_the_next_write_is_seen(client, store, seeded):
     assert nearest_ids(client)[0] == "kyiv-01"
     with pytest.raises(RuntimeError):
-        with store._write() as conn:
-            store._next_seq(conn)  # published, then rolled back: the beacon is ahead of the file
+        with store.transaction() as conn:
+            store.next_seq(conn)  # published, then rolled back: the beacon is ahead of the file
             conn.execute("UPDATE points SET status = 'closed' WHERE id = 'kyiv-01'")
             raise RuntimeError("changed my mind")
     assert store.beacon.read() == store.change_seq() + 1

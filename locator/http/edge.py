@@ -25,6 +25,7 @@ from werkzeug.wrappers import Request
 from locator.domain.validation import ValidationError
 from locator.http.limits import TOKEN_TAKEN, TokenBuckets, retry_after
 from locator.http.revalidation import Revalidations
+from locator.store.errors import StoreBusy
 
 PROBLEM_JSON = "application/problem+json"
 ETAG_BUCKET_S = 60  # "stale" flags depend on the clock: ETags roll over at least once a minute
@@ -133,7 +134,7 @@ def _handle_http_exception(error: HTTPException):
 
 
 def _handle_unexpected(error: Exception):
-    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+    if isinstance(error, StoreBusy) or isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
         # Another writer held the database past busy_timeout (a restore, a huge import): the
         # write did not happen, and trying again shortly will work. Never a 500 for that.
         current_app.logger.warning("database busy on %s: %s", request.path, error)
