@@ -104,12 +104,16 @@ class SQLiteConnection:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, factory=StoreConnection
             )
-            conn.execute(BUSY_TIMEOUT)
-            conn.execute("PRAGMA journal_mode = WAL")
-            # LOCATOR_SYNCHRONOUS (README, Production): NORMAL leaves fsync to checkpoints.
-            conn.execute(self._synchronous)
-            if self._checkpoint_every_s:  # a thread of this process checkpoints, never a commit
-                conn.execute(AUTOCHECKPOINT_FALLBACK)
+            try:
+                conn.execute(BUSY_TIMEOUT)
+                conn.execute("PRAGMA journal_mode = WAL")  # StoreBusy while another holds the file
+                # LOCATOR_SYNCHRONOUS (README, Production): NORMAL leaves fsync to checkpoints.
+                conn.execute(self._synchronous)
+                if self._checkpoint_every_s:  # a thread of this process checkpoints, never a commit
+                    conn.execute(AUTOCHECKPOINT_FALLBACK)
+            except BaseException:
+                conn.close()  # the next use tries afresh
+                raise
             db = sqlite_utils.Database(conn)
             self._local.db = db
         return db
