@@ -1,5 +1,6 @@
 """All SQL lives here, behind the interface in store/interface.py; SQLite is its implementation.
 
+    interface.py   PointsBackend, ReportsBackend, UsersBackend: what the app asks of a store
 connection.py  the SQLite file: one connection per thread, pragmas, transactions, WAL
                checkpoints, the change counter, and "database is locked" -> StoreBusy
 points.py      Store: the points, read (get, find, changed_since) and written (create,

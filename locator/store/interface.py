@@ -6,8 +6,9 @@ The lists below are exactly the calls made from outside locator/store (web, cons
 http, cli, services, create_app, the server's configuration). Every method raises only the
 store's own exceptions (store/errors.py): NotFoundError, VersionConflict, DuplicateIdError,
 StoreBusy (another writer held the database past the wait allowed: nothing was written), and
-ReportLimited for reports; never a driver's exception or message. tests/test_store.py checks
-that the SQLite classes have every method named here.
+ReportLimited for reports; never a driver's exception or message. The one exception is probe:
+/healthz shows operators why the database cannot be read or written, in the database's own words.
+tests/test_store.py checks that the SQLite classes have every method named here, as declared.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ class PointsBackend(Protocol):
     # -- health ------------------------------------------------------------------------------
 
     def probe(self) -> dict[str, Any]:
-        """Read and write the database afresh, moving no change counter (/healthz)."""
+        """Read and write the database afresh, moving no change counter; raises why it cannot (/healthz)."""
 
     def stats(self, stale_before: datetime) -> dict[str, Any]:
         """Points by public status, archived, stale, the counter and the last change (/metrics)."""
