@@ -16,9 +16,10 @@ from locator.domain.filters import PointFilter, fold
 from locator.domain.point import EDITABLE_FIELDS, Point, format_time, services_mask, utcnow
 from locator.domain.validation import parse_point
 from locator.io import gcpause
-from locator.store import health, imports, schema
 from locator.store.connection import SQLiteConnection
 from locator.store.errors import DuplicateIdError, NotFoundError, VersionConflict
+from locator.store.health import probe as health_probe
+from locator.store.health import stats as health_stats
 from locator.store.history import (
     change_feed,
     differences,
@@ -27,9 +28,10 @@ from locator.store.history import (
     record_history,
     still_unconfirmed,
 )
-from locator.store.imports import ImportSummary
+from locator.store.imports import ImportSummary, import_rows, plan, remove_points
 from locator.store.reports import ReportStore
 from locator.store.rows import PUBLIC_STATUS, point_from_row, point_row, upsert_rows
+from locator.store.schema import migrate as migrate_schema
 
 
 class Store(SQLiteConnection):
@@ -44,7 +46,7 @@ class Store(SQLiteConnection):
 
         Raises SchemaError when the database was made by a newer release.
         """
-        applied = schema.migrate(self.db, where=self.path)
+        applied = migrate_schema(self.db, where=self.path)
         self.forget_columns()
         self.publish_seq()  # a beacon left beside another database file starts out right
         return applied
@@ -144,11 +146,11 @@ class Store(SQLiteConnection):
     def probe(self) -> dict[str, Any]:
         """Open the database afresh, read it and commit a write that moves no change counter
         (/healthz); raises the database's own error, whose text /healthz shows operators."""
-        return health.probe(self)
+        return health_probe(self)
 
     def stats(self, stale_before: datetime) -> dict[str, Any]:
         """Points by public status, archived, stale, the change counter and the last change (/metrics)."""
-        return health.stats(self, stale_before)
+        return health_stats(self, stale_before)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -168,13 +170,13 @@ class Store(SQLiteConnection):
         now = utcnow()
         with gcpause.paused(), self.transaction() as conn:
             existing = {point.id: point for point in self.all()}
-            points, summary = imports.plan(existing, list(points), replace=replace, untimed=untimed)
+            points, summary = plan(existing, list(points), replace=replace, untimed=untimed)
             if not summary.writes_anything():
                 return summary  # nothing to write: the change counter (and every ETag) stays
             seq = self.next_seq(conn)
-            rows, history = imports.import_rows(existing, points, summary, seq=seq, now=now, by=by)
+            rows, history = import_rows(existing, points, summary, seq=seq, now=now, by=by)
             if replace:
-                history += imports.remove_points(conn, summary.removed, seq=seq, now=now, by=by)
+                history += remove_points(conn, summary.removed, seq=seq, now=now, by=by)
             upsert_rows(conn, rows)
             record_history(conn, history)
         return summary
@@ -184,7 +186,7 @@ class Store(SQLiteConnection):
     ) -> ImportSummary:
         """What import_points would do, without writing anything (the console's dry run)."""
         existing = {point.id: point for point in self.all()}
-        return imports.plan(existing, list(points), replace=replace, untimed=untimed)[1]
+        return plan(existing, list(points), replace=replace, untimed=untimed)[1]
 
     def create(self, record: dict[str, Any], *, by: str) -> Point:
         """Add one new point from raw input; a taken id is a validation problem, not an overwrite."""
