@@ -30,7 +30,7 @@ from locator.domain.point import Status
 from locator.domain.validation import parse_point
 from locator.search import distance as sphere
 from locator.search import nearest
-from locator.search.distance import EARTH_RADIUS_M, bearing_deg, compass, haversine_m
+from locator.search.distance import EARTH_RADIUS_M, bearing_deg, compass, haversine_each_m, haversine_m
 from locator.store import beacon
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -548,9 +548,27 @@ def test_base_rows_follow_the_tree_and_every_point_keeps_its_row(world):
         )
 
 
+def test_haversine_each_m_is_haversine_m_to_the_bit_on_random_places():
+    """The lookup's distances come from haversine_each_m (no call per point): its every result
+    must be the bits haversine_m gives, including near the poles, the antimeridian and antipodes."""
+    rng = random.Random(17)
+    for _ in range(300):
+        lat, lon = rng.uniform(-90, 90), rng.uniform(-180, 180)
+        places = [
+            make_point(
+                f"p{i}",
+                lat=rng.choice([rng.uniform(-90, 90), -lat, lat, 90.0, -90.0]),
+                lon=rng.choice([rng.uniform(-180, 180), lon + 180 if lon < 0 else lon - 180, 180.0, lon]),
+            )
+            for i in range(rng.randrange(0, 12))
+        ]
+        expected = [haversine_m(lat, lon, p.lat, p.lon) for p in places]
+        assert haversine_each_m(lat, lon, places) == expected
+
+
 def test_lookup_distances_are_haversine_m_to_the_bit(world):
-    """The lookup computes its distances inline (no call per point): they must be exactly the
-    distances haversine_m gives, or ties and order could differ from the oracle's."""
+    """The lookup's distances must be exactly the distances haversine_m gives, or ties and
+    order could differ from the oracle's."""
     app, points, _, _ = world
     index = app.extensions["locator.index"]
     rng = random.Random(13)
@@ -617,8 +635,8 @@ def test_a_writer_that_does_not_publish_is_seen_within_a_second(client, store, s
 def test_a_rolled_back_write_leaves_lookups_right_and_the_next_write_is_seen(client, store, seeded):
     assert nearest_ids(client)[0] == "kyiv-01"
     with pytest.raises(RuntimeError):
-        with store._write() as conn:
-            store._next_seq(conn)  # published, then rolled back: the beacon is ahead of the file
+        with store.transaction() as conn:
+            store.next_seq(conn)  # published, then rolled back: the beacon is ahead of the file
             conn.execute("UPDATE points SET status = 'closed' WHERE id = 'kyiv-01'")
             raise RuntimeError("changed my mind")
     assert store.beacon.read() == store.change_seq() + 1

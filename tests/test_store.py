@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import random
 import sqlite3
 
@@ -10,7 +11,8 @@ from helpers import REGIONS, make_point, random_filter_args, random_points
 
 from locator.domain.filters import PointFilter, parse_filter
 from locator.domain.point import Status
-from locator.store import NotFoundError, Store, VersionConflict
+from locator.store import NotFoundError, ReportStore, Store, UserStore, VersionConflict
+from locator.store.interface import PointsBackend, ReportsBackend, UsersBackend
 
 
 def table_contents(path) -> dict[str, list[tuple]]:
@@ -272,3 +274,32 @@ def test_find_with_no_filter_returns_everything_ordered_by_id(store):
 def test_find_by_region_uses_the_whole_region(store):
     store.import_points([make_point("a", region=REGIONS[0]), make_point("b", region=REGIONS[0] + " (захід)")])
     assert [p.id for p in store.find(PointFilter(region=REGIONS[0]))] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("backend", "implementation"),
+    [(PointsBackend, Store), (ReportsBackend, ReportStore), (UsersBackend, UserStore)],
+)
+def test_the_sqlite_store_implements_every_method_of_the_interface_as_declared(backend, implementation):
+    """store/interface.py is what a second backend must implement: SQLite implements all of it,
+    with the same parameters, so the interface never drifts from the code that runs."""
+    declared = {
+        name: inspect.signature(member)
+        for name, member in vars(backend).items()
+        if callable(member) and not name.startswith("_")
+    }
+    assert declared, backend
+    for name, signature in declared.items():
+        assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
+        actual = inspect.signature(getattr(implementation, name))
+        assert list(actual.parameters) == list(signature.parameters), name
+        for parameter, expected in signature.parameters.items():
+            assert actual.parameters[parameter].default == expected.default, (name, parameter)
+            assert actual.parameters[parameter].kind == expected.kind, (name, parameter)
+
+
+def test_a_running_app_has_every_attribute_the_interface_names(app):
+    store, users = app.extensions["locator.store"], app.extensions["locator.users"]
+    assert isinstance(store, PointsBackend)
+    assert isinstance(store.reports, ReportsBackend)
+    assert isinstance(users, UsersBackend)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -20,6 +22,26 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return EARTH_DIAMETER_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+class HasPosition(Protocol):
+    lat: float
+    lon: float
+
+
+def haversine_each_m(lat: float, lon: float, places: Sequence[HasPosition]) -> list[float]:
+    """haversine_m from one origin to each place, in order: the same operations in the same
+    order, so the same bits (tests/test_nearest.py holds it to that), without a call per place
+    (the nearest lookup's final ranking)."""
+    phi1 = math.radians(lat)
+    cos_phi1 = math.cos(phi1)
+    radians, sin, cos, sqrt, asin = math.radians, math.sin, math.cos, math.sqrt, math.asin
+    distances = []
+    for place in places:
+        phi2 = radians(place.lat)
+        a = sin((phi2 - phi1) / 2) ** 2 + cos_phi1 * cos(phi2) * sin(radians(place.lon - lon) / 2) ** 2
+        distances.append(EARTH_DIAMETER_M * asin(min(1.0, sqrt(a))))
+    return distances
+
+
 def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Initial bearing from the first point to the second, degrees clockwise from north."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
@@ -35,6 +57,8 @@ def compass(degrees: float) -> str:
 
 
 def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere: the straight-line (chord) distance between two grows with
+    their great-circle distance, so a KD-tree over these ranks points as haversine_m does."""
     phi, lmb = np.radians(lat), np.radians(lon)
     cos_phi = np.cos(phi)
     return np.column_stack((cos_phi * np.cos(lmb), cos_phi * np.sin(lmb), np.sin(phi)))

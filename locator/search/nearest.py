@@ -29,7 +29,7 @@ from pykdtree.kdtree import KDTree  # noqa: E402
 
 from locator.domain.filters import PointFilter, fold, search_text
 from locator.domain.point import Category, Kind, Point, Status, services_mask, utcnow
-from locator.search.distance import EARTH_DIAMETER_M, unit_vectors
+from locator.search.distance import haversine_each_m, unit_vectors
 from locator.search.places import Place, settlements
 
 REBUILD_FRACTION = 0.05  # rebuild the tree when this share of points changed since it was built
@@ -270,7 +270,6 @@ class Snapshot:
         phi, lmb = math.radians(lat), math.radians(lon)
         cos_phi = math.cos(phi)
         target = np.array(((cos_phi * math.cos(lmb), cos_phi * math.sin(lmb), math.sin(phi)),))
-        radians, sin, cos = math.radians, math.sin, math.cos
         searched = [(self.base, self.hidden if self.any_hidden else None)]
         if self.changes:
             searched.append((self._changes_base(now or utcnow()), None))
@@ -278,12 +277,10 @@ class Snapshot:
             if base.tree is None:
                 continue
             points = base.points
-            for row in _candidates(base, hidden, target, k, wanted).tolist():
-                p = points[row]
-                # haversine_m inlined, the same operations in the same order (the same bits)
-                phi2 = radians(p.lat)
-                a = sin((phi2 - phi) / 2) ** 2 + cos_phi * cos(phi2) * sin(radians(p.lon - lon) / 2) ** 2
-                found.append((EARTH_DIAMETER_M * math.asin(min(1.0, math.sqrt(a))), p.id, p))
+            candidates = [points[row] for row in _candidates(base, hidden, target, k, wanted).tolist()]
+            # The tree ranks by chord; the final order and distances are haversine_m's, to the bit.
+            for p, distance in zip(candidates, haversine_each_m(lat, lon, candidates), strict=True):
+                found.append((distance, p.id, p))
         found.sort()
         return [Hit(point, distance) for distance, _, point in found[:k]]
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import sqlite_utils
 
 from locator.domain.point import Point, format_time, utcnow
-from locator.store import Store, _differences
+from locator.store.history import differences
+from locator.store.points import Store
 from locator.store.schema import SCHEMA_VERSION, migrate
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -203,7 +204,7 @@ def _apply(store: Store, scratch: Path, by: str) -> None:
     conn = store.db.conn
     conn.execute("ATTACH DATABASE ? AS restored", [str(scratch)])
     try:
-        with store._write():
+        with store.transaction():
             old_seq = store.change_seq()
             if old_seq != seen_seq:  # a write came in meanwhile: compare with what is there now
                 before = {point.id: point for point in store.all()}
@@ -242,17 +243,13 @@ def _apply(store: Store, scratch: Path, by: str) -> None:
             )
     finally:
         conn.execute("DETACH DATABASE restored")
-    store._local.columns = None
+    store.forget_columns()
 
 
 def _points_now(store: Store) -> tuple[int, dict[str, Point]]:
     """The change counter and every point, read at one moment."""
-    conn = store.db.conn
-    conn.execute("BEGIN")
-    try:
+    with store.read_transaction():
         return store.change_seq(), {point.id: point for point in store.all()}
-    finally:
-        conn.execute("COMMIT")
 
 
 def _changes(before: dict[str, Point], after: dict[str, Point]) -> list[tuple]:
@@ -265,7 +262,7 @@ def _changes(before: dict[str, Point], after: dict[str, Point]) -> list[tuple]:
         elif new is None:
             rows.append((point_id, "deleted", None, None))
         else:
-            rows.extend((point_id, *diff) for diff in _differences(old, new))
+            rows.extend((point_id, *diff) for diff in differences(old, new))
     return rows
 
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from locator.domain.point import format_time
 from locator.domain.validation import parse_time
-from locator.store import PUBLIC_STATUS
+from locator.store.rows import PUBLIC_STATUS
 
 if TYPE_CHECKING:
-    from locator.store import Store
+    from locator.store.points import Store
 
 PROBE_LOCK_WAIT_S = 1.0  # a writer holding the lock longer than this is itself a problem
 
@@ -46,9 +46,7 @@ POINTS_BY_STATUS = "SELECT " + PUBLIC_STATUS + ", count(*) FROM points WHERE arc
 def stats(store: Store, stale_before: datetime) -> dict[str, Any]:
     """Points by public status (archived apart), stale points, and the last change, read in one
     transaction so the numbers agree with each other."""
-    conn = store.db.conn
-    conn.execute("BEGIN")
-    try:
+    with store.read_transaction() as conn:
         by_status = dict(conn.execute(POINTS_BY_STATUS).fetchall())
         archived = conn.execute("SELECT count(*) FROM points WHERE archived = 1").fetchone()[0]
         stale = conn.execute(
@@ -56,8 +54,6 @@ def stats(store: Store, stale_before: datetime) -> dict[str, Any]:
         ).fetchone()[0]
         last = conn.execute("SELECT at FROM history ORDER BY id DESC LIMIT 1").fetchone()
         seq = conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
-    finally:
-        conn.execute("COMMIT")
     return {
         "by_status": by_status,
         "archived": archived,

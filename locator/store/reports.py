@@ -21,9 +21,10 @@ import sqlite_utils
 from locator.domain.point import Status, format_time, utcnow
 from locator.domain.reports import Report, ReportKind
 from locator.domain.validation import parse_time
+from locator.store.history import record_history
 
 if TYPE_CHECKING:
-    from locator.store import Store
+    from locator.store.points import Store
 
 HOUR = timedelta(hours=1)
 SHOWN_AS_WORKING = (Status.OPEN.value, Status.FULL.value)
@@ -65,7 +66,7 @@ class ReportStore:
         now = now or utcnow()
         rules = self.rules
         hour_ago = format_time(now - HOUR)
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             point = self.store.get(report.point_id)  # NotFoundError for an unknown id
             for scope, sql, param, limit in (
                 ("from this address", "source = ?", source, rules.per_address_per_hour),
@@ -93,9 +94,9 @@ class ReportStore:
                 return False
             if self._closed_reports(conn, point.id, point.verified_at, now) < rules.threshold:
                 return False
-            seq = self.store._next_seq(conn)
+            seq = self.store.next_seq(conn)
             conn.execute("UPDATE points SET unconfirmed = 1, seq = ? WHERE id = ?", [seq, point.id])
-            self.store._add_history(
+            record_history(
                 conn, [(point.id, seq, format_time(now), "citizens", "unconfirmed", "false", "true")]
             )
             return True
@@ -121,15 +122,13 @@ class ReportStore:
     def dismiss(self, point_id: str, *, by: str) -> int:
         """The operator checked and the point is as shown: close its reports, clear the flag."""
         now = utcnow()
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             point = self.store.get(point_id)
             dismissed = self.resolve_open(conn, point_id, by=by, resolution="dismissed", now=now)
             if point.unconfirmed:
-                seq = self.store._next_seq(conn)
+                seq = self.store.next_seq(conn)
                 conn.execute("UPDATE points SET unconfirmed = 0, seq = ? WHERE id = ?", [seq, point_id])
-                self.store._add_history(
-                    conn, [(point_id, seq, format_time(now), by, "unconfirmed", "true", "false")]
-                )
+                record_history(conn, [(point_id, seq, format_time(now), by, "unconfirmed", "true", "false")])
         return dismissed
 
     def open_for(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:

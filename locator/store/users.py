@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from locator.domain.point import format_time, utcnow
 from locator.domain.users import Role, User
-from locator.store import NotFoundError, Store
+from locator.store.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from locator.store.points import Store
 
 
 class UserStore:
@@ -26,7 +30,7 @@ class UserStore:
     def create(self, name: str, password_hash: str, role: str, regions=(), settlements=()) -> User:
         """Add a user; a taken name is an error, never an overwrite."""
         now = format_time(utcnow())
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             if conn.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
                 raise ValueError(f"a user named {name!r} exists already")
             conn.execute(
@@ -62,7 +66,7 @@ class UserStore:
 
     def set_disabled(self, name: str, disabled: bool) -> User:
         """Disable (or enable) a user; their sessions and tokens stop working at once."""
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             cursor = conn.execute(
                 "UPDATE users SET disabled = ?, session_version = session_version + 1 WHERE name = ?",
                 [int(disabled), name],
@@ -73,12 +77,12 @@ class UserStore:
 
     def end_sessions(self, user_id: int) -> None:
         """Make every session of this user invalid (logout everywhere)."""
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])
 
     def set_password(self, name: str, password_hash: str) -> User:
         """Replace a user's password; every session they have ends (their API tokens do not)."""
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             cursor = conn.execute(
                 "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE name = ?",
                 [password_hash, name],
@@ -89,7 +93,7 @@ class UserStore:
 
     def add_token(self, name: str, digest: str, label: str = "") -> None:
         user = self.get_by_name(name)
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute(
                 "INSERT INTO api_tokens (digest, user_id, label, created_at) VALUES (?, ?, ?, ?)",
                 [digest, user.id, label, format_time(utcnow())],
@@ -111,11 +115,11 @@ class UserStore:
 
     def record_login_failure(self, keys: Iterable[str]) -> None:
         now = format_time(utcnow())
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.executemany("INSERT INTO login_failures (key, at) VALUES (?, ?)", [(k, now) for k in keys])
 
     def clear_login_failures(self, key: str, older_than: datetime | None = None) -> None:
-        with self.store._write() as conn:
+        with self.store.transaction() as conn:
             conn.execute("DELETE FROM login_failures WHERE key = ?", [key])
             if older_than is not None:
                 conn.execute("DELETE FROM login_failures WHERE at < ?", [format_time(older_than)])

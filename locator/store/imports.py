@@ -1,0 +1,118 @@
+"""Planning an import: which points it adds, changes, leaves and removes, and the rows it writes.
+
+Pure functions over the points stored and the points given; Store.import_points runs them
+inside one write transaction, Store.plan_import without one (the console's dry run).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from locator.domain.point import Point, format_time
+from locator.store.history import differences, flag_history, still_unconfirmed
+from locator.store.rows import point_row
+
+
+@dataclass
+class ImportSummary:
+    """The ids an import adds, changes, leaves as they are and (with replace) removes."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def writes_anything(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def plan(
+    existing: dict[str, Point], points: list[Point], *, replace: bool, untimed: frozenset[str]
+) -> tuple[list[Point], ImportSummary]:
+    """The points as they would be stored (untimed ones keep their verification time when
+    nothing else changed), and what the import would do."""
+    points = _keep_verification(existing, points, untimed)
+    return points, _classify(existing, points, replace)
+
+
+def import_rows(
+    existing: dict[str, Point],
+    points: list[Point],
+    summary: ImportSummary,
+    *,
+    seq: int,
+    now: datetime,
+    by: str,
+) -> tuple[list[dict[str, Any]], list[tuple]]:
+    """The point rows and history rows that add and change what the summary says."""
+    at = format_time(now)
+    rows, history = [], []
+    added, changed = set(summary.added), set(summary.changed)
+    for point in points:
+        old = existing.get(point.id)
+        if point.id in added:
+            rows.append(point_row(point, seq, version=1))
+            history.append((point.id, seq, at, by, "created", None, point.status.value))
+        elif point.id in changed:
+            diffs = differences(old, point)
+            moved = (point.lat, point.lon) != (old.lat, old.lon)
+            updated = point.with_changes(
+                version=old.version + 1,
+                updated_at=now,
+                moved_at=point.moved_at or (now if moved else old.moved_at),
+                # A re-import that confirms the status anew answers the citizens' reports.
+                unconfirmed=still_unconfirmed(old, point, verified=point.verified_at > old.verified_at),
+            )
+            rows.append(point_row(updated, seq))
+            history.extend((point.id, seq, at, by, *diff) for diff in diffs)
+            history.extend(flag_history(old, updated, seq, now, by))
+    return rows, history
+
+
+def remove_points(
+    conn: sqlite3.Connection, point_ids: list[str], *, seq: int, now: datetime, by: str
+) -> list[tuple]:
+    """Delete points and record them as deleted (for every index's sync); their history rows."""
+    at = format_time(now)
+    history = []
+    for point_id in point_ids:
+        conn.execute("DELETE FROM points WHERE id = ?", [point_id])
+        conn.execute("INSERT OR REPLACE INTO deleted_points (id, seq) VALUES (?, ?)", [point_id, seq])
+        history.append((point_id, seq, at, by, "deleted", None, None))
+    return history
+
+
+def _keep_verification(
+    existing: dict[str, Point], points: list[Point], untimed: frozenset[str]
+) -> list[Point]:
+    """Untimed points that match the stored one in every field keep its verification time."""
+    if not untimed:
+        return points
+    kept = []
+    for point in points:
+        old = existing.get(point.id)
+        if old is not None and point.id in untimed:
+            same_times = point.with_changes(verified_at=old.verified_at, updated_at=old.updated_at)
+            if not differences(old, same_times):
+                point = same_times
+        kept.append(point)
+    return kept
+
+
+def _classify(existing: dict[str, Point], points: list[Point], replace: bool) -> ImportSummary:
+    summary = ImportSummary()
+    for point in points:
+        old = existing.get(point.id)
+        if old is None:
+            summary.added.append(point.id)
+        elif differences(old, point):
+            summary.changed.append(point.id)
+        else:
+            summary.unchanged.append(point.id)
+    if replace:
+        keep = {point.id for point in points}
+        summary.removed = sorted(set(existing) - keep)
+    return summary

@@ -1,0 +1,181 @@
+"""What the rest of the app asks of the store: the contract a second backend (PostgreSQL +
+PostGIS, a later issue) implements. SQLite is the one implementation today: Store
+(store/points.py), ReportStore (store/reports.py) and UserStore (store/users.py).
+
+The lists below are exactly the calls made from outside locator/store (web, console, search,
+http, cli, services, create_app, the server's configuration). Every method raises only the
+store's own exceptions (store/errors.py): NotFoundError, VersionConflict, DuplicateIdError,
+StoreBusy (another writer held the database past the wait allowed: nothing was written), and
+ReportLimited for reports; never a driver's exception or message. The one exception is probe:
+/healthz shows operators why the database cannot be read or written, in the database's own words.
+tests/test_store.py checks that the SQLite classes have every method named here, as declared.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from locator.domain.filters import PointFilter
+from locator.domain.point import Point
+from locator.domain.reports import Report
+from locator.domain.users import User
+from locator.store.imports import ImportSummary
+
+
+@runtime_checkable
+class ReportsBackend(Protocol):
+    """Citizens' reports about points, and the "unconfirmed" flag they can set."""
+
+    def add(self, report: Report, *, source: str, now: datetime | None = None) -> bool:
+        """Store a report within the limits (ReportLimited); True when it made the point unconfirmed."""
+
+    def dismiss(self, point_id: str, *, by: str) -> int:
+        """Close a point's open reports and clear its flag; how many were closed."""
+
+    def open_for(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """A point's unanswered reports, newest first, without who sent them."""
+
+    def answered_for(self, point_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """A point's answered reports, newest first, with who answered them and how."""
+
+    def open_counts(self, point_ids: list[str] | None = None) -> dict[str, Counter]:
+        """Unanswered reports by point and kind, for every point or just these."""
+
+
+@runtime_checkable
+class UsersBackend(Protocol):
+    """Console users, their API tokens and failed logins."""
+
+    def create(self, name: str, password_hash: str, role: str, regions=(), settlements=()) -> User:
+        """Add a user; a taken name is a ValueError, never an overwrite."""
+
+    def get(self, user_id: int) -> User:
+        """The user with this id; NotFoundError when there is none."""
+
+    def get_by_name(self, name: str) -> User:
+        """The user with this name; NotFoundError when there is none."""
+
+    def all(self) -> list[User]:
+        """Every user, by name."""
+
+    def credentials(self, name: str) -> tuple[User | None, str | None]:
+        """The user and their password hash, or (None, None): only the login check needs it."""
+
+    def set_disabled(self, name: str, disabled: bool) -> User:
+        """Disable or enable a user; their sessions and tokens stop working at once."""
+
+    def set_password(self, name: str, password_hash: str) -> User:
+        """Replace a user's password and end every session they have."""
+
+    def end_sessions(self, user_id: int) -> None:
+        """Make every session of this user invalid (log out everywhere)."""
+
+    def add_token(self, name: str, digest: str, label: str = "") -> None:
+        """Give a user an API token, of which only the digest is kept."""
+
+    def for_token(self, digest: str) -> User | None:
+        """The enabled user an API token's digest belongs to, or None."""
+
+    def login_failures(self, key: str, since: datetime) -> int:
+        """Failed logins under this key (an account or an address) since a moment."""
+
+    def record_login_failure(self, keys: Iterable[str]) -> None:
+        """Count one failed login under each key."""
+
+    def clear_login_failures(self, key: str, older_than: datetime | None = None) -> None:
+        """Forget a key's failures (a good login), and everyone's older than older_than."""
+
+
+@runtime_checkable
+class PointsBackend(Protocol):
+    """The points, their history, the change counter and the database's health."""
+
+    path: str  # where the database is, for the CLI's backup and restore
+    reports: ReportsBackend
+
+    def migrate(self) -> list[int]:
+        """Bring the schema up to date (SchemaError when the database is newer); the steps applied."""
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+
+    def checkpoint_in_background(self, every_s: float) -> threading.Thread:
+        """Keep the database's housekeeping out of requests (called in each server process)."""
+
+    # -- points ------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many points are stored, archived ones included."""
+
+    def get(self, point_id: str) -> Point:
+        """The point with this id; NotFoundError when there is none."""
+
+    def all(self) -> list[Point]:
+        """Every point, archived ones included, ordered by id."""
+
+    def find(self, wanted: PointFilter, now: datetime | None = None) -> list[Point]:
+        """The points PointFilter.matches selects (a scheduled one where it stands at now), by id."""
+
+    def regions(self) -> list[str]:
+        """Every region a point names, sorted."""
+
+    def create(self, record: dict[str, Any], *, by: str) -> Point:
+        """Add a point from raw input (ValidationError, DuplicateIdError for a taken id)."""
+
+    def update(
+        self,
+        point_id: str,
+        changes: dict[str, Any],
+        *,
+        by: str,
+        expected_version: int | None = None,
+        verify: bool = True,
+    ) -> Point:
+        """Change editable fields in one transaction (VersionConflict when expected_version is old)."""
+
+    def confirm(self, point_id: str, *, by: str, expected_version: int | None = None) -> Point:
+        """Confirm the status as it stands now, answering the point's open reports."""
+
+    def import_points(
+        self,
+        points: Iterable[Point],
+        *,
+        replace: bool = False,
+        by: str = "import",
+        untimed: frozenset[str] = frozenset(),
+    ) -> ImportSummary:
+        """Add or update every point (with replace, delete the rest) in one transaction."""
+
+    def plan_import(
+        self, points: Iterable[Point], *, replace: bool = False, untimed: frozenset[str] = frozenset()
+    ) -> ImportSummary:
+        """What import_points would do, writing nothing."""
+
+    # -- changes and history -----------------------------------------------------------------
+
+    def change_seq(self) -> int:
+        """The change counter: it moves with every write to any point, in any process."""
+
+    def latest_seq(self, known: int) -> int:
+        """The change counter for a reader that last saw known, as cheaply as it can be asked."""
+
+    def changed_since(self, seq: int) -> tuple[int, list[Point], list[str]]:
+        """(current counter, points changed after seq, ids deleted after seq), read at one moment."""
+
+    def history(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """A point's changes, newest first, with their authors."""
+
+    def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
+        """The public change feed after a cursor, oldest first, without authors."""
+
+    # -- health ------------------------------------------------------------------------------
+
+    def probe(self) -> dict[str, Any]:
+        """Read and write the database afresh, moving no change counter; raises why it cannot (/healthz)."""
+
+    def stats(self, stale_before: datetime) -> dict[str, Any]:
+        """Points by public status, archived, stale, the counter and the last change (/metrics)."""

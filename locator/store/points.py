@@ -1,0 +1,269 @@
+"""The points: reads (get, find, the changes since a sequence, history) and writes (create,
+update, confirm, import), each write one transaction with its history rows and change counter.
+
+Store is the SQLite implementation of store/interface.py's PointsBackend.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from locator.domain.filters import PointFilter, fold
+from locator.domain.point import EDITABLE_FIELDS, Point, format_time, services_mask, utcnow
+from locator.domain.validation import parse_point
+from locator.io import gcpause
+from locator.store.connection import SQLiteConnection
+from locator.store.errors import DuplicateIdError, NotFoundError, VersionConflict
+from locator.store.health import probe as health_probe
+from locator.store.health import stats as health_stats
+from locator.store.history import (
+    change_feed,
+    differences,
+    flag_history,
+    point_history,
+    record_history,
+    still_unconfirmed,
+)
+from locator.store.imports import ImportSummary, import_rows, plan, remove_points
+from locator.store.reports import ReportStore
+from locator.store.rows import PUBLIC_STATUS, point_from_row, point_row, upsert_rows
+from locator.store.schema import migrate as migrate_schema
+
+
+class Store(SQLiteConnection):
+    """The database behind the app; one connection per thread, opened on first use."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        super().__init__(path, synchronous=synchronous)
+        self.reports = ReportStore(self)
+
+    def migrate(self) -> list[int]:
+        """Bring the schema up to date (store/schema.py); safe to run at every start.
+
+        Raises SchemaError when the database was made by a newer release.
+        """
+        applied = migrate_schema(self.db, where=self.path)
+        self.forget_columns()
+        self.publish_seq()  # a beacon left beside another database file starts out right
+        return applied
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many points are stored, archived ones included."""
+        return self.db.execute("SELECT count(*) FROM points").fetchone()[0]
+
+    def get(self, point_id: str) -> Point:
+        """The point with this id; NotFoundError when there is none."""
+        row = self.db.execute("SELECT * FROM points WHERE id = ?", [point_id]).fetchone()
+        if row is None:
+            raise NotFoundError(point_id)
+        return self._point(row)
+
+    def all(self) -> list[Point]:
+        """Every point, archived ones included, ordered by id."""
+        columns = self.columns()
+        return [point_from_row(columns, row) for row in self.db.execute("SELECT * FROM points ORDER BY id")]
+
+    def find(self, wanted: PointFilter, now: datetime | None = None) -> list[Point]:
+        """Points that match the filter, ordered by id; the SQL mirrors PointFilter.matches
+        (tests/test_filter_equivalence.py holds the two to the same answers)."""
+        where, params = [], []
+        if not wanted.include_archived:
+            where.append("archived = 0")
+        for condition, chosen in (
+            (f"{PUBLIC_STATUS} IN (SELECT value FROM json_each(?))", wanted.statuses),
+            ("kind IN (SELECT value FROM json_each(?))", wanted.kinds),
+            ("category IN (SELECT value FROM json_each(?))", wanted.categories),
+        ):
+            if chosen:
+                where.append(condition)
+                params.append(json.dumps(sorted(value.value for value in chosen)))
+        if wanted.base is not None:
+            where.append("base = ?")
+            params.append(int(wanted.base))
+        if wanted.services:
+            mask = services_mask(wanted.services)
+            where.append("(services_mask & ?) = ?")
+            params.extend([mask, mask])
+        if wanted.region:
+            where.append("region_key = ?")
+            params.append(fold(wanted.region))
+        if wanted.q:
+            where.append("instr(search_text, ?) > 0")
+            params.append(fold(wanted.q))
+        if wanted.bbox is not None:
+            min_lon, min_lat, max_lon, max_lat = wanted.bbox
+            # A scheduled point may stand elsewhere now: it is checked in Python below.
+            where.append("((lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?) OR stops != '')")
+            params.extend([min_lat, max_lat, min_lon, max_lon])
+        sql = "SELECT * FROM points"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id"
+        columns = self.columns()
+        found = [point_from_row(columns, row) for row in self.db.execute(sql, params)]
+        if wanted.bbox is not None:
+            now = now or utcnow()
+            found = [p for p in found if not p.stops or wanted.matches(p.at(now))]
+        return found
+
+    def regions(self) -> list[str]:
+        """Every region a point names, sorted (the embed builder's choices)."""
+        return [
+            row[0]
+            for row in self.db.execute("SELECT DISTINCT region FROM points WHERE region != '' ORDER BY 1")
+        ]
+
+    def changed_since(self, seq: int) -> tuple[int, list[Point], list[str]]:
+        """(current seq, points changed after seq, ids deleted after seq), read consistently."""
+        columns = self.columns()
+        with self.read_transaction() as conn:
+            current = conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
+            rows = conn.execute("SELECT * FROM points WHERE seq > ?", [seq])
+            changed = [point_from_row(columns, row) for row in rows]
+            deleted = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM deleted_points WHERE seq > ? AND id NOT IN (SELECT id FROM points)",
+                    [seq],
+                )
+            ]
+        return current, changed, deleted
+
+    def history(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        """A point's changes, newest first."""
+        return point_history(self.db, point_id, limit)
+
+    def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
+        """History rows after a cursor, oldest first: the public change feed (no authors)."""
+        return change_feed(self.db, since, limit)
+
+    def probe(self) -> dict[str, Any]:
+        """Open the database afresh, read it and commit a write that moves no change counter
+        (/healthz); raises the database's own error, whose text /healthz shows operators."""
+        return health_probe(self)
+
+    def stats(self, stale_before: datetime) -> dict[str, Any]:
+        """Points by public status, archived, stale, the change counter and the last change (/metrics)."""
+        return health_stats(self, stale_before)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def import_points(
+        self,
+        points: Iterable[Point],
+        *,
+        replace: bool = False,
+        by: str = "import",
+        untimed: frozenset[str] = frozenset(),
+    ) -> ImportSummary:
+        """Add or update every point (and with replace, delete the rest) in one transaction.
+
+        Points in ``untimed`` came without a verification time: if nothing else about them
+        changed they keep the stored one, so a re-import never makes stale points look fresh.
+        """
+        now = utcnow()
+        with gcpause.paused(), self.transaction() as conn:
+            existing = {point.id: point for point in self.all()}
+            points, summary = plan(existing, list(points), replace=replace, untimed=untimed)
+            if not summary.writes_anything():
+                return summary  # nothing to write: the change counter (and every ETag) stays
+            seq = self.next_seq(conn)
+            rows, history = import_rows(existing, points, summary, seq=seq, now=now, by=by)
+            if replace:
+                history += remove_points(conn, summary.removed, seq=seq, now=now, by=by)
+            upsert_rows(conn, rows)
+            record_history(conn, history)
+        return summary
+
+    def plan_import(
+        self, points: Iterable[Point], *, replace: bool = False, untimed: frozenset[str] = frozenset()
+    ) -> ImportSummary:
+        """What import_points would do, without writing anything (the console's dry run)."""
+        existing = {point.id: point for point in self.all()}
+        return plan(existing, list(points), replace=replace, untimed=untimed)[1]
+
+    def create(self, record: dict[str, Any], *, by: str) -> Point:
+        """Add one new point from raw input; a taken id is a validation problem, not an overwrite."""
+        now = utcnow()
+        point = parse_point(record | {"updated_at": now, "verified_at": now, "version": 1}, now=now)
+        point = point.with_changes(moved_at=now)
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM points WHERE id = ?", [point.id]).fetchone():
+                raise DuplicateIdError(point.id)
+            seq = self.next_seq(conn)
+            upsert_rows(conn, [point_row(point, seq)])
+            record_history(conn, [(point.id, seq, format_time(now), by, "created", None, point.status.value)])
+        return point
+
+    def confirm(self, point_id: str, *, by: str, expected_version: int | None = None) -> Point:
+        """ "Still true": the status stands, confirmed now (a change of its own, with history)."""
+        with self.transaction() as conn:
+            old = self.get(point_id)
+            if expected_version is not None and expected_version != old.version:
+                raise VersionConflict(old)
+            now = utcnow()
+            seq = self.next_seq(conn)
+            new = old.with_changes(
+                verified_at=now, updated_at=now, version=old.version + 1, unconfirmed=False
+            )
+            upsert_rows(conn, [point_row(new, seq)])
+            change = ("verified_at", format_time(old.verified_at), format_time(now))
+            record_history(
+                conn,
+                [(point_id, seq, format_time(now), by, *change), *flag_history(old, new, seq, now, by)],
+            )
+            self.reports.resolve_open(conn, point_id, by=by, resolution="acted", now=now)
+        return new
+
+    def update(
+        self,
+        point_id: str,
+        changes: dict[str, Any],
+        *,
+        by: str,
+        expected_version: int | None = None,
+        verify: bool = True,
+    ) -> Point:
+        """Change some fields of one point; with verify, its status counts as confirmed now."""
+        with self.transaction() as conn:
+            old = self.get(point_id)
+            if expected_version is not None and expected_version != old.version:
+                raise VersionConflict(old)
+            now = utcnow()
+            merged = old.to_record() | {key: changes[key] for key in changes if key in EDITABLE_FIELDS}
+            merged.update(updated_at=now, verified_at=now if verify else old.verified_at, version=old.version)
+            new = parse_point(merged, now=now)
+            diffs = differences(old, new)
+            if not diffs and not (verify and old.unconfirmed):  # a confirmation within the same second
+                return old
+            seq = self.next_seq(conn)
+            moved = (new.lat, new.lon) != (old.lat, old.lon)
+            new = new.with_changes(
+                version=old.version + 1,
+                moved_at=now if moved else old.moved_at,
+                unconfirmed=still_unconfirmed(old, new, verified=verify),
+            )
+            upsert_rows(conn, [point_row(new, seq)])
+            record_history(
+                conn,
+                [(point_id, seq, format_time(now), by, *diff) for diff in diffs]
+                + flag_history(old, new, seq, now, by),
+            )
+            if verify:
+                self.reports.resolve_open(conn, point_id, by=by, resolution="acted", now=now)
+        return new
+
+    # -- rows ----------------------------------------------------------------------------------
+
+    def _point(self, row) -> Point:
+        return point_from_row(self.columns(), row)
+
+    def _row(self, point: Point, seq: int, *, version: int | None = None) -> dict[str, Any]:
+        """The point's row (store/rows.py point_row; tests/test_import_fast.py calls it here)."""
+        return point_row(point, seq, version=version)
