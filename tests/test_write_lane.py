@@ -45,8 +45,9 @@ def one_thread_server(tmp_path_factory):
     """gunicorn with the documented settings but one worker with one read thread, on the demo data."""
     folder = tmp_path_factory.mktemp("write-lane")
     database = folder / "locator.db"
+    flask_cli(database, "points", "seed", seed="data/points.geojson")  # as scripts/serve.sh does
     create = ["users", "create", USER, "--role", "admin", "--password-stdin"]
-    flask_cli(database, *create, stdin=USER_PASSWORD + "\n", seed="data/points.geojson")
+    flask_cli(database, *create, stdin=USER_PASSWORD + "\n")
     token = flask_cli(database, "users", "token", USER).split()[-1]
     with closing(sqlite3.connect(database)) as db:
         point_id = db.execute("SELECT id FROM points WHERE status != 'closed' LIMIT 1").fetchone()[0]
