@@ -1,6 +1,7 @@
 """All SQL lives here, behind the interface in store/interface.py; SQLite is its implementation.
 
-    interface.py   PointsBackend, ReportsBackend, UsersBackend: what the app asks of a store
+interface.py   PointsBackend, ReportsBackend, UsersBackend: what the app asks of a store
+driver.py      sqlite-utils, imported first and without pandas
 connection.py  the SQLite file: one connection per thread, pragmas, transactions, WAL
                checkpoints, the change counter, and "database is locked" -> StoreBusy
 points.py      Store: the points, read (get, find, changed_since) and written (create,
@@ -17,6 +18,9 @@ schema.py      the numbered schema steps; backup.py backups and restores; beacon
 
 from __future__ import annotations
 
+from locator.store import driver  # noqa: F401  (first: sqlite-utils without pandas)
+
+# isort: split
 from locator.store.errors import DuplicateIdError, NotFoundError, StoreBusy, VersionConflict
 from locator.store.imports import ImportSummary
 from locator.store.points import Store
