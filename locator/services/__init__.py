@@ -1,4 +1,4 @@
-"""Every write is one command here: role, scope, version and bounds are checked once, then the
+"""Every write is one command here: role, scope and version are checked once, then the
 store is called once. The API, the console and the CLI are thin shells over these commands.
 
 Errors are the domain's and the store's (Forbidden, NotFoundError, VersionConflict,
