@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from helpers import PASSWORD, make_point
+from helpers import PASSWORD, dispatch_counter, make_point
 
 from locator import create_app
 from locator.config import SETTINGS
@@ -58,15 +58,9 @@ def client(app):
 
 @pytest.fixture
 def dispatched(app):
-    """How many requests reached Flask's own dispatch (a real hook, counted): answers given
-    before Flask (revalidation.py, fast_nearest.py) leave it alone."""
-    count = {"n": 0}
-
-    def seen() -> None:
-        count["n"] += 1
-
-    app.before_request_funcs.setdefault(None, []).insert(0, seen)
-    return count
+    """How many requests reached Flask's own dispatch: answers given before Flask
+    (http/revalidation.py, http/fast_nearest.py) leave it alone."""
+    return dispatch_counter(app)
 
 
 @pytest.fixture

@@ -247,3 +247,14 @@ def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
     )
     return 2 * EARTH_RADIUS_M_ORACLE * math.asin(min(1.0, math.sqrt(a)))
+
+
+def dispatch_counter(app) -> dict[str, int]:
+    """How many requests reached Flask's own dispatch (a real hook, counted first)."""
+    count = {"n": 0}
+
+    def seen() -> None:
+        count["n"] += 1
+
+    app.before_request_funcs.setdefault(None, []).insert(0, seen)
+    return count

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from helpers import assert_problem, csrf_token, login, make_point
+from helpers import assert_problem, csrf_token, dispatch_counter, login, make_point
 from werkzeug.test import Client
 
 from locator import create_app
@@ -49,17 +49,6 @@ def answer(response) -> tuple[int, list[tuple[str, str]], bytes]:
     """Everything a client receives, but the Date a server adds."""
     headers = [(name, value) for name, value in response.headers.items() if name != "Date"]
     return response.status_code, headers, response.get_data()
-
-
-def dispatch_counter(app: Flask) -> dict[str, int]:
-    """How many requests reached Flask's own dispatch (a real hook, counted first)."""
-    count = {"n": 0}
-
-    def seen() -> None:
-        count["n"] += 1
-
-    app.before_request_funcs.setdefault(None, []).insert(0, seen)
-    return count
 
 
 @pytest.fixture
