@@ -19,10 +19,8 @@ from flask import Flask, current_app, url_for
 MAP_MODULES = (
     "js/map.js",
     "js/clusters.js",
-    "js/dom.js",
     "js/distance.js",
     "js/filters.js",
-    "js/markers.js",
     "js/nearest.js",
     "js/offline.js",
     "js/points.js",

@@ -4,8 +4,7 @@
  * offline.js covers for a lost connection. Leaflet (L), supercluster and folium's map script
  * are classic scripts that have run before this module (see templates/_map_scripts.html). */
 
-import { applyFilters, startClusters } from "./clusters.js";
-import { nameControls } from "./markers.js";
+import { applyFilters, nameControls, startClusters } from "./clusters.js";
 import { startNearMe } from "./nearest.js";
 import { refreshWhenOnline, registerWorker, showSnapshot } from "./offline.js";
 import { decodeTable } from "./points.js";

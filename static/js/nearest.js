@@ -2,10 +2,9 @@
  * /api/v1/nearest with the map's filters, or worked out from the kept points when offline, and
  * listed beside the map. */
 
-import { directionsUrl, el, link } from "./dom.js";
+import { pointUrl, showOnMap } from "./clusters.js";
 import { readFilter } from "./filters.js";
-import { pointUrl } from "./markers.js";
-import { showOnMap } from "./clusters.js";
+import { directionsUrl, el, link } from "./words.js";
 import { nearestHere } from "./offline.js";
 
 const NEAREST_K = 5; // points listed
