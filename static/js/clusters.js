@@ -11,6 +11,13 @@ import { directionsUrl, el, link } from "./words.js";
 const ICON_SIZE = 26; // px, the .poi circle in map.css
 const CLUSTER_ICON_SIZE = 40; // px
 const ENTER = 13;
+// 60 px on Leaflet's 256 px tiles; from zoom 17 on every point stands alone.
+export const CLUSTERING = { radius: 60, extent: 256, maxZoom: 16 };
+const VIEW_MARGIN = 0.5; // drawn beyond the view on each side, as a share of its size: short pans show no gap
+const MAX_LAT = 85; // Web Mercator's edge, as supercluster clamps it
+const NEAR_DEGREES = 1e-5; // ~1 m: a box around a point (a cluster sits at its members' centre)
+
+// -- markers and popups ------------------------------------------------------------------
 
 /** The link to a point's own page. */
 export function pointUrl(app, id) {
@@ -152,11 +159,7 @@ export function nameControls(app) {
   });
 }
 
-// 60 px on Leaflet's 256 px tiles; from zoom 17 on every point stands alone.
-export const CLUSTERING = { radius: 60, extent: 256, maxZoom: 16 };
-const VIEW_MARGIN = 0.5; // drawn beyond the view on each side, as a share of its size: short pans show no gap
-const MAX_LAT = 85; // Web Mercator's edge, as supercluster clamps it
-const NEAR_DEGREES = 1e-5; // ~1 m: a box around a point (a cluster sits at its members' centre)
+// -- clustering and drawing ---------------------------------------------------------------
 
 /** Put the drawing layer on the map and redraw whenever it stops moving. */
 export function startClusters(app) {
