@@ -22,6 +22,8 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page
 from locator import create_app
 from locator.cli import seed_if_empty
 
+WORKER_SCRIPT_FETCH = "script"  # the Service-Worker header of the browser's fetch of a worker script
+
 
 @dataclass
 class LiveSite:
@@ -30,6 +32,12 @@ class LiveSite:
     base_url: str
     tile_origin: str
     answered: list[str] = field(default_factory=list)  # "GET /path?query" the app answered
+    # The browser's own checks of the worker script for an update (they carry the header
+    # "Service-Worker: script"), apart from what the page and its worker asked: Chromium makes one
+    # about a second after every navigation to a page the worker controls (the spec's Soft Update),
+    # from the browser process, where Playwright's offline mode does not reach. On a real phone
+    # offline it fails, harmlessly; here it reaches the app, at a moment that depends on the load.
+    update_checks: list[str] = field(default_factory=list)
     tiles: list[str] = field(default_factory=list)
 
     def url(self, path: str) -> str:
@@ -52,9 +60,11 @@ def _tile_app(site: LiveSite):
 def _recording(site: LiveSite, wsgi_app):
     def app(environ, start_response):
         query = environ.get("QUERY_STRING", "")
-        site.answered.append(
-            f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}{'?' + query if query else ''}"
-        )
+        line = f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}{'?' + query if query else ''}"
+        if environ.get("HTTP_SERVICE_WORKER") == WORKER_SCRIPT_FETCH:
+            site.update_checks.append(line)
+        else:
+            site.answered.append(line)
         return wsgi_app(environ, start_response)
 
     return app

@@ -3,7 +3,12 @@
 The first visit is online; once the worker controls the page the browser goes offline
 (context.set_offline, which Playwright applies to the worker's own fetches too) and the page is
 loaded again. No Playwright route is used, so nothing stands between the page and its worker,
-and the app's request log proves that nothing reached the server while offline.
+and the app's request log proves that nothing the page or its worker asked reached the server
+while offline. The one request Playwright's offline mode cannot stop is the browser's own check
+of /sw.js for an update, a second or so after each navigation to a controlled page, made from the
+browser process: the log keeps those apart (pwa_support.LiveSite.update_checks), and the tests
+check that nothing else is among them. Counting them as the page's requests made this test flaky:
+whether the check landed before the test looked depended on how busy the machine was.
 """
 
 from __future__ import annotations
@@ -51,6 +56,15 @@ SNAPSHOT_DATE = """async (url) => {
   return kept ? kept.headers.get('date') : null;
 }"""
 CONTROLLED = "() => navigator.serviceWorker.controller !== null"
+# The worker stores a network answer after handing it to the page (event.waitUntil): wait for it.
+# wait_for_function does not await a promise, so each poll starts a look and reads the last one.
+KEPT = """(path) => {
+  caches.open('poi-data').then((cache) => cache.keys()).then((kept) => {
+    window.__kept = kept.some((request) => new URL(request.url).pathname === path);
+  });
+  return window.__kept === true;
+}"""
+WORKER_SCRIPT = "GET /sw.js"
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +101,12 @@ def _api_nearest_ids(site: LiveSite, lat: float, lon: float) -> list[str]:
         return [feature["properties"]["id"] for feature in json.load(response)["features"]]
 
 
+def _assert_nothing_asked_since(site: LiveSite, answered: int, checks: int) -> None:
+    """Since these counts, the app answered nothing but the browser's update checks of /sw.js."""
+    assert site.answered[answered:] == [], "offline, yet the app was asked"
+    assert set(site.update_checks[checks:]) <= {WORKER_SCRIPT}, site.update_checks[checks:]
+
+
 def _offline_noise(text: str) -> bool:
     """Offline, the browser reports each tile it could not fetch; nothing else may complain."""
     return "Failed to load resource" in text and "ERR_INTERNET_DISCONNECTED" in text
@@ -115,7 +135,7 @@ def test_offline_map_shows_snapshot_points_and_nearest_from_the_phone(
         kept_at = parsedate_to_datetime(sent).astimezone(KYIV).strftime("%H:%M")
 
         context.set_offline(True)
-        answered_online = len(site.answered)
+        answered_online, checks_online = len(site.answered), len(site.update_checks)
         response = page.reload()
         assert response is not None and response.ok and response.from_service_worker
         expect(page.locator("#map-app")).to_have_attribute("data-loaded", "true")
@@ -135,7 +155,7 @@ def test_offline_map_shows_snapshot_points_and_nearest_from_the_phone(
         centre = (fmean(p["lat"] for p in brovary), fmean(p["lon"] for p in brovary))
         expected = [p["name"] for p in brute_force_nearest(points, *centre)]
         expect(page.locator("#results li.result h3")).to_have_text(expected)
-        assert site.answered[answered_online:] == [], "offline, yet the app was asked"
+        _assert_nothing_asked_since(site, answered_online, checks_online)
 
         context.set_offline(False)  # back online: the page refreshes by itself
         expect(page.locator("#offline-banner")).to_be_hidden()
@@ -154,6 +174,7 @@ def test_offline_list_answers_and_the_console_is_never_kept(browser: Browser, si
         page.goto(site.url(LIST_URL))
         online = page.locator("ol.results").inner_text()
         assert "Бровари" in online
+        page.wait_for_function(KEPT, arg=urlsplit(LIST_URL).path)
         page.goto(site.url("/operator/login"))
         kept = page.evaluate(CACHED)
         static_caches = [name for name in kept if name.startswith("poi-static-")]
@@ -166,13 +187,13 @@ def test_offline_list_answers_and_the_console_is_never_kept(browser: Browser, si
         assert not any("/operator" in url for urls in kept.values() for url in urls)
 
         context.set_offline(True)
-        answered_online = len(site.answered)
+        answered_online, checks_online = len(site.answered), len(site.update_checks)
         response = page.goto(site.url(LIST_URL))
         assert response is not None and response.from_service_worker
         assert page.locator("ol.results").inner_text() == online
         with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
             page.goto(site.url("/operator/login"))
-        assert site.answered[answered_online:] == []
+        _assert_nothing_asked_since(site, answered_online, checks_online)
         assert not watch.page_errors and not watch.foreign
     finally:
         context.close()

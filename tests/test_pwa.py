@@ -22,6 +22,11 @@ SAME_SITE_ASSETS = re.compile(
     r'<script\b[^>]*\bsrc="(/static/[^"]+)"|<link rel="(?:stylesheet|icon)" href="(/static/[^"]+)"'
 )
 PUBLIC_PAGES = ("/", "/list", "/api", "/points/kyiv-01", "/embed/builder")
+STATIC = PROJECT / "static"
+IMPORT = re.compile(r'^import [^;]* from "\./([\w-]+\.js)";$', re.MULTILINE)
+MODULE_PRELOAD = re.compile(r'<link rel="modulepreload" href="/static/([^"]+)">')
+MODULE_ENTRY = re.compile(r'<script type="module" src="/static/([^"]+)" nonce="[^"]+"></script>')
+MODULE_MAX_LINES = 300  # one concern each: a module past this is doing two jobs
 
 
 def _worker(client) -> dict:
@@ -65,6 +70,36 @@ def test_worker_keeps_the_map_page_its_files_and_the_points_it_loads(client, see
         assert client.get(url).status_code == 200, url
     data = client.get(worker["data"]).get_json()
     assert data["generated_at"] and len(data["rows"]) == len(seeded)
+
+
+def _imported(entry: str) -> set[str]:
+    """The module and every module it imports, directly or not, as paths under static/."""
+    found, waiting = set(), [entry]
+    while waiting:
+        name = waiting.pop()
+        if name not in found:
+            found.add(name)
+            source = (STATIC / name).read_text(encoding="utf-8")
+            waiting += [f"js/{imported}" for imported in IMPORT.findall(source)]
+    return found
+
+
+@pytest.mark.parametrize("path", ["/", "/embed"])
+def test_the_worker_keeps_and_the_page_preloads_every_module_the_map_imports(client, seeded, path):
+    """Offline the map runs only if the worker kept every module map.js imports; the page fetches
+    them side by side (modulepreload) rather than one import level after another."""
+    page = client.get(path).get_data(as_text=True)
+    assert MODULE_ENTRY.findall(page) == ["js/map.js"]
+    graph = _imported("js/map.js")
+    assert graph == set(pwa.MAP_MODULES) and set(pwa.MAP_MODULES) <= set(pwa.SHELL_STATIC)
+    assert sorted(MODULE_PRELOAD.findall(page)) == sorted(graph - {"js/map.js"})
+
+
+@pytest.mark.parametrize("name", pwa.MAP_MODULES)
+def test_each_map_module_says_its_job_and_stays_small(name):
+    lines = (STATIC / name).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("/* ") and len(lines[0]) > 20, "start with a comment saying the module's job"
+    assert len(lines) < MODULE_MAX_LINES
 
 
 def test_the_embed_installs_no_worker(client, seeded):

@@ -109,9 +109,15 @@ class SecurityHeaders:
         return [*before, (name, policy.replace(self.NONCE, fill)), *headers[1:]]
 
 
+# The map's ES modules are fetched in CORS mode, and the embed runs them in a sandboxed frame
+# (an opaque origin): the static files must be readable cross-site, as the API is.
+STATIC_PREFIX = "/static/"
+
+
 def cors_headers(method: str, path: str) -> list[tuple[str, str]]:
-    """Any site may read the API; no cross-site request may write (write endpoints get nothing)."""
-    if method in READ_METHODS and path.startswith(API_PREFIX):
+    """Any site may read the API and the static files; no cross-site request may write (write
+    endpoints get nothing)."""
+    if method in READ_METHODS and path.startswith((API_PREFIX, STATIC_PREFIX)):
         return CORS_PREFLIGHT if method == "OPTIONS" else CORS_READ
     return []
 

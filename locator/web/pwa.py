@@ -14,6 +14,19 @@ from pathlib import Path
 
 from flask import Flask, current_app, url_for
 
+# The map's ES modules: map.js and every module it imports, directly or not (tests/test_pwa.py
+# follows the imports and checks this list, and the page's modulepreload links, against them).
+MAP_MODULES = (
+    "js/map.js",
+    "js/clusters.js",
+    "js/distance.js",
+    "js/filters.js",
+    "js/nearest.js",
+    "js/offline.js",
+    "js/points.js",
+    "js/search.js",
+    "js/words.js",
+)
 # What the map page loads from static/ (tests/test_pwa.py checks the page against this list).
 SHELL_STATIC = (
     "css/site.css",
@@ -21,7 +34,7 @@ SHELL_STATIC = (
     "css/map.css",
     "vendor/leaflet/leaflet.js",
     "vendor/supercluster/supercluster.min.js",
-    "js/map.js",
+    *MAP_MODULES,
     "icons/point.svg",
 )
 WORKER_TEMPLATE = "public/sw.js"

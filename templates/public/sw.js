@@ -1,9 +1,10 @@
-/* The service worker of the public map (issue 7: offline and low bandwidth), from locator/pwa.py.
+/* The service worker of the public map (issue 7: offline and low bandwidth), from locator/web/pwa.py.
  *
  * - The map page, /list and the points snapshot: network first; after a short wait on a weak link,
  *   or with no connection, the last copy, marked with SW.snapshotHeader so the page can say so.
- * - The map's static files: cache first, from a cache named after their version, so a deploy
- *   (a new worker) replaces them all at once.
+ * - The map's static files, every ES module of static/js/ that map.js imports among them (pwa.py's
+ *   MAP_MODULES; the map cannot start offline without all of them): cache first, from a cache
+ *   named after their version, so a deploy (a new worker) replaces them all at once.
  * - Everything else (the operator console, the API's writes and other reads, other sites' tiles)
  *   is not touched: no respondWith, the browser goes to the network as if this were not here.
  */

@@ -1,0 +1,51 @@
+/* The map's filters: what the form asks for, and which points pass. Pure functions over the
+ * points as points.js decodes them; the meaning is locator/domain/filters.py's PointFilter.matches,
+ * pinned to it by tests/test_js_equivalence_browser.py. An empty list of kinds or categories
+ * (every box unchecked) shows nothing: the form says "show these". */
+
+/** The bit mask of these service names, in the data's order of services (one bit each). */
+export function serviceMask(names, services) {
+  let mask = 0;
+  names.forEach(function (name) {
+    mask |= 1 << services.indexOf(name);
+  });
+  return mask;
+}
+
+function checkedValues(form, name) {
+  return Array.prototype.map.call(form.querySelectorAll('input[name="' + name + '"]:checked'), function (input) {
+    return input.value;
+  });
+}
+
+/** What the filter form asks for now; kinds and categories are null where the form has no boxes. */
+export function readFilter(form, services) {
+  const wanted = checkedValues(form, "services");
+  return {
+    services: wanted,
+    mask: serviceMask(wanted, services),
+    kinds: form.querySelector('input[name="kind"]') ? checkedValues(form, "kind") : null,
+    categories: form.querySelector('input[name="category"]') ? checkedValues(form, "category") : null,
+    openOnly: checkedValues(form, "open").length > 0,
+    baseOnly: checkedValues(form, "base").length > 0,
+  };
+}
+
+/** Whether a point passes the filter: every wanted service, a listed kind and category, open, base. */
+export function matches(point, wanted) {
+  if ((point.services & wanted.mask) !== wanted.mask) return false;
+  if (wanted.kinds && wanted.kinds.indexOf(point.kind) < 0) return false;
+  if (wanted.categories && wanted.categories.indexOf(point.category) < 0) return false;
+  if (wanted.openOnly && point.status !== "open") return false;
+  if (wanted.baseOnly && !point.base) return false;
+  return true;
+}
+
+/** The features (same order as points) of the points passing the filter: the clustering's input. */
+export function matchingFeatures(points, features, wanted) {
+  const shown = [];
+  for (let i = 0; i < points.length; i++) {
+    if (matches(points[i], wanted)) shown.push(features[i]);
+  }
+  return shown;
+}

@@ -1,0 +1,113 @@
+/* Offline (issue 7): the service worker's kept snapshot, the banner that says how old it is, and
+ * the nearest points and settlements worked out here from the snapshot, as the API would answer. */
+
+import { compassPoint, haversine } from "./distance.js";
+import { readFilter, serviceMask } from "./filters.js";
+import { isStale } from "./points.js";
+
+const RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
+const ONLINE_SETTLE_MS = 1500; // a connection that just came back often fails its very first request
+const APOSTROPHES = /[’ʼ`´‘]/g; // each folded to "'", as locator/domain/filters.py's fold
+
+/** Say whether the points come from the worker's copy, kept at `at` (ms), or (null) the network. */
+export function showSnapshot(app, at) {
+  app.snapshotAt = at;
+  app.root.dataset.offline = at ? "true" : "false";
+  if (!app.offlineBanner) return; // the embed has no worker, hence no banner
+  app.offlineBanner.hidden = !at;
+  app.offlineBanner.textContent = at ? app.words.text("offline", { time: app.words.clockTime(at) }) : "";
+}
+
+/** Load the points again (quietly) once the connection is back, or now and then while offline. */
+export function refreshWhenOnline(app, reload) {
+  function refreshIfOffline() {
+    if (app.snapshotAt && navigator.onLine !== false) reload();
+  }
+  window.addEventListener("online", function () {
+    window.setTimeout(refreshIfOffline, ONLINE_SETTLE_MS);
+  });
+  window.setInterval(refreshIfOffline, RETRY_OFFLINE_MS);
+}
+
+/** Register the service worker once the page has loaded, so installing it never competes with
+ *  the first view. The embed has none (settings.serviceWorker is unset there). */
+export function registerWorker(settings) {
+  if (!settings.serviceWorker || !("serviceWorker" in navigator)) return;
+  window.addEventListener("load", function () {
+    navigator.serviceWorker.register(settings.serviceWorker).catch(function () {});
+  });
+}
+
+/** The k nearest points passing the same filters the API would get from nearestQuery: exact
+ *  haversine over every point, ordered by distance then id, as /api/v1/nearest answers. */
+export function nearestHere(app, lat, lon, k) {
+  const settings = app.settings;
+  const wanted = readFilter(app.form, settings.services);
+  const fixed = settings.filters || {};
+  const statuses = (fixed.status || "open").split(",");
+  const mask = wanted.mask | serviceMask(fixed.services ? fixed.services.split(",") : [], settings.services);
+  const kind = wanted.kinds && wanted.kinds.length === 1 ? wanted.kinds[0] : null;
+  const category = wanted.categories && wanted.categories.length === 1 ? wanted.categories[0] : null;
+  const hits = [];
+  app.points.forEach(function (p) {
+    if (statuses.indexOf(p.status) < 0 || (p.services & mask) !== mask) return;
+    if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
+    hits.push({ point: p, distance: haversine(lat, lon, p.lat, p.lon) });
+  });
+  hits.sort(function (a, b) {
+    return a.distance - b.distance || (a.point.id < b.point.id ? -1 : a.point.id > b.point.id ? 1 : 0);
+  });
+  return hits.slice(0, k).map(function (hit) {
+    const p = hit.point;
+    return {
+      properties: {
+        id: p.id,
+        name: p.name,
+        status: p.status,
+        kind: p.kind,
+        address: p.address,
+        settlement: p.settlement,
+        lat: p.lat,
+        lon: p.lon,
+        stale: isStale(p, settings.staleAfterS),
+        verified_at: new Date(p.verifiedAt * 1000).toISOString(),
+        services: settings.services.filter(function (name, bit) {
+          return p.services & (1 << bit);
+        }),
+        distance_m: hit.distance,
+        direction: compassPoint(lat, lon, p.lat, p.lon),
+      },
+    };
+  });
+}
+
+function fold(value) {
+  return value.toLowerCase().replace(APOSTROPHES, "'");
+}
+
+/** Settlements of the kept points matching a name, best first, as /api/v1/places ranks them. */
+export function placesHere(points, query) {
+  const needle = fold(query);
+  const groups = {};
+  points.forEach(function (p) {
+    if (!p.settlement || fold(p.settlement).indexOf(needle) < 0) return;
+    const place = groups[p.settlement] || (groups[p.settlement] = { name: p.settlement, lat: 0, lon: 0, points: 0 });
+    place.lat += p.lat;
+    place.lon += p.lon;
+    place.points += 1;
+  });
+  function rank(place) {
+    const name = fold(place.name);
+    return [name !== needle ? 1 : 0, name.indexOf(needle) === 0 ? 0 : 1, -place.points];
+  }
+  return Object.keys(groups)
+    .map(function (name) {
+      const place = groups[name];
+      return { name: name, lat: place.lat / place.points, lon: place.lon / place.points, points: place.points };
+    })
+    .sort(function (a, b) {
+      const ra = rank(a);
+      const rb = rank(b);
+      return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    });
+}

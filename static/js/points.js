@@ -1,0 +1,47 @@
+/* The points as the map holds them: decoded once from the compact table the server sends
+ * (locator/io/compact.py, one array per point with the field names given once), and the
+ * "stale" rule. Decoding runs once per point of up to 100,000: keep its loop bare. */
+
+/** {points, features} from the compact table: one object per point, and the matching feature
+ *  supercluster reads ({geometry: {coordinates}, properties: point}). */
+export function decodeTable(data) {
+  const f = {};
+  data.fields.forEach(function (name, i) {
+    f[name] = i;
+  });
+  const points = data.rows.map(function (row) {
+    return {
+      id: row[f.id],
+      lat: row[f.lat],
+      lon: row[f.lon],
+      status: row[f.status],
+      kind: row[f.kind],
+      category: row[f.category],
+      base: row[f.base] === 1,
+      services: row[f.services],
+      verifiedAt: row[f.verified_at],
+      name: row[f.name],
+      settlement: row[f.settlement],
+      address: row[f.address],
+      locatedSince: f.located_since === undefined ? 0 : row[f.located_since],
+    };
+  });
+  const features = points.map(function (point) {
+    return { geometry: { coordinates: [point.lon, point.lat] }, properties: point };
+  });
+  return { points: points, features: features };
+}
+
+/** Whether the point's status was last confirmed longer ago than the server's limit. */
+export function isStale(point, staleAfterS) {
+  return Date.now() / 1000 - point.verifiedAt > staleAfterS;
+}
+
+/** The names of the services set in a mask, in the reader's language where known. */
+export function serviceNames(mask, services, names) {
+  const found = [];
+  services.forEach(function (name, bit) {
+    if (mask & (1 << bit)) found.push(names[name] || name);
+  });
+  return found;
+}

@@ -1,0 +1,85 @@
+/* What the reader reads: words, numbers and times in their language, and the elements that
+ * carry them. Every sentence, unit and plural form comes from the page (data-labels, from
+ * locator/web/labels.py's for_script); the script holds none. Point data is text: every value
+ * goes in through textContent or attributes, never through innerHTML. */
+
+const KYIV = "Europe/Kyiv";
+
+/** The page's words as functions: text(key, values), plural(key, values), and the formats. */
+export function makeWords(labels) {
+  const numberFormat = new Intl.NumberFormat(labels.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  const pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(labels.locale) : null;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, name) {
+      return values && name in values ? String(values[name]) : "";
+    });
+  }
+
+  function text(key, values) {
+    return fill(labels.text[key] || key, values);
+  }
+
+  function plural(key, values) {
+    const forms = labels.plural[key];
+    return fill(forms[pluralRules ? pluralRules.select(values.n) : "other"] || forms.other, values);
+  }
+
+  function ageText(epochSeconds) {
+    const seconds = Math.max(0, Date.now() / 1000 - epochSeconds);
+    if (seconds < 60) return text("ago_now");
+    if (seconds < 3600) return text("ago_min", { n: Math.floor(seconds / 60) });
+    if (seconds < 172800) return text("ago_hour", { n: Math.floor(seconds / 3600) });
+    return text("ago_day", { n: Math.floor(seconds / 86400) });
+  }
+
+  function distanceText(metres) {
+    if (metres < 1000) return text("unit_m", { n: Math.round(metres) });
+    return text("unit_km", { n: numberFormat.format(metres / 1000) });
+  }
+
+  // A moment as Kyiv wall-clock time (HH:MM), with the date when it is not today's.
+  function clockTime(ms) {
+    const options = { timeZone: KYIV, hour: "2-digit", minute: "2-digit" };
+    const day = { timeZone: KYIV, year: "numeric", month: "2-digit", day: "2-digit" };
+    const today = new Date().toLocaleDateString("en-CA", day) === new Date(ms).toLocaleDateString("en-CA", day);
+    if (!today) options.day = options.month = "2-digit";
+    return new Date(ms).toLocaleString(labels.locale, options);
+  }
+
+  return {
+    text: text,
+    plural: plural,
+    ageText: ageText,
+    distanceText: distanceText,
+    clockTime: clockTime,
+    status: labels.status,
+    service: labels.service,
+    compass: labels.compass,
+    locale: labels.locale,
+  };
+}
+
+/** A new element with a class and text content (both optional). */
+export function el(tag, className, content) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (content !== undefined && content !== null) node.textContent = content;
+  return node;
+}
+
+/** A link; newTab opens it apart from the page (the embed opens every link so). */
+export function link(href, content, newTab) {
+  const a = el("a", null, content);
+  a.href = href;
+  if (newTab) {
+    a.target = "_blank";
+    a.rel = "noopener";
+  }
+  return a;
+}
+
+/** The directions to a place, in the reader's usual maps app. */
+export function directionsUrl(lat, lon) {
+  return "https://www.google.com/maps/dir/?api=1&destination=" + lat.toFixed(6) + "," + lon.toFixed(6);
+}

@@ -1,0 +1,155 @@
+"""The map's JavaScript agrees with the Python it copies, on random data, in a real Chromium.
+
+The filter (static/js/filters.js) must select exactly the points locator.domain.filters'
+PointFilter.matches selects for the same choice, and the distances and compass points the map
+works out offline (static/js/distance.js) must be locator.search.distance's. The real modules run
+in the real map page served by the real app, on the compact table the app sends; the choices are
+made by ticking the page's own filter boxes, so reading the form is pinned too.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+
+import pytest
+from browser_support import Site, Tab, open_guarded_tab, serve
+from helpers import random_points
+from playwright.sync_api import Browser
+
+from locator.domain.filters import PointFilter
+from locator.domain.point import SERVICES, Category, Kind, Point, Status
+from locator.search.distance import bearing_deg, compass, haversine_m
+
+SEED = 20261206
+POINTS = 400
+FILTERS = 120
+PAIRS = 2000
+RELATIVE_TOLERANCE = 1e-6  # the JS and Python haversines, relative (they should agree to the bit)
+ABSOLUTE_TOLERANCE_M = 1e-6  # for the zero distance of a point to itself
+
+# Ticks the page's filter boxes as asked, lets the page react (its change listener), then filters
+# the page's decoded points with the modules' own functions. Returns the ids and the page's count.
+SELECT = """async (choice) => {
+  const filters = await import('/static/js/filters.js');
+  const points = await import('/static/js/points.js');
+  const form = document.getElementById('filters');
+  for (const box of form.querySelectorAll('input[type=checkbox]')) {
+    box.checked = (choice[box.name] || []).includes(box.value);
+  }
+  form.dispatchEvent(new Event('change', {bubbles: true}));
+  const settings = JSON.parse(document.getElementById('map-app').dataset.settings);
+  const data = await (await fetch(settings.pointsUrl)).json();
+  const table = points.decodeTable(data);
+  const wanted = filters.readFilter(form, data.services);
+  const ids = filters.matchingFeatures(table.points, table.features, wanted).map((f) => f.properties.id);
+  return {ids: ids, shown: Number(document.getElementById('map-app').dataset.shown)};
+}"""
+MEASURE = """async (pairs) => {
+  const distance = await import('/static/js/distance.js');
+  return pairs.map(([lat1, lon1, lat2, lon2]) => [
+    distance.haversine(lat1, lon1, lat2, lon2),
+    distance.compassPoint(lat1, lon1, lat2, lon2),
+  ]);
+}"""
+
+
+@pytest.fixture(scope="module")
+def points() -> list[Point]:
+    return random_points(random.Random(SEED), POINTS)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, points: list[Point]) -> Iterator[Site]:
+    with serve(tmp_path_factory.mktemp("js-equivalence"), [p.to_record() for p in points]) as site:
+        yield site
+
+
+@pytest.fixture
+def tab(browser: Browser, site: Site) -> Iterator[Tab]:
+    context, tab = open_guarded_tab(browser, site)
+    try:
+        tab.goto("/")
+        yield tab
+        tab.guard.assert_clean(tab.page)
+    finally:
+        context.close()
+
+
+def random_choice(rng: random.Random) -> dict[str, list[str]]:
+    """Boxes ticked on the map's filter form: services wanted, open only, base only, and which
+    kinds and categories to show (all ticked, as the page starts, more often than not)."""
+    services = [s for s in SERVICES if rng.random() < 0.2]
+    kinds = [k.value for k in Kind if rng.random() < 0.75]
+    categories = [c.value for c in Category if rng.random() < 0.75]
+    return {
+        "services": services,
+        "open": ["1"] if rng.random() < 0.3 else [],
+        "base": ["1"] if rng.random() < 0.3 else [],
+        "kind": kinds,
+        "category": categories,
+    }
+
+
+def python_filter(choice: dict[str, list[str]]) -> PointFilter | None:
+    """The same choice as a PointFilter; None when it shows nothing. The form's boxes say "show
+    these": with every kind (or category) unticked the map shows nothing, where an empty set in
+    a PointFilter means no restriction."""
+    if not choice["kind"] or not choice["category"]:
+        return None
+    return PointFilter(
+        statuses=frozenset({Status.OPEN}) if choice["open"] else frozenset(),
+        kinds=frozenset(Kind(k) for k in choice["kind"]),
+        categories=frozenset(Category(c) for c in choice["category"]),
+        base=True if choice["base"] else None,
+        services=frozenset(choice["services"]),
+    )
+
+
+def test_js_filter_selects_what_point_filter_matches(tab: Tab, site: Site) -> None:
+    stored = site.app.extensions["locator.store"].all()
+    assert len(stored) == POINTS
+    rng = random.Random(SEED + 1)
+    empty = full = 0
+    for _ in range(FILTERS):
+        choice = random_choice(rng)
+        wanted = python_filter(choice)
+        expected = sorted(p.id for p in stored if wanted is not None and wanted.matches(p))
+        found = tab.page.evaluate(SELECT, choice)
+        assert sorted(found["ids"]) == expected, choice
+        assert found["shown"] == len(expected), choice  # the page's own map shows as many
+        empty += not expected
+        full += len(expected) == POINTS
+    assert empty < FILTERS / 2 and full < FILTERS / 2  # the random choices really choose
+
+
+def random_pairs(rng: random.Random) -> list[tuple[float, float, float, float]]:
+    """Random pairs of places, with the hard cases: the same point, antipodes (and nearly),
+    pairs across the antimeridian, the poles."""
+    pairs = []
+    for _ in range(PAIRS // 5):
+        lat, lon = rng.uniform(-90, 90), rng.uniform(-180, 180)
+        antipode_lon = lon - 180 if lon > 0 else lon + 180
+        pairs += [
+            (lat, lon, rng.uniform(-90, 90), rng.uniform(-180, 180)),
+            (lat, lon, lat, lon),
+            (lat, lon, -lat, antipode_lon),
+            (lat, lon, -lat + rng.uniform(-1e-3, 1e-3), antipode_lon + rng.uniform(-1e-3, 1e-3)),
+            (lat, rng.uniform(179, 180), lat + rng.uniform(-1, 1), rng.uniform(-180, -179)),
+        ]
+    pairs += [(90, 0, -90, 0), (90, 10, 90, -170), (0, 180, 0, -180), (0, 0, 0, 180), (-90, 0, 45, 45)]
+    return pairs
+
+
+def test_js_haversine_and_compass_agree_with_python(tab: Tab) -> None:
+    pairs = random_pairs(random.Random(SEED + 2))
+    measured = tab.page.evaluate(MEASURE, pairs)
+    worst = 0.0
+    for pair, (metres, direction) in zip(pairs, measured, strict=True):
+        expected = haversine_m(*pair)
+        assert math.isclose(metres, expected, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE_M), pair
+        worst = max(worst, abs(metres - expected) / max(expected, 1.0))
+        if expected > 1.0:  # a bearing to the same point means nothing
+            assert direction == compass(bearing_deg(*pair)), pair
+    print(f"worst relative difference: {worst:.3g}")
