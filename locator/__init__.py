@@ -86,7 +86,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _shared_copies(database: Path) -> SharedCopies | None:
-    """Where the workers of this server share the map data's compressed copies (bodies.py),
+    """Where the workers of this server share the map data's compressed copies (http/bodies.py),
     emptied at start; none if the database's directory is not writable."""
     try:
         shared = SharedCopies(database.with_name(database.name + "-bodies"))

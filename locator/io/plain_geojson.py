@@ -3,7 +3,7 @@
 Issue 5: geopandas (GDAL, then pandas) spends ~10 s of the 30 s budget reading 100,000 points;
 orjson and one pass per property column take ~2 s. GDAL types each column from all its values
 (whole numbers beside nulls become floats, "\\u0000" ends a string; dates and clock times stay
-text, as files.py asks GDAL), so a column is read here only in the shapes whose GDAL result is known, and
+text, as io/files.py asks GDAL), so a column is read here only in the shapes whose GDAL result is known, and
 tests/test_import_fast.py holds both readers to the same points on random files. Anything else
 (a declared CRS, another geometry, a mixed column, a foreign member) returns None and the file
 goes through geopandas as before.
@@ -20,7 +20,7 @@ import orjson
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # GDAL refuses the file past these
 FEATURE_MEMBERS = frozenset(("type", "id", "geometry", "properties"))
 POINT_MEMBERS = frozenset(("type", "coordinates"))
-RESERVED_COLUMNS = frozenset(("", "geometry", "__geometry__"))  # geopandas' or files.py's own
+RESERVED_COLUMNS = frozenset(("", "geometry", "__geometry__"))  # geopandas' or io/files.py's own
 NUMBER = (int, float)
 
 

@@ -1,4 +1,4 @@
-"""The console's tables: users, API tokens and login failures (SQL for auth.py's domain)."""
+"""The console's tables: users, API tokens and login failures (their rules: domain/users.py)."""
 
 from __future__ import annotations
 
