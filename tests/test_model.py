@@ -283,7 +283,7 @@ def test_every_problem_is_reported_at_once():
         "capacity": -5,
         "phone": "call me",
         "note": "x" * (MAX_NOTE + 1),
-        "updated_at": "3000-01-01T00:00:00Z",
+        "updated_at": "2099-01-01T00:00:00Z",
         "verified_at": "2025-01-01T00:00:00Z",
     }
     problems = problems_of(record)

@@ -95,7 +95,7 @@ def login():
                 session["sv"] = user.session_version
                 session["at"] = int(utcnow().timestamp())  # the session ends SESSION_HOURS after this
                 target = request.args.get("next", "")
-                if not target.startswith("/operator") or target.startswith("//"):
+                if not target.startswith("/operator") or target.startswith("//") or not target.isprintable():
                     target = url_for("operator.points")
                 return redirect(target)
             accounts.record_login_failure(keys)

@@ -53,6 +53,13 @@ def text_schema(max_length: int, *, required: bool = False) -> dict[str, Any]:
     return {"type": "string", "maxLength": max_length, "pattern": pattern}
 
 
+# Every moment a point carries lies in these years: outside them a time is a mistake or an attack
+# (year 1 or 9999 with an offset overflowed into a 500; issue 16).
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+TIME_RANGE_PROBLEM = "must be a moment between 2000 and 2100"
+
+
 def parse_time(value: Any) -> datetime:
     """An ISO 8601 moment as an aware UTC datetime; a time without zone is taken as UTC."""
     if isinstance(value, datetime):
@@ -66,7 +73,13 @@ def parse_time(value: Any) -> datetime:
         raise ValueError("expected an ISO 8601 date and time")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is before the first moment Python holds
+        raise ValueError(TIME_RANGE_PROBLEM) from None
+    if not EARLIEST_TIME <= moment < LATEST_TIME:
+        raise ValueError(TIME_RANGE_PROBLEM)
+    return moment.replace(microsecond=0)
 
 
 def parse_bool(value: Any) -> bool:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request
@@ -47,12 +49,23 @@ class LocatorResponse(Response):
         super().__init__(response, status, ResponseHeaders(headers), *args, **kwargs)
 
 
+class StrictJSONProvider(DefaultJSONProvider):
+    """Request bodies read by orjson: JSON nested past 1,024 levels (which made Python's json
+    raise RecursionError, a 500) and lone surrogates ("\\ud800", which no database or page can
+    hold) are refused as invalid JSON, a ValueError, so every view answers 400 (issue 16)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return orjson.loads(s)
+
+
 class LocatorFlask(Flask):
     """Flask with the two per-request costs it lets an app trim: response headers (above), and
     ``ensure_sync``, which asks ``inspect`` about every hook and view on every request (eleven
-    times a request here); nothing here is async, and a function's answer never changes."""
+    times a request here); nothing here is async, and a function's answer never changes. Its
+    JSON bodies are read strictly (StrictJSONProvider)."""
 
     response_class = LocatorResponse
+    json_provider_class = StrictJSONProvider
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -128,7 +128,8 @@ def _this_page() -> str:
 def _safe_next(target: str) -> str:
     """Only a path on this site (no //host, no backslash tricks), and without ?lang=."""
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+    unsafe = parts.scheme or parts.netloc or not target.isprintable()  # (CR, LF: a 500 in redirect)
+    if unsafe or not target.startswith("/") or target.startswith(("//", "/\\")):
         return "/"
     query = [pair for pair in (p.split("=", 1) for p in parts.query.split("&") if p) if pair[0] != "lang"]
     return parts.path + ("?" + "&".join("=".join(pair) for pair in query) if query else "")
