@@ -689,6 +689,22 @@ def test_rejected_import_lists_problems_per_feature_and_writes_nothing(admin, st
     assert not list((tmp_path / "uploads").glob("*"))  # the rejected upload is not kept
 
 
+def test_import_of_a_layer_without_geometry_is_refused_not_a_500(admin, store, tmp_path):
+    """A GeoPackage table GDAL reads as wkbNone (issue 16): the dry run names the problem."""
+    import numpy as np
+    import pyogrio.raw
+
+    path = tmp_path / "table.gpkg"
+    columns = {"id": ["t-1"], "name": ["Школа"], "status": ["open"], "lat": ["50.45"], "lon": ["30.52"]}
+    data = [np.array(values, dtype=object) for values in columns.values()]
+    pyogrio.raw.write(path, geometry=None, field_data=data, fields=list(columns), driver="GPKG", crs=None)
+    before = [p.to_record() for p in store.all()]
+    page = upload(admin, path)
+    assert page.status_code == 200
+    assert "has no geometry" in text(page)
+    assert [p.to_record() for p in store.all()] == before
+
+
 def test_import_of_an_unsupported_file_type_is_refused(admin, store, tmp_path):
     path = tmp_path / "points.xlsx"
     path.write_bytes(b"not really")

@@ -211,6 +211,10 @@ def _gdal_records(path: Path, text: str | None) -> list[dict[str, Any]]:
             raise ImportRejected(
                 f"{path.name} declares a coordinate reference system that cannot be read: {warning.message}"
             )
+    if not isinstance(frame, gpd.GeoDataFrame):  # a table GDAL reads without geometry (wkbNone)
+        raise ImportRejected(
+            f"{path.name} has no geometry: points need one (a CSV may give lat and lon columns instead)"
+        )
     frame = _to_wgs84(frame, _declared_crs(path, text) if text is not None else None, path)
     records = []
     for row in frame.to_dict("records"):
