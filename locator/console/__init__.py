@@ -3,7 +3,7 @@ reports, import and export. Every write goes through one command of locator.serv
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, request
 
 from locator.console import editor, imports, points, reports, session, stops
 
@@ -14,6 +14,18 @@ PAGES_OF_THE_OPERATOR_BLUEPRINT = (editor, imports, points)
 def init_app(app: Flask) -> None:
     """Attach the logged-in user to every request, and register the console's blueprints."""
     app.before_request(session.load_user)
-    app.register_blueprint(session.bp)
-    app.register_blueprint(reports.bp)
-    app.register_blueprint(stops.bp)
+    app.after_request(_no_store)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+BLUEPRINTS = (session.bp, reports.bp, stops.bp)
+BLUEPRINT_NAMES = frozenset(blueprint.name for blueprint in BLUEPRINTS)
+
+
+def _no_store(response: Response) -> Response:
+    """Console pages and exports hold what only operators may see: no cache keeps a copy (a
+    shared one could hand it to a stranger; a phone's, to whoever picks the phone up)."""
+    if request.blueprint in BLUEPRINT_NAMES:
+        response.headers["Cache-Control"] = "no-store"
+    return response

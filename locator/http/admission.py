@@ -70,6 +70,22 @@ def admit() -> None:
         raise refusal
 
 
+# The largest body each route reads (issue 16): a citizen's report or a login is a few fields, an
+# API write a point with its stops (50 stops: ~15 KB); only the console's import takes a file
+# (the app's MAX_CONTENT_LENGTH: LOCATOR_IMPORT_MAX_BYTES and the form around it).
+SMALL_BODY_BYTES = 16 * 1024
+BODY_BYTES = 256 * 1024
+SMALL_BODY_ENDPOINTS = frozenset({"reports.report_api", "reports.report_form", "operator.login"})
+FILE_BODY_ENDPOINTS = frozenset({"operator.import_points"})
+
+
+def limit_body() -> None:
+    """Flask's before-request hook: past its route's limit a body is refused with 413, unread."""
+    endpoint = request.endpoint
+    if endpoint not in FILE_BODY_ENDPOINTS:
+        request.max_content_length = SMALL_BODY_BYTES if endpoint in SMALL_BODY_ENDPOINTS else BODY_BYTES
+
+
 def bearer_user(app: Flask, environ: dict[str, Any]) -> User | None:
     """The enabled user whose API token this request carries (Authorization: Bearer ...), or
     None for no token, a bogus one or a disabled user. Looked up once per request."""

@@ -84,8 +84,10 @@ def _handle_busy(error: StoreBusy):
 
 
 def _handle_too_large(error: RequestEntityTooLarge):
-    """A clear answer to an upload over LOCATOR_IMPORT_MAX_BYTES: what the limit is."""
-    limit = current_app.config["IMPORT_MAX_BYTES"]
+    """A clear answer to a body over its route's limit (an upload: LOCATOR_IMPORT_MAX_BYTES)."""
+    limit = request.max_content_length or current_app.config["IMPORT_MAX_BYTES"]
+    if limit >= current_app.config["IMPORT_MAX_BYTES"]:
+        limit = current_app.config["IMPORT_MAX_BYTES"]  # (the file; the form around it is ours)
     shown = f"{limit / MEGABYTE:.1f} MB" if limit >= MEGABYTE else f"{limit / 1024:.1f} KB"
     detail = f"the upload is larger than the limit of {shown} ({limit:,} bytes)"
     if _wants_problem_json():

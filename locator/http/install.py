@@ -9,7 +9,8 @@ A request meets, from the outside in:
 3. FastNearest (http/fast_nearest.py): a plain nearest lookup, after admission, with the edge's
    header policy and encoding.
 4. Flask, whose hooks run in this order:
-   before the view: telemetry.start (the clock), admission.admit (the guard chain: the anonymous
+   before the view: telemetry.start (the clock), admission.limit_body (the route's body limit),
+   admission.admit (the guard chain: the anonymous
    rate limit, CSRF, and any guard added to it), then the app's own (the console's login);
    after the view: the app's own (the page language's Vary), then
    encoding.compress_unless_decided, policy.apply_headers (CORS, security headers) and
@@ -42,6 +43,7 @@ def install(app: Flask, nearest: NearestQuery) -> None:
     admission.init_app(app)
     errors.register(app)
     app.session_interface = SessionUnlessApiRead()
+    app.before_request(admission.limit_body)  # before anything reads the body (the CSRF check)
     app.before_request(admission.admit)
     # Flask runs after-request hooks last registered first: these three run after the app's own.
     app.after_request(telemetry.finish)

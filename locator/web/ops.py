@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client.core import GaugeMetricFamily
 
 from locator.domain.point import Status, utcnow
-from locator.store import health
+from locator.store import StoreBusy, health
 
 bp = Blueprint("ops", __name__)
 
@@ -89,31 +89,36 @@ def _json(body: dict[str, Any], status: int) -> Response:
 @bp.get("/healthz")
 def healthz():
     """200 when this process answers, the database can be read and written and the nearest
-    index is in step with it; 503 with the reason otherwise."""
+    index is in step with it; 503 otherwise. The details (the reason, pid, change counter,
+    timings) only for LOCATOR_METRICS_ALLOW: the world learns up or down, nothing more."""
+    body, status = _health()
+    if not _allowed(request.remote_addr, current_app.config["METRICS_ALLOW"]):
+        body = {"status": body["status"]}
+    return _json(body, status)
+
+
+def _health() -> tuple[dict, int]:
     try:
         database = current_app.extensions["locator.probe"]()
-    except (sqlite3.Error, OSError) as error:
-        return _json({"status": "unavailable", "reason": f"database: {error}"}, 503)
+    except (sqlite3.Error, OSError, StoreBusy) as error:
+        return {"status": "unavailable", "reason": f"database: {error}"}, 503
     try:
         snapshot = current_app.extensions["locator.index"].sync()
-    except (sqlite3.Error, OSError) as error:
-        return _json({"status": "unavailable", "reason": f"nearest index: {error}"}, 503)
+    except (sqlite3.Error, OSError, StoreBusy) as error:
+        return {"status": "unavailable", "reason": f"nearest index: {error}"}, 503
     now = time.time()
-    return _json(
-        {
-            "status": "ok",
-            "database": {"readable": True, "writable": True, **database},
-            "index": {
-                "seq": snapshot.seq,
-                "updated_s_ago": round(now - snapshot.made_at, 3),  # last change it applied
-                "built_s_ago": round(now - snapshot.base.built_at, 3),  # last full rebuild
-                "points_in_tree": len(snapshot.points),
-                "changes_since_build": len(snapshot.changes),
-            },
-            "pid": os.getpid(),
+    return {
+        "status": "ok",
+        "database": {"readable": True, "writable": True, **database},
+        "index": {
+            "seq": snapshot.seq,
+            "updated_s_ago": round(now - snapshot.made_at, 3),  # last change it applied
+            "built_s_ago": round(now - snapshot.base.built_at, 3),  # last full rebuild
+            "points_in_tree": len(snapshot.points),
+            "changes_since_build": len(snapshot.changes),
         },
-        200,
-    )
+        "pid": os.getpid(),
+    }, 200
 
 
 def _allowed(address: str | None, networks) -> bool:
