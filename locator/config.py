@@ -113,26 +113,19 @@ def _bounds(text: str) -> tuple[float, float, float, float]:
     return min_lon, min_lat, max_lon, max_lat
 
 
-def _log_target(text: str) -> str:
-    if text not in ("stderr", "stdout", "off"):
-        raise ValueError
-    return text
+def _one_of(*choices: str) -> Callable[[str], str]:
+    """A validator that takes exactly one of these words."""
 
+    def check(text: str) -> str:
+        if text not in choices:
+            raise ValueError
+        return text
 
-def _synchronous(text: str) -> str:
-    if text not in ("NORMAL", "FULL"):
-        raise ValueError
-    return text
+    return check
 
 
 def _directory_or_empty(text: str) -> str:
     if text and not os.path.isdir(text):
-        raise ValueError
-    return text
-
-
-def _environment(text: str) -> str:
-    if text not in ("development", "production"):
         raise ValueError
     return text
 
@@ -160,7 +153,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_SYNCHRONOUS",
         "SYNCHRONOUS",
         "NORMAL",
-        _synchronous,
+        _one_of("NORMAL", "FULL"),
         "NORMAL or FULL",
         "SQLite's fsync policy (docs/deployment.md): FULL fsyncs every commit, NORMAL only checkpoints.",
     ),
@@ -218,7 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_ENV",
         "ENV",
         "development",
-        _environment,
+        _one_of("development", "production"),
         "development or production",
         "production requires SECRET_KEY and marks the session cookie Secure (HTTPS only).",
     ),
@@ -324,7 +317,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_REQUEST_LOG",
         "REQUEST_LOG",
         "stderr",
-        _log_target,
+        _one_of("stderr", "stdout", "off"),
         "stderr, stdout or off",
         "Where the one-JSON-line-per-request log goes.",
     ),
@@ -351,6 +344,14 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         "a whole number >= 1",
         "Most points one import file may hold.",
+    ),
+    Setting(
+        "LOCATOR_IMPORT_STAGED_HOURS",
+        "IMPORT_STAGED_HOURS",
+        "3",
+        _positive_float,
+        "a number of hours > 0",
+        "How long an uploaded file waits for its dry run to be applied; older ones are deleted.",
     ),
     Setting(
         "LOCATOR_BOUNDS",

@@ -8,6 +8,7 @@ when an admin imports or exports, never at start.
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -23,8 +24,18 @@ UPLOAD_SUFFIXES = (".geojson", ".json", ".csv", ".gpkg")
 
 
 def _upload_dir() -> Path:
+    """Where dry-run uploads wait to be applied; files older than LOCATOR_IMPORT_STAGED_HOURS
+    are deleted each time it is asked for (each up to LOCATOR_IMPORT_MAX_BYTES: they must not
+    pile up)."""
     path = Path(store().path).parent / "uploads"
     path.mkdir(parents=True, exist_ok=True)
+    oldest = time.time() - current_app.config["IMPORT_STAGED_HOURS"] * 3600
+    for staged in path.iterdir():
+        try:
+            if staged.stat().st_mtime < oldest:
+                staged.unlink()
+        except OSError:
+            pass  # (another worker deleted it first)
     return path
 
 
@@ -32,6 +43,7 @@ def _upload_dir() -> Path:
 @admin_required
 def import_points():
     """Upload a file, see what would be added, changed and rejected, then apply it."""
+    _upload_dir()  # (each visit also deletes the uploads left too long)
     if request.method == "POST":
         return _apply() if request.form.get("apply") else _plan()
     return render_template("operator/import.html", report=None)

@@ -83,7 +83,8 @@ def limit_body() -> None:
     """Flask's before-request hook: past its route's limit a body is refused with 413, unread."""
     endpoint = request.endpoint
     if endpoint not in FILE_BODY_ENDPOINTS:
-        request.max_content_length = SMALL_BODY_BYTES if endpoint in SMALL_BODY_ENDPOINTS else BODY_BYTES
+        limit = SMALL_BODY_BYTES if endpoint in SMALL_BODY_ENDPOINTS else BODY_BYTES
+        request.max_content_length = min(limit, current_app.config["MAX_CONTENT_LENGTH"] or limit)
 
 
 def bearer_user(app: Flask, environ: dict[str, Any]) -> User | None:

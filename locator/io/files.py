@@ -28,7 +28,7 @@ from pyproj.exceptions import CRSError
 
 from locator.domain.point import Point, utcnow
 from locator.domain.validation import Problem, ValidationError, parse_point
-from locator.io import gcpause, plain_geojson
+from locator.io import file_guard, gcpause, plain_geojson
 from locator.io.features import (
     CSV_COLUMNS,
     csv_row,
@@ -192,7 +192,12 @@ def _read_records(path: Path, limits: ImportLimits) -> list[dict[str, Any]]:
 
 
 def _gdal_records(path: Path, text: str | None) -> list[dict[str, Any]]:
-    """Plain dicts from any format geopandas reads (text: the file's, when it is text)."""
+    """Plain dicts from a GeoJSON or GeoPackage file (text: the file's, when it is text), read by
+    GDAL only once file_guard has recognised it."""
+    try:
+        file_guard.check(path, text)
+    except file_guard.NotAllowed as refused:
+        raise ImportRejected(str(refused)) from None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # kept, not shown: some say the CRS was not understood
@@ -205,7 +210,9 @@ def _gdal_records(path: Path, text: str | None) -> list[dict[str, Any]]:
             f"{path.name}: its coordinate reference system cannot be read ({error})"
         ) from None
     except Exception as error:  # any reader failure is the file's fault, not ours
-        raise ImportRejected(f"cannot read {path.name}: {error}") from None
+        raise ImportRejected(
+            f"cannot read {path.name}: {file_guard.without_paths(str(error), path)}"
+        ) from None
     for warning in caught:
         if CRS_WARNING.search(str(warning.message)):
             raise ImportRejected(

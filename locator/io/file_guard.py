@@ -1,0 +1,84 @@
+"""What a file must be before GDAL may open it (issue 16): an import reads only the file it was given.
+
+GDAL opens a file by its content, not its name: a ".json" upload holding a VRT definition read
+the app's own SQLite database (and, closing it, deleted the live database's -wal and -shm), a VRT
+pointing at /vsicurl/ made the server fetch its own localhost-only /metrics, a GDALG pipeline ran,
+and a GeoJSON "crs" link was fetched before the app refused it. So GDAL only ever sees a file
+that this module has recognised by its content as what its extension says, from an allow-list:
+
+- .geojson / .json: a JSON object of type FeatureCollection or Feature, whose "crs", if any, is
+  a name (never a link);
+- .gpkg: an SQLite file whose header carries GeoPackage's application id;
+- .csv / .txt never reach GDAL (pandas reads them).
+
+Such content leaves GDAL one driver to choose (a FeatureCollection is no VRT, an SQLite file
+with GeoPackage's id no GDALG). GDAL's network access is switched off for the process besides,
+and a refusal names the file by its name only, never a server path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+GEOJSON_SUFFIXES = (".geojson", ".json")
+GPKG_SUFFIXES = (".gpkg",)
+DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}  # the allow-list
+GEOJSON_TYPES = ("FeatureCollection", "Feature")
+SQLITE_HEADER = b"SQLite format 3\x00"
+# PRAGMA application_id, at byte 68 of the header: "GPKG" (1.2+), "GP10" and "GP11" (older).
+GPKG_APPLICATION_IDS = (b"GPKG", b"GP10", b"GP11")
+APPLICATION_ID_AT = 68
+
+# No GDAL network access, whatever a file names: /vsicurl/ and friends open nothing (set before
+# GDAL loads; an operator's own setting is kept).
+os.environ.setdefault("CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".locator-no-network")
+os.environ.setdefault("GDAL_HTTP_TIMEOUT", "1")
+
+
+class NotAllowed(ValueError):
+    """The file is not what its extension says, or could make GDAL read something else."""
+
+
+def check(path: Path, text: str | None) -> str:
+    """The GDAL driver this file is for; NotAllowed (saying why) for anything else."""
+    suffix = path.suffix.lower()
+    driver = DRIVERS.get(suffix)
+    if driver is None:
+        raise NotAllowed(f"{path.name}: only GeoJSON, CSV and GeoPackage files are imported")
+    if suffix in GEOJSON_SUFFIXES:
+        _check_geojson(path, text or "")
+    else:
+        _check_geopackage(path)
+    return driver
+
+
+def _check_geojson(path: Path, text: str) -> None:
+    try:
+        document: Any = json.loads(text)  # (Python's json, as it reads NaN as GDAL does)
+    except (ValueError, RecursionError):
+        raise NotAllowed(f"{path.name} is not GeoJSON (not valid JSON)") from None
+    if not isinstance(document, dict) or document.get("type") not in GEOJSON_TYPES:
+        raise NotAllowed(f"{path.name} is not GeoJSON: a FeatureCollection or a Feature is needed")
+    declared = document.get("crs")
+    if declared is not None and not (isinstance(declared, dict) and declared.get("type") == "name"):
+        raise NotAllowed(
+            f"{path.name} declares its coordinate reference system by a link or in a form that"
+            " cannot be read: name it (e.g. urn:ogc:def:crs:EPSG::3857) or use WGS84"
+        )
+
+
+def _check_geopackage(path: Path) -> None:
+    with open(path, "rb") as handle:
+        header = handle.read(APPLICATION_ID_AT + 4)
+    if not header.startswith(SQLITE_HEADER) or header[APPLICATION_ID_AT:] not in GPKG_APPLICATION_IDS:
+        raise NotAllowed(f"{path.name} is not a GeoPackage")
+
+
+def without_paths(message: str, path: Path) -> str:
+    """A reader's error message with the server's folders taken out (the file's name stays)."""
+    for shown in (str(path.resolve()), str(path)):
+        message = message.replace(shown, path.name)
+    return message.replace(str(path.resolve().parent) + os.sep, "")
