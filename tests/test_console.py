@@ -151,10 +151,43 @@ def test_five_failures_lock_the_account_even_with_the_right_password(client, peo
     assert response.headers["Retry-After"] == str(15 * 60)
     assert "Забагато невдалих спроб входу. Спробуйте знову за 15 хв." in text(response)
     assert not logged_in(client)
-    # The lock is on the account, whatever the address...
-    assert login(client, "olena", environ_base={"REMOTE_ADDR": OTHER_ADDRESS}).status_code == 429
-    # ...and only on that account.
+    # The lock is on that name from that network (issue 16): the same name typed in another case
+    # is locked too, from any address of the network...
+    assert login(client, "OLENA", environ_base={"REMOTE_ADDR": "127.0.0.200"}).status_code == 429
+    # ...but not the operator of that name elsewhere, and not another account.
+    assert login(client, "olena", environ_base={"REMOTE_ADDR": OTHER_ADDRESS}).status_code == 302
     assert login(client, "taras").status_code == 302
+
+
+def test_a_stranger_cannot_lock_out_a_named_operator(client, people, sleeps):
+    """Five wrong passwords from an IPv6 /64 (a free supply of addresses) lock out that network
+    only; the operator logging in from their own network gets in at once."""
+    for i in range(console_session.MAX_FAILURES_PER_ACCOUNT * 2):
+        stranger = {"REMOTE_ADDR": f"2001:db8:1:{i}::{i + 1}"}  # one /48, many /64s
+        assert login(client, "Olena", "wrong password!", environ_base=stranger).status_code in (401, 429)
+    assert login(client, "olena", environ_base={"REMOTE_ADDR": "2001:db8:2::1"}).status_code == 302
+
+
+@pytest.mark.parametrize("who", ["nobody-at-all", "disabled-user", "olena"])
+def test_every_login_verifies_a_hash_whatever_the_account(client, people, make_user, users, who, monkeypatch):
+    """Unknown, disabled and real accounts cost the same Argon2 work, so timing reveals nothing."""
+    from locator.services import accounts
+
+    make_user("disabled-user", "viewer")
+    users.set_disabled("disabled-user", True)
+    verified = []
+
+    class Counting:  # argon2's own hasher, every call counted (its slots forbid patching a method)
+        def __init__(self, real):
+            self.real = real
+
+        def verify(self, *args):
+            verified.append(args[0])
+            return self.real.verify(*args)
+
+    monkeypatch.setattr(accounts, "_hasher", Counting(accounts._hasher))
+    assert login(client, who, "wrong password!").status_code == 401
+    assert len(verified) == 1 and verified[0].startswith("$argon2id$")
 
 
 def test_twenty_failures_from_one_address_lock_it_for_every_account(client, people, make_user, sleeps):

@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import gettext
 
 from locator.domain.point import utcnow
+from locator.domain.senders import sender_group
 from locator.services.accounts import check_password
 from locator.store import NotFoundError, Store, UserStore
 
@@ -75,7 +76,12 @@ def login():
     if request.method == "POST":
         name = request.form.get("name", "").strip()[:100]
         password = request.form.get("password", "")
-        keys = [f"user:{name.casefold()}", f"addr:{request.remote_addr}"]
+        # Failures count per (name as typed, sender's network) and per network (issue 16): a
+        # stranger's wrong passwords lock out the stranger, never the operator of that name
+        # elsewhere; keyed by the name whether or not the account exists, so the delays tell
+        # nobody which accounts do.
+        group = sender_group(request.remote_addr)
+        keys = [f"user:{name.casefold()}|{group}", f"addr:{group}"]
         accounts = users()
         since = utcnow() - LOGIN_WINDOW
         account_failures = accounts.login_failures(keys[0], since)
@@ -87,7 +93,10 @@ def login():
         else:
             time.sleep(min(MAX_SLOWDOWN_S, SLOWDOWN_PER_FAILURE_S * max(account_failures, address_failures)))
             user, password_hash = accounts.credentials(name)
-            if user is not None and not user.disabled and check_password(password_hash, password):
+            # A hash is verified whatever the account's state (none, disabled, real): every
+            # answer takes the same time, so timing tells nobody which accounts exist.
+            right = check_password(password_hash, password)
+            if user is not None and not user.disabled and right:
                 accounts.clear_login_failures(keys[0], older_than=since)
                 session.clear()
                 session.permanent = True
