@@ -89,3 +89,21 @@ def test_an_api_write_past_its_limit_is_refused_and_changes_nothing(
     assert store.get("kyiv-01") == before
     small = client.patch("/api/v1/points/kyiv-01", json={"note": "ok"}, headers=headers)
     assert small.status_code == 200  # a normal write is well inside the limit
+
+
+def test_a_forwarded_host_never_names_the_site(db_path):
+    """Behind a trusted proxy the client's address and scheme come from X-Forwarded-*, but never
+    the host: a client can send X-Forwarded-Host through the proxy (issue 16)."""
+    from locator import create_app
+
+    app = create_app({"DATABASE": str(db_path), "SEED_FILE": "", "TRUSTED_PROXIES": 1})
+    try:
+        forged = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
+        document = app.test_client().get("/api/v1/openapi.json", headers=forged)
+        assert document.status_code == 200
+        assert "evil.example" not in document.get_data(as_text=True)
+        assert document.get_json()["servers"][0]["url"].startswith("https://localhost")  # the scheme is kept
+        builder = app.test_client().get("/embed/builder", headers=forged)
+        assert builder.status_code == 200 and "evil.example" not in builder.get_data(as_text=True)
+    finally:
+        app.extensions["locator.store"].close()

@@ -54,4 +54,6 @@ def install(app: Flask, nearest: NearestQuery) -> None:
     app.wsgi_app = Revalidations(app, app.wsgi_app)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Never X-Forwarded-Host (issue 16): a client can send it through the proxy, and the host
+        # names the API in openapi.json and the widget's snippet.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
