@@ -53,9 +53,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     store.reports.rules = ReportRules(
         threshold=app.config["REPORTS_TO_UNCONFIRM"],
         window=timedelta(hours=app.config["REPORT_WINDOW_HOURS"]),
-        per_address_per_hour=app.config["REPORTS_PER_ADDRESS_HOUR"],
+        per_sender_per_hour=app.config["REPORTS_PER_SENDER_HOUR"],
         per_point_per_hour=app.config["REPORTS_PER_POINT_HOUR"],
-        distinct_addresses=app.config["REPORT_DISTINCT_ADDRESSES"],
+        distinct_senders=app.config["REPORT_DISTINCT_SENDERS"],
     )
     store.migrate()
     users = UserStore(store)

@@ -40,18 +40,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError
-    return value
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """A validator of a whole number from low to high (no upper bound: None)."""
 
+    def check(text: str) -> int:
+        value = int(text)
+        if value < low or (high is not None and value > high):
+            raise ValueError
+        return value
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError
-    return value
+    return check
 
 
 def _flag(text: str) -> bool:
@@ -76,20 +74,6 @@ def _center(text: str) -> tuple[float, float]:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError
     return lat, lon
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 65535:
-        raise ValueError
-    return value
-
-
-def _zoom(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 19:
-        raise ValueError
-    return value
 
 
 def _frame_ancestors(text: str) -> str:
@@ -198,12 +182,12 @@ SETTINGS: tuple[Setting, ...] = (
         "lat,lon",
         "Where the map opens before the user's position is known.",
     ),
-    Setting("LOCATOR_MAP_ZOOM", "MAP_ZOOM", "9", _zoom, "a whole number 0-19", "The map's opening zoom."),
+    Setting("LOCATOR_MAP_ZOOM", "MAP_ZOOM", "9", _whole(0, 19), "a whole number 0-19", "Opening map zoom."),
     Setting(
         "LOCATOR_CACHE_SECONDS",
         "CACHE_SECONDS",
         "30",
-        _non_negative_int,
+        _whole(0),
         "a whole number of seconds >= 0",
         "Cache-Control max-age of API reads (clients revalidate with ETag after it).",
     ),
@@ -228,7 +212,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_REPORTS_TO_UNCONFIRM",
         "REPORTS_TO_UNCONFIRM",
         "3",
-        _positive_int,
+        _whole(1),
         "a whole number >= 1",
         "Open citizen reports that a working point is closed which mark it unconfirmed.",
     ),
@@ -241,28 +225,44 @@ SETTINGS: tuple[Setting, ...] = (
         "Only reports this recent (and newer than the last verification) count towards unconfirmed.",
     ),
     Setting(
-        "LOCATOR_REPORT_DISTINCT_ADDRESSES",
-        "REPORT_DISTINCT_ADDRESSES",
-        "0",
+        "LOCATOR_REPORT_DISTINCT_SENDERS",
+        "REPORT_DISTINCT_SENDERS",
+        "1",
         _flag,
         "0 or 1",
-        "1: count one report per sender address towards unconfirmed (set behind a trusted proxy).",
+        "1: one report per sender network counts towards unconfirmed (0: every report counts).",
     ),
     Setting(
-        "LOCATOR_REPORTS_PER_ADDRESS_HOUR",
-        "REPORTS_PER_ADDRESS_HOUR",
+        "LOCATOR_SENDER_PREFIX_V4",
+        "SENDER_PREFIX_V4",
+        "24",
+        _whole(8, 32),
+        "a prefix length 8-32",
+        "IPv4 addresses in one network this large are one sender for reports and logins.",
+    ),
+    Setting(
+        "LOCATOR_SENDER_PREFIX_V6",
+        "SENDER_PREFIX_V6",
+        "48",
+        _whole(16, 128),
+        "a prefix length 16-128",
+        "IPv6 addresses in one network this large are one sender for reports and logins.",
+    ),
+    Setting(
+        "LOCATOR_REPORTS_PER_SENDER_HOUR",
+        "REPORTS_PER_SENDER_HOUR",
         "5",
-        _positive_int,
+        _whole(1),
         "a whole number >= 1",
-        "Reports one address may send per hour; more get 429 with Retry-After.",
+        "Reports one sender network may send per hour; more get 429 with Retry-After.",
     ),
     Setting(
         "LOCATOR_REPORTS_PER_POINT_HOUR",
         "REPORTS_PER_POINT_HOUR",
         "20",
-        _positive_int,
+        _whole(1),
         "a whole number >= 1",
-        "Reports about one point accepted per hour from everyone; more get 429.",
+        "Reports about one point accepted per hour from one sender network; more get 429.",
     ),
     Setting(
         "LOCATOR_SESSION_HOURS",
@@ -276,7 +276,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_API_RATE_PER_MIN",
         "API_RATE_PER_MIN",
         "600",
-        _non_negative_int,
+        _whole(0),
         "a whole number >= 0 (0: no limit)",
         "Anonymous API requests per minute per client address, per worker process; then 429.",
     ),
@@ -284,7 +284,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_TRUSTED_PROXIES",
         "TRUSTED_PROXIES",
         "0",
-        _non_negative_int,
+        _whole(0),
         "a whole number >= 0",
         "Reverse proxies in front (nginx: 1): client address and scheme come from X-Forwarded-*.",
     ),
@@ -333,7 +333,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_IMPORT_MAX_BYTES",
         "IMPORT_MAX_BYTES",
         "52428800",
-        _positive_int,
+        _whole(1),
         "a whole number of bytes >= 1",
         "Largest file an import accepts (console upload and CLI); a bigger upload gets 413.",
     ),
@@ -341,7 +341,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_IMPORT_MAX_FEATURES",
         "IMPORT_MAX_FEATURES",
         "200000",
-        _positive_int,
+        _whole(1),
         "a whole number >= 1",
         "Most points one import file may hold.",
     ),
@@ -365,7 +365,7 @@ SETTINGS: tuple[Setting, ...] = (
         "PORT",
         "PORT",
         "5000",
-        _port,
+        _whole(1, 65535),
         "a TCP port number (1-65535)",
         "Port of the served site (scripts/serve.sh).",
     ),

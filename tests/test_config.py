@@ -30,8 +30,10 @@ def test_defaults_load():
         "PORT": 5000,
         "REPORTS_TO_UNCONFIRM": 3,
         "REPORT_WINDOW_HOURS": 6.0,
-        "REPORT_DISTINCT_ADDRESSES": False,
-        "REPORTS_PER_ADDRESS_HOUR": 5,
+        "REPORT_DISTINCT_SENDERS": True,
+        "SENDER_PREFIX_V4": 24,
+        "SENDER_PREFIX_V6": 48,
+        "REPORTS_PER_SENDER_HOUR": 5,
         "REPORTS_PER_POINT_HOUR": 20,
     }
     assert {key: config[key] for key in expected} == expected

@@ -16,7 +16,7 @@ from locator.store.reports import ReportLimited, ReportRules
 
 HERE = {"lat": 50.4501, "lon": 30.5234}  # Kyiv: where the working test points stand
 NEAR = "/api/v1/nearest?lat=50.4501&lon=30.5234&k=100"
-ADDRESSES = [f"198.51.100.{i}" for i in range(1, 40)]
+ADDRESSES = [f"10.{i}.0.1" for i in range(1, 40)]  # one per sender network (/24): each counts
 
 
 def points(now=None):
@@ -207,8 +207,8 @@ def assert_limited(response, param: str = "point_id") -> int:
 
 
 @pytest.mark.parametrize("door", ["json", "form"])
-def test_the_per_address_limit_is_429_with_retry_after_and_stores_nothing(make_app, door):
-    _, client, store = make_app(REPORTS_PER_ADDRESS_HOUR=2)
+def test_the_per_sender_limit_is_429_with_retry_after_and_stores_nothing(make_app, door):
+    _, client, store = make_app(REPORTS_PER_SENDER_HOUR=2)
     started = utcnow()
     for point_id in ("open-1", "open-2"):  # two points: only the address limit applies
         assert report(client, point_id=point_id, door=door).status_code == 201
@@ -224,24 +224,27 @@ def test_the_per_address_limit_is_429_with_retry_after_and_stores_nothing(make_a
     assert len(reports_table(store)) == 3
 
 
-def test_the_per_point_limit_is_429_for_every_address_and_stores_nothing(make_app):
-    _, client, store = make_app(REPORTS_PER_POINT_HOUR=3, REPORTS_TO_UNCONFIRM=50)
-    for address in ADDRESSES[:3]:
-        assert report(client, address=address).status_code == 201
+def test_the_per_point_limit_is_per_sender_network_and_locks_out_no_one_else(make_app):
+    """Issue 16: the point's quota is counted per sender network, so a flood from one network
+    (any address in its /24) cannot use up a point's reports for everyone else."""
+    _, client, store = make_app(REPORTS_PER_POINT_HOUR=3, REPORTS_PER_SENDER_HOUR=50, REPORTS_TO_UNCONFIRM=50)
+    for i in range(3):
+        assert report(client, address=f"203.0.113.{i + 1}").status_code == 201
     before = reports_table(store), db_state(store)
-    for address in ADDRESSES[3:6]:
-        assert_limited(report(client, address=address))
-    page = report(client, address=ADDRESSES[7], door="page")
+    for i in range(3, 6):
+        assert_limited(report(client, address=f"203.0.113.{i + 1}"))
+    page = report(client, address="203.0.113.99", door="page")
     assert page.status_code == 429 and 1 <= int(page.headers["Retry-After"]) <= 3600
     assert (reports_table(store), db_state(store)) == before
-    assert report(client, point_id="open-2", address=ADDRESSES[3]).status_code == 201  # other point
+    assert report(client, address=ADDRESSES[0]).status_code == 201  # a citizen of another network
+    assert report(client, point_id="open-2", address="203.0.113.7").status_code == 201  # other point
 
 
 def test_retry_after_is_when_the_oldest_report_of_the_hour_leaves_it(world):
     """Exact, with the store's clock: 2 of 2 used at t and t+10 min; at t+20 min the first
     slot frees at t+60 min, so retry after 40 min; past t+60 min a report is accepted again."""
     _, _, store = world
-    store.reports.rules = ReportRules(per_address_per_hour=2, threshold=99)
+    store.reports.rules = ReportRules(per_sender_per_hour=2, threshold=99)
     t = utcnow() - timedelta(hours=3)
     closed = Report("open-1", ReportKind.CLOSED)
     store.reports.add(closed, source="s", now=t)
@@ -424,8 +427,8 @@ def test_reports_older_than_the_last_verification_do_not_count(make_app):
 
 
 @pytest.mark.parametrize("distinct", [True, False])
-def test_with_distinct_addresses_one_address_counts_once(make_app, distinct):
-    _, client, store = make_app(REPORTS_TO_UNCONFIRM=3, REPORT_DISTINCT_ADDRESSES=distinct)
+def test_with_distinct_senders_one_sender_counts_once(make_app, distinct):
+    _, client, store = make_app(REPORTS_TO_UNCONFIRM=3, REPORT_DISTINCT_SENDERS=distinct)
     made = [report(client, address=ADDRESSES[0]).get_json()["made_unconfirmed"] for _ in range(3)]
     assert store.get("open-1").unconfirmed is (not distinct)
     assert made == [False, False, not distinct]
@@ -547,3 +550,55 @@ def test_another_app_on_the_same_file_sees_the_flag_in_its_nearest_index(make_ap
     assert "open-1" not in nearest_ids(second)
     first_store.reports.dismiss("open-1", by="admin")
     assert "open-1" in nearest_ids(second)
+
+
+# -- senders are networks (issue 16) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flood",
+    [[f"203.0.113.{i}" for i in range(1, 31)], [f"2001:db8:7:{i:x}::{i}" for i in range(1, 31)]],
+    ids=["30 addresses of one IPv4 /24", "30 addresses of one IPv6 /48 (thirty /64s)"],
+)
+def test_a_flood_from_one_network_changes_no_status_and_locks_out_no_one(make_app, flood):
+    _, client, store = make_app()  # the defaults: 3 distinct senders, 20 per point and sender
+    answers = [report(client, address=address).status_code for address in flood]
+    assert set(answers) <= {201, 429} and 429 in answers  # the network's own quotas run out
+    assert not store.get("open-1").unconfirmed
+    assert store.reports.open_senders("open-1") == 1  # one signal, however many reports
+    assert report(client, address="198.51.100.20").status_code == 201  # a citizen elsewhere
+
+
+def test_the_threshold_of_distinct_networks_marks_the_point(make_app):
+    _, client, store = make_app(REPORTS_TO_UNCONFIRM=3)
+    made = [report(client, address=address).get_json()["made_unconfirmed"] for address in ADDRESSES[:3]]
+    assert made == [False, False, True]
+    assert store.get("open-1").unconfirmed and store.reports.open_senders("open-1") == 3
+
+
+@pytest.mark.parametrize(
+    "address, group",
+    [
+        ("203.0.113.77", "203.0.113.0/24"),
+        ("::ffff:203.0.113.77", "203.0.113.0/24"),  # IPv4 written as IPv6
+        ("2001:db8:aa:bb::1", "2001:db8:aa::/48"),
+        ("not an address", "unknown:not an address"),
+    ],
+)
+def test_a_sender_is_its_network(address, group):
+    from locator.domain.senders import sender_group
+
+    assert sender_group(address) == group
+    assert sender_group("203.0.113.77", v4_prefix=16) == "203.0.0.0/16"
+
+
+def test_the_console_shows_how_many_networks_reported(make_app, password_hash):
+    from helpers import login
+
+    app, client, store = make_app(REPORTS_TO_UNCONFIRM=50)
+    for address in ["203.0.113.1", "203.0.113.2", ADDRESSES[0]]:
+        assert report(client, address=address).status_code == 201
+    app.extensions["locator.users"].create("admin", password_hash, "admin")
+    assert login(client, "admin").status_code == 302
+    page = client.get("/operator/points/open-1").get_data(as_text=True)
+    assert "Різних мереж, з яких надійшли повідомлення: 2" in page

@@ -173,7 +173,8 @@ def flash_ok(page: Page) -> None:
 def test_reports_make_a_point_unconfirmed_until_an_operator_answers(
     start_site: Callable[..., Live], open_tab: Callable[..., Tab]
 ) -> None:
-    live = start_site(REPORTS_TO_UNCONFIRM=2, REPORTS_PER_ADDRESS_HOUR=10)
+    # One browser is one sender network: here every report counts (the sender rule: test_reports.py).
+    live = start_site(REPORTS_TO_UNCONFIRM=2, REPORTS_PER_SENDER_HOUR=10, REPORT_DISTINCT_SENDERS=False)
     site, points = live.site, live.site.points
     point = pick(points, status="open", kind="fixed")
     others = [p for p in points if p["id"] != point["id"]]
@@ -293,7 +294,7 @@ def test_report_limits_answer_429_with_retry_after_and_store_nothing(
     start_site: Callable[..., Live], open_tab: Callable[..., Tab]
 ) -> None:
     # Three "closed" reports would make a point unconfirmed; only two per point get through.
-    live = start_site(REPORTS_TO_UNCONFIRM=3, REPORTS_PER_POINT_HOUR=2, REPORTS_PER_ADDRESS_HOUR=3)
+    live = start_site(REPORTS_TO_UNCONFIRM=3, REPORTS_PER_POINT_HOUR=2, REPORTS_PER_SENDER_HOUR=3)
     first, second = [p for p in live.site.points if p["status"] == "open" and p["kind"] == "fixed"][:2]
     # The form needs no JavaScript, and neither do its limits: this browser runs none.
     tab = open_tab(live.site, allow_console=lambda text: "status of 429" in text, java_script_enabled=False)

@@ -407,7 +407,7 @@ def test_nearest_and_find_match_a_brute_force_oracle_over_where_points_stand(tmp
     now = utcnow()
     app = create_app({"DATABASE": str(tmp_path / "fleet.db"), "SEED_FILE": ""})
     store, index = app.extensions["locator.store"], app.extensions["locator.index"]
-    store.reports.rules = ReportRules(threshold=1, per_address_per_hour=10_000, per_point_per_hour=10_000)
+    store.reports.rules = ReportRules(threshold=1, per_sender_per_hour=10_000, per_point_per_hour=10_000)
     store.import_points(scheduled_points(rng, 300, "s", now))
     points = store.all()
     standing = [p for p in points if p.stops and (p.at(now).lat, p.at(now).lon) != (p.lat, p.lon)]

@@ -101,6 +101,7 @@ def point(point_id: str):
         statuses=OPERATOR_STATUSES,
         open_reports=open_reports,
         report_counts=Counter(row["kind"] for row in open_reports),
+        report_senders=reports.open_senders(current.id),
         answered_reports=reports.answered_for(current.id, limit=20),
     )
 

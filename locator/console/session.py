@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext
 
 from locator.domain.point import utcnow
-from locator.domain.senders import sender_group
+from locator.http.routes import sender
 from locator.services.accounts import check_password
 from locator.store import NotFoundError, Store, UserStore
 
@@ -80,7 +80,7 @@ def login():
         # stranger's wrong passwords lock out the stranger, never the operator of that name
         # elsewhere; keyed by the name whether or not the account exists, so the delays tell
         # nobody which accounts do.
-        group = sender_group(request.remote_addr)
+        group = sender(current_app.config, request.environ)
         keys = [f"user:{name.casefold()}|{group}", f"addr:{group}"]
         accounts = users()
         since = utcnow() - LOGIN_WINDOW

@@ -39,6 +39,9 @@ class ReportsBackend(Protocol):
     def open_for(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:
         """A point's unanswered reports, newest first, without who sent them."""
 
+    def open_senders(self, point_id: str) -> int:
+        """How many sender networks a point's unanswered reports came from."""
+
     def answered_for(self, point_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """A point's answered reports, newest first, with who answered them and how."""
 

@@ -36,13 +36,14 @@ class ReportRules:
 
     threshold: int = 3  # open "closed" reports since the last verification
     window: timedelta = timedelta(hours=6)  # only reports this recent count
-    per_address_per_hour: int = 5
-    per_point_per_hour: int = 20
-    distinct_addresses: bool = False  # count one report per address towards the threshold
+    # A sender is a network (domain/senders.py), its reports' ``source`` a keyed hash of it.
+    per_sender_per_hour: int = 5
+    per_point_per_hour: int = 20  # about one point, from one sender: a flood locks out no one else
+    distinct_senders: bool = True  # one report per sender counts towards the threshold
 
 
 class ReportLimited(RuntimeError):
-    """Too many reports from this address or about this point; nothing was stored."""
+    """Too many reports from this sender's network, about this point or at all; nothing was stored."""
 
     def __init__(self, scope: str, retry_after_s: int):
         self.scope = scope
@@ -69,11 +70,16 @@ class ReportStore:
         with self.store.transaction() as conn:
             point = self.store.get(report.point_id)  # NotFoundError for an unknown id
             for scope, sql, param, limit in (
-                ("from this address", "source = ?", source, rules.per_address_per_hour),
-                ("about this point", "point_id = ?", report.point_id, rules.per_point_per_hour),
+                ("from your network", "source = ?", [source], rules.per_sender_per_hour),
+                (
+                    "about this point from your network",
+                    "point_id = ? AND source = ?",
+                    [report.point_id, source],
+                    rules.per_point_per_hour,
+                ),
             ):
                 rows = conn.execute(
-                    f"SELECT count(*), min(at) FROM reports WHERE {sql} AND at > ?", [param, hour_ago]
+                    f"SELECT count(*), min(at) FROM reports WHERE {sql} AND at > ?", [*param, hour_ago]
                 ).fetchone()
                 if rows[0] >= limit:
                     free_at = parse_time(rows[1]) + HOUR
@@ -104,7 +110,7 @@ class ReportStore:
     def _closed_reports(self, conn: sqlite3.Connection, point_id: str, verified_at: datetime, now) -> int:
         """Open "closed" reports made after the last verification and within the window."""
         since = format_time(max(verified_at, now - self.rules.window))
-        counted = "count(DISTINCT source)" if self.rules.distinct_addresses else "count(*)"
+        counted = "count(DISTINCT source)" if self.rules.distinct_senders else "count(*)"
         return conn.execute(
             f"SELECT {counted} FROM reports WHERE point_id = ? AND kind = ? AND resolved_at IS NULL"
             " AND at >= ?",  # the verification itself resolved what it answered
@@ -140,6 +146,14 @@ class ReportStore:
                 [point_id, limit],
             )
         )
+
+    def open_senders(self, point_id: str) -> int:
+        """How many sender networks the point's unanswered reports came from: many reports from
+        one network are one signal (a flood, or one shared Wi-Fi), however many they are."""
+        return self.db.execute(
+            "SELECT count(DISTINCT source) FROM reports WHERE point_id = ? AND resolved_at IS NULL",
+            [point_id],
+        ).fetchone()[0]
 
     def answered_for(self, point_id: str, limit: int = 50) -> list[dict[str, Any]]:
         return list(

@@ -3,7 +3,7 @@
 Two doors to the same command (locator.services.reports): the API (JSON or form, answers
 problem+json) and the point page's plain HTML form (works without JavaScript; answers with the
 page again). Reports from another site's page are refused, so a hostile page cannot make its
-visitors' browsers report for it; the sender's address is kept only as a keyed hash, for the
+visitors' browsers report for it; the sender's network is kept only as a keyed hash, for the
 limits.
 """
 
@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 
 from locator.domain.validation import ValidationError
 from locator.http.errors import ApiError
+from locator.http.routes import sender
 from locator.services.reports import submit_report
 from locator.store import NotFoundError
 from locator.store.reports import ReportLimited
@@ -26,10 +27,11 @@ bp = Blueprint("reports", __name__)
 
 
 def sender_key() -> str:
-    """A stable pseudonym for the sender's address: enough to count, useless to identify."""
+    """A stable pseudonym for the sender's network (an IPv4 /24, an IPv6 /48 by default: one
+    attacker's many addresses are one sender, issue 16): enough to count, useless to identify."""
     secret = current_app.config["SECRET_KEY"].encode()
-    address = (request.remote_addr or "").encode()
-    return hmac.new(secret, b"report|" + address, hashlib.sha256).hexdigest()[:24]
+    network = sender(current_app.config, request.environ).encode()
+    return hmac.new(secret, b"report|" + network, hashlib.sha256).hexdigest()[:24]
 
 
 def same_site_or_403() -> None:
