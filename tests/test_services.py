@@ -45,8 +45,8 @@ def world(seeded, store, make_user, make_token):
     """The seeded points; lviv-02 (mobile, full) with a planned stop, and unconfirmed by citizens'
     reports (so dismissing them writes); the team with their API tokens."""
     store.update(B_MOBILE, {"stops": [a_stop()]}, by="setup", verify=False)
-    for _ in range(store.reports.rules.threshold):
-        store.reports.add(parse_report(B_MOBILE, {"kind": "closed"}), source="someone")
+    for sender in range(store.reports.rules.threshold):  # distinct senders: each counts
+        store.reports.add(parse_report(B_MOBILE, {"kind": "closed"}), source=f"sender-{sender}")
     assert store.get(B_MOBILE).unconfirmed
     make_user("admin", "admin")
     make_user("olena", "operator", regions=(KYIV,))
