@@ -25,7 +25,7 @@ from typing import Any
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
 GPKG_SUFFIXES = (".gpkg",)
-DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}  # the allow-list
+ALLOWED_SUFFIXES = GEOJSON_SUFFIXES + GPKG_SUFFIXES  # the allow-list (CSV never reaches GDAL)
 GEOJSON_TYPES = ("FeatureCollection", "Feature")
 SQLITE_HEADER = b"SQLite format 3\x00"
 # PRAGMA application_id, at byte 68 of the header: "GPKG" (1.2+), "GP10" and "GP11" (older).
@@ -42,20 +42,19 @@ class NotAllowed(ValueError):
     """The file is not what its extension says, or could make GDAL read something else."""
 
 
-def check(path: Path, text: str | None) -> str:
-    """The GDAL driver this file is for; NotAllowed (saying why) for anything else."""
+def check(path: Path, text: str | None) -> dict[str, Any] | None:
+    """Let the file on to GDAL, or raise NotAllowed saying why. Returns a GeoJSON's declared
+    "crs" member (a name: io/files.py reads it), so the document is parsed here only once."""
     suffix = path.suffix.lower()
-    driver = DRIVERS.get(suffix)
-    if driver is None:
+    if suffix not in ALLOWED_SUFFIXES:
         raise NotAllowed(f"{path.name}: only GeoJSON, CSV and GeoPackage files are imported")
     if suffix in GEOJSON_SUFFIXES:
-        _check_geojson(path, text or "")
-    else:
-        _check_geopackage(path)
-    return driver
+        return _check_geojson(path, text or "")
+    _check_geopackage(path)
+    return None
 
 
-def _check_geojson(path: Path, text: str) -> None:
+def _check_geojson(path: Path, text: str) -> dict[str, Any] | None:
     try:
         document: Any = json.loads(text)  # (Python's json, as it reads NaN as GDAL does)
     except (ValueError, RecursionError):
@@ -68,6 +67,7 @@ def _check_geojson(path: Path, text: str) -> None:
             f"{path.name} declares its coordinate reference system by a link or in a form that"
             " cannot be read: name it (e.g. urn:ogc:def:crs:EPSG::3857) or use WGS84"
         )
+    return declared
 
 
 def _check_geopackage(path: Path) -> None:

@@ -195,7 +195,7 @@ def _gdal_records(path: Path, text: str | None) -> list[dict[str, Any]]:
     """Plain dicts from a GeoJSON or GeoPackage file (text: the file's, when it is text), read by
     GDAL only once file_guard has recognised it."""
     try:
-        file_guard.check(path, text)
+        declared = file_guard.check(path, text)
     except file_guard.NotAllowed as refused:
         raise ImportRejected(str(refused)) from None
     try:
@@ -222,7 +222,7 @@ def _gdal_records(path: Path, text: str | None) -> list[dict[str, Any]]:
         raise ImportRejected(
             f"{path.name} has no geometry: points need one (a CSV may give lat and lon columns instead)"
         )
-    frame = _to_wgs84(frame, _declared_crs(path, text) if text is not None else None, path)
+    frame = _to_wgs84(frame, _declared_crs(path, declared), path)
     records = []
     for row in frame.to_dict("records"):
         geometry = row.pop("geometry", None)
@@ -285,22 +285,17 @@ def _garbled(path: Path, text: str) -> list[FeatureProblem]:
     ]
 
 
-def _declared_crs(path: Path, text: str) -> CRS | None:
-    """The CRS a GeoJSON file names in its (pre-RFC 7946) "crs" member, or None.
+def _declared_crs(path: Path, declared: dict[str, Any] | None) -> CRS | None:
+    """The CRS a GeoJSON file names in its (pre-RFC 7946) "crs" member (file_guard has let only
+    a named one through), or None.
 
     GDAL reads an unknown or garbled name as WGS84 without a word, so it is checked here.
     """
-    if '"crs"' not in text:  # no need to parse the whole file again
-        return None
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return None
-    declared = document.get("crs") if isinstance(document, dict) else None
     if declared is None:
         return None
-    name = (declared.get("properties") or {}).get("name") if isinstance(declared, dict) else None
-    if not isinstance(name, str) or declared.get("type") != "name":
+    properties = declared.get("properties")
+    name = properties.get("name") if isinstance(properties, dict) else None
+    if not isinstance(name, str):
         raise ImportRejected(
             f"{path.name} declares its coordinate reference system in a form that cannot be read"
             f" ({json.dumps(declared)[:200]}): name it (e.g. urn:ogc:def:crs:EPSG::3857) or use WGS84"
