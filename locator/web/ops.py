@@ -7,7 +7,6 @@ scrape, to them.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import sqlite3
@@ -21,6 +20,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client.core import GaugeMetricFamily
 
 from locator.domain.point import Status, utcnow
+from locator.domain.senders import client_ip
 from locator.store import StoreBusy, health
 
 bp = Blueprint("ops", __name__)
@@ -122,13 +122,8 @@ def _health() -> tuple[dict, int]:
 
 
 def _allowed(address: str | None, networks) -> bool:
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
+    ip = client_ip(address)
+    return ip is not None and any(ip in network for network in networks)
 
 
 @bp.get("/metrics")
