@@ -2,7 +2,7 @@
 
 Each worker process keeps its own buckets, so the effective limit is the setting times the
 number of workers; that is enough to stop one client from hogging the site during a surge
-without a shared store. A fuller limit (per cluster) belongs in nginx in front (see README).
+without a shared store. A fuller limit (per cluster) belongs in nginx in front (docs/deployment.md, "nginx").
 A hand-written bucket, not Flask-Limiter: it is 40 lines and Flask-Limiter pulls in `rich`.
 """
 

@@ -34,7 +34,7 @@ BUSY_TIMEOUT = "PRAGMA busy_timeout = 5000"  # ms
 # SQLite's primary result codes for "another connection holds the lock" (extended codes such as
 # SQLITE_BUSY_SNAPSHOT keep them in the low byte).
 BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
-# PRAGMA synchronous by LOCATOR_SYNCHRONOUS (README, Production; issue 5). In WAL mode FULL fsyncs
+# PRAGMA synchronous by LOCATOR_SYNCHRONOUS (docs/deployment.md; issue 5). In WAL mode FULL fsyncs
 # the WAL in every commit: 4 ms on this machine's disk when quiet, p99 256 ms beside other tenants'
 # I/O. NORMAL fsyncs only at checkpoints: an acknowledged write survives a crash of the process
 # (SIGKILL, OOM) either way; after power loss NORMAL may lose the writes since the last checkpoint.
@@ -107,7 +107,7 @@ class SQLiteConnection:
             try:
                 conn.execute(BUSY_TIMEOUT)
                 conn.execute("PRAGMA journal_mode = WAL")  # StoreBusy while another holds the file
-                # LOCATOR_SYNCHRONOUS (README, Production): NORMAL leaves fsync to checkpoints.
+                # LOCATOR_SYNCHRONOUS (docs/deployment.md): NORMAL leaves fsync to checkpoints.
                 conn.execute(self._synchronous)
                 if self._checkpoint_every_s:  # a thread of this process checkpoints, never a commit
                     conn.execute(AUTOCHECKPOINT_FALLBACK)
