@@ -1,8 +1,8 @@
 """Citizens' reports: a citizen reports what they find at a point; an operator dismisses them.
 
 A citizen is anonymous: the report command has no actor, only the store's report rules (limits
-per sender network and per point and sender, the "unconfirmed" threshold). Dismissing is an operator's write like
-any other: role, scope and version are checked.
+per sender network and per point and sender, the "unconfirmed" threshold). Dismissing is an
+operator's write like any other: role, scope and version are checked.
 """
 
 from __future__ import annotations
