@@ -97,7 +97,7 @@ def test_compact_rows_hold_each_field_in_its_column():
             "id": p.id,
             "lat": round(placed.lat, 5),
             "lon": round(placed.lon, 5),
-            "status": p.public_status.value,
+            "status": p.status.value,
             "kind": p.kind.value,
             "category": p.category.value,
             "base": int(p.base),
@@ -107,6 +107,7 @@ def test_compact_rows_hold_each_field_in_its_column():
             "settlement": p.settlement,
             "address": p.address,
             "located_since": int(expected_since.timestamp()) if expected_since else 0,
+            "unconfirmed": int(p.unconfirmed),
         }
 
 

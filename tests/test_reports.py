@@ -288,7 +288,7 @@ def public_views(client, point_id: str) -> dict:
     return {
         "list": (feature["properties"]["status"], feature["properties"]["unconfirmed"]),
         "one": (one["properties"]["status"], one["properties"]["unconfirmed"]),
-        "compact": row["status"],
+        "compact": (row["status"], row["unconfirmed"]),
         "operator_status": (feature["properties"]["operator_status"], one["properties"]["operator_status"]),
     }
 
@@ -326,7 +326,7 @@ def test_enough_closed_reports_make_a_working_point_unconfirmed_everywhere(
     assert public_views(client, point_id) == {
         "list": (status, False),
         "one": (status, False),
-        "compact": status,
+        "compact": (status, 0),
         "operator_status": (status, status),
     }
     if status == "open":
@@ -346,17 +346,24 @@ def test_enough_closed_reports_make_a_working_point_unconfirmed_everywhere(
     assert public_views(client, point_id) == {
         "list": ("unconfirmed", True),
         "one": ("unconfirmed", True),
-        "compact": "unconfirmed",
+        "compact": (status, 1),
         "operator_status": (status, status),
     }
     one = client.get(f"/api/v1/points/{point_id}").get_json()["properties"]
     assert one["open_reports"] == {"closed": threshold, "wrong_place": 1, "full": 1}
-    # Nearest leaves it out by default (status=open) and finds it when asked.
-    assert point_id not in nearest_ids(client)
-    assert point_id in nearest_ids(client, "&status=unconfirmed")
-    assert point_id in nearest_ids(client, "&status=open,full,unconfirmed")
-    assert point_id not in nearest_ids(client, f"&status={status}")
-    assert f'/points/{point_id}"' not in list_page(client)
+    # Reports mark a point, they never hide it (issue 16): the lookups for the status its
+    # operator set still find it, marked, and so does a lookup for "unconfirmed".
+    marked = {"status": "unconfirmed", "unconfirmed": True, "operator_status": status}
+    for query in ("", "&status=unconfirmed", "&status=open,full,unconfirmed", f"&status={status}"):
+        if status == "full" and query == "":
+            assert point_id not in nearest_ids(client), "the default is open only"
+            continue
+        [found] = [f for f in client.get(NEAR + query).get_json()["features"] if f["id"] == point_id]
+        assert {key: found["properties"][key] for key in marked} == marked, query
+    assert point_id not in nearest_ids(client, "&status=closed")
+    if status == "open":
+        listed = list_page(client)
+        assert f'/points/{point_id}"' in listed and "badge-unconfirmed" in listed
     filtered = client.get("/api/v1/points?status=unconfirmed").get_json()
     assert [f["id"] for f in filtered["features"]] == [point_id]
     page = client.get(f"/points/{point_id}").get_data(as_text=True)
@@ -545,11 +552,17 @@ def test_another_app_on_the_same_file_sees_the_flag_in_its_nearest_index(make_ap
     for address in ADDRESSES[:2]:
         assert report(second, address=address).status_code == 201
     assert first_store.change_seq() == seq + 1
-    assert "open-1" not in nearest_ids(first)
+    assert shown_status(first, "open-1") == "unconfirmed"  # marked, still found
     assert "open-1" in nearest_ids(first, "&status=unconfirmed")
-    assert "open-1" not in nearest_ids(second)
+    assert shown_status(second, "open-1") == "unconfirmed"
     first_store.reports.dismiss("open-1", by="admin")
-    assert "open-1" in nearest_ids(second)
+    assert shown_status(second, "open-1") == "open"
+
+
+def shown_status(client, point_id: str) -> str:
+    """The status the default nearest lookup shows for this point (it must be found)."""
+    [found] = [f for f in client.get(NEAR).get_json()["features"] if f["id"] == point_id]
+    return found["properties"]["status"]
 
 
 # -- senders are networks (issue 16) -------------------------------------------------------------

@@ -237,6 +237,7 @@ POINT_DECLARATION: tuple[Field, ...] = (
             " `unconfirmed` until an operator acts",
         },
         default=False,
+        in_compact=True,
     ),
 )
 

@@ -50,7 +50,7 @@ class PointFilter:
         """The filter's meaning, stated once; the store's SQL and the index must agree with it."""
         if point.archived and not self.include_archived:
             return False
-        if self.statuses and point.public_status not in self.statuses:
+        if self.statuses and not point.has_status_in(self.statuses):
             return False
         if self.kinds and point.kind not in self.kinds:
             return False

@@ -71,6 +71,12 @@ class Point:
         """The status citizens see: citizens' closed reports outweigh an unconfirmed open/full."""
         return Status.UNCONFIRMED if self.unconfirmed else self.status
 
+    def has_status_in(self, statuses: frozenset[Status]) -> bool:
+        """Whether a status filter keeps this point. Citizens' reports mark a point, they never
+        hide it: an "unconfirmed" point still passes a filter for the status its operator set
+        (issue 16), so a flood of false reports cannot take a working point off the map."""
+        return self.status in statuses or self.public_status in statuses
+
     def active_stop(self, now: datetime) -> Stop | None:
         """The scheduled stop under way now (the latest started, if stops overlap)."""
         current = None

@@ -17,7 +17,7 @@ COMPACT_FIELDS = (
     "id",
     "lat",
     "lon",
-    "status",
+    "status",  # the operator's; "unconfirmed" marks it (the map shows both, filters on either)
     "kind",
     "category",
     "base",
@@ -27,6 +27,7 @@ COMPACT_FIELDS = (
     "settlement",
     "address",
     "located_since",  # mobile points: unix time they arrived where they stand (0 unknown)
+    "unconfirmed",  # 1: citizens reported it closed; Point.has_status_in keeps it in filters
 )
 ROWS_KEPT = 300_000  # compact rows kept per process (~0.3 KB each); past that the cache starts over
 
@@ -65,7 +66,7 @@ def compact_row(p: Point) -> list[Any]:
         p.id,
         round(p.lat, 5),
         round(p.lon, 5),
-        p.public_status.value,
+        p.status.value,
         p.kind.value,
         p.category.value,
         int(p.base),
@@ -75,4 +76,5 @@ def compact_row(p: Point) -> list[Any]:
         p.settlement,
         p.address,
         int(p.moved_at.timestamp()) if p.moved_at and p.kind is Kind.MOBILE else 0,
+        int(p.unconfirmed),
     ]

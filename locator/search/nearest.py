@@ -82,7 +82,8 @@ class _Base:
         self.lat, self.lon = lat, lon
         self.xyz = unit_vectors(self.lat, self.lon)
         self.tree = KDTree(self.xyz) if n else None
-        self.status = np.fromiter((STATUS_CODES[p.public_status] for p in points), np.int8, n)
+        self.status = np.fromiter((STATUS_CODES[p.status] for p in points), np.int8, n)
+        self.shown_status = np.fromiter((STATUS_CODES[p.public_status] for p in points), np.int8, n)
         self.kind = np.fromiter((KIND_CODES[p.kind] for p in points), np.int8, n)
         self.category = np.fromiter((CATEGORY_CODES[p.category] for p in points), np.int8, n)
         self.base = np.fromiter((p.base for p in points), bool, n)
@@ -133,8 +134,11 @@ class _Base:
 
         if not wanted.include_archived and self.archived.any():
             ok = both(~self.archived)
+        if wanted.statuses:  # either status passes: Point.has_status_in
+            allowed = np.zeros(len(STATUS_CODES), bool)
+            allowed[[STATUS_CODES[value] for value in wanted.statuses]] = True
+            ok = both(allowed[self.status] | allowed[self.shown_status])
         for chosen, codes, column in (
-            (wanted.statuses, STATUS_CODES, self.status),
             (wanted.kinds, KIND_CODES, self.kind),
             (wanted.categories, CATEGORY_CODES, self.category),
         ):

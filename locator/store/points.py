@@ -30,7 +30,7 @@ from locator.store.history import (
 )
 from locator.store.imports import ImportSummary, import_rows, plan, remove_points
 from locator.store.reports import ReportStore
-from locator.store.rows import PUBLIC_STATUS, point_from_row, point_row, upsert_rows
+from locator.store.rows import STATUS_IN, point_from_row, point_row, upsert_rows
 from locator.store.schema import migrate as migrate_schema
 
 
@@ -76,7 +76,7 @@ class Store(SQLiteConnection):
         if not wanted.include_archived:
             where.append("archived = 0")
         for condition, chosen in (
-            (f"{PUBLIC_STATUS} IN (SELECT value FROM json_each(?))", wanted.statuses),
+            (STATUS_IN, wanted.statuses),
             ("kind IN (SELECT value FROM json_each(?))", wanted.kinds),
             ("category IN (SELECT value FROM json_each(?))", wanted.categories),
         ):

@@ -25,6 +25,8 @@ UPSERT_POINT = "INSERT OR REPLACE INTO points ({}) VALUES ({})".format(
 )
 ROW_VALUES = operator.itemgetter(*POINT_COLUMNS)  # a row dict -> UPSERT_POINT's parameters
 PUBLIC_STATUS = "(CASE WHEN unconfirmed THEN 'unconfirmed' ELSE status END)"  # Point.public_status
+# Point.has_status_in: the operator's status or the one citizens see is among a JSON list (?).
+STATUS_IN = f"EXISTS (SELECT 1 FROM json_each(?) WHERE value IN (status, {PUBLIC_STATUS}))"
 
 
 def point_row(point: Point, seq: int, *, version: int | None = None) -> dict[str, Any]:

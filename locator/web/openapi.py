@@ -47,7 +47,12 @@ FILTERS = [
         {"type": "array", "prefixItems": [LON, LAT, LON, LAT], "minItems": 4, "maxItems": 4},
     )
     | {"style": "form", "explode": False},
-    _list_param("status", "Comma list of statuses", list(Status)),
+    _list_param(
+        "status",
+        "Comma list of statuses; a point passes on its `status` or its `operator_status`, so an"
+        " `unconfirmed` point is still found by the status its operator set, marked",
+        list(Status),
+    ),
     _list_param("kind", "fixed or mobile (comma list)", list(Kind)),
     _list_param("category", "state or business (comma list)", list(Category)),
     _param("base", "true: base points only", {"type": "string", "enum": ["true", "false"]}),

@@ -3,6 +3,10 @@
  * pinned to it by tests/test_js_equivalence_browser.py. An empty list of kinds or categories
  * (every box unchecked) shows nothing: the form says "show these". */
 
+import { hasStatusIn } from "./points.js";
+
+const OPEN = ["open"]; // the "open now" box
+
 /** The bit mask of these service names, in the data's order of services (one bit each). */
 export function serviceMask(names, services) {
   let mask = 0;
@@ -36,7 +40,7 @@ export function matches(point, wanted) {
   if ((point.services & wanted.mask) !== wanted.mask) return false;
   if (wanted.kinds && wanted.kinds.indexOf(point.kind) < 0) return false;
   if (wanted.categories && wanted.categories.indexOf(point.category) < 0) return false;
-  if (wanted.openOnly && point.status !== "open") return false;
+  if (wanted.openOnly && !hasStatusIn(point, OPEN)) return false;
   if (wanted.baseOnly && !point.base) return false;
   return true;
 }

@@ -3,7 +3,7 @@
 
 import { compassPoint, haversine } from "./distance.js";
 import { readFilter, serviceMask } from "./filters.js";
-import { isStale } from "./points.js";
+import { hasStatusIn, isStale } from "./points.js";
 
 const RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
 const ONLINE_SETTLE_MS = 1500; // a connection that just came back often fails its very first request
@@ -50,7 +50,7 @@ export function nearestHere(app, lat, lon, k) {
   const category = wanted.categories && wanted.categories.length === 1 ? wanted.categories[0] : null;
   const hits = [];
   app.points.forEach(function (p) {
-    if (statuses.indexOf(p.status) < 0 || (p.services & mask) !== mask) return;
+    if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
     if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
     hits.push({ point: p, distance: haversine(lat, lon, p.lat, p.lon) });
   });

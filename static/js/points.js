@@ -14,7 +14,10 @@ export function decodeTable(data) {
       id: row[f.id],
       lat: row[f.lat],
       lon: row[f.lon],
-      status: row[f.status],
+      // What citizens see ("unconfirmed" when reported closed) and what the operator set:
+      // filters pass either (Point.has_status_in), so reports mark a point, never hide it.
+      status: row[f.unconfirmed] === 1 ? "unconfirmed" : row[f.status],
+      setStatus: row[f.status],
       kind: row[f.kind],
       category: row[f.category],
       base: row[f.base] === 1,
@@ -30,6 +33,11 @@ export function decodeTable(data) {
     return { geometry: { coordinates: [point.lon, point.lat] }, properties: point };
   });
   return { points: points, features: features };
+}
+
+/** Whether a status filter keeps the point: the status shown or the one its operator set. */
+export function hasStatusIn(point, statuses) {
+  return statuses.indexOf(point.status) >= 0 || statuses.indexOf(point.setStatus) >= 0;
 }
 
 /** Whether the point's status was last confirmed longer ago than the server's limit. */
