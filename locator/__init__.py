@@ -17,6 +17,7 @@ from locator.http.flask_app import LocatorFlask
 from locator.http.install import install
 from locator.search.gazetteer import shared as shared_gazetteer
 from locator.search.nearest import NearestIndex
+from locator.search.regions import Territory
 from locator.store import Store, UserStore
 from locator.store.reports import ReportRules
 from locator.web import api, api_write, embed, i18n, labels, ops, public, reporting
@@ -61,6 +62,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     users = UserStore(store)
     app.extensions["locator.users"] = users
     app.extensions["locator.store"] = store
+    # Where points may be written (LOCATOR_BOUNDS, regions from coordinates): every write's check.
+    app.extensions["locator.territory"] = Territory(app.config["BOUNDS"])
     app.extensions["locator.index"] = NearestIndex(store)
     app.extensions["locator.bodies"] = BodyCache(shared=_shared_copies(database))
     # Settlement names (issue 7): built once per process, its index kept in instance/ between starts.

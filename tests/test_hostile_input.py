@@ -118,7 +118,7 @@ def test_an_import_with_a_time_out_of_range_is_rejected_whole(tmp_path, runner, 
 
 @pytest.mark.parametrize("control", CONTROL)
 def test_a_login_redirect_target_with_control_characters_goes_to_the_console(client, make_user, control):
-    make_user("olena", "operator", regions=("Київська обл.",))
+    make_user("olena", "operator", regions=("Київ", "Київська обл."))
     target = f"/operator/{control}"
     response = login(client, "olena", query_string={"next": target})
     assert response.status_code == 302

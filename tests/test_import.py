@@ -50,7 +50,6 @@ def varied_points() -> list:
             "lviv-02",
             status="closed",
             services="",
-            region="",
             settlement="",
             address="",
             lat=49.84,
@@ -65,6 +64,33 @@ def test_write_then_read_gives_identical_points(tmp_path, varied_points, suffix)
     path = tmp_path / f"points{suffix}"
     assert write_points(varied_points, path, stale_after=STALE) == 3
     assert read_points(path, now=FIXED_NOW) == varied_points
+
+
+@pytest.mark.parametrize(
+    "given, lat, lon, read",
+    [
+        ("", 49.84, 24.03, "Львівська область"),  # blank: the region the coordinates lie in
+        ("м. Київ", 50.45, 30.52, "Київ"),  # one public spelling
+        ("Київська обл.", 50.511, 30.79, "Київська область"),  # Бровари: the oblast, not the city
+        ("Київ", 50.389, 30.37, "Київська область"),  # Вишневе: a file's region follows its coordinates
+    ],
+)
+def test_a_files_region_is_the_one_its_coordinates_lie_in(tmp_path, given, lat, lon, read):
+    path = tmp_path / "points.csv"
+    path.write_text(f"id,name,status,lat,lon,region\np,П,open,{lat},{lon},{given}\n", encoding="utf-8")
+    [point] = read_points(path, now=FIXED_NOW)
+    assert point.region == read
+
+
+def test_a_region_nobody_knows_is_refused_by_name(tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text(
+        "id,name,status,lat,lon,region\np,П,open,50.45,30.52,Марсіанська область\n", encoding="utf-8"
+    )
+    with pytest.raises(ImportRejected) as rejected:
+        read_points(path, now=FIXED_NOW)
+    [problem] = rejected.value.problems
+    assert problem.problem.field == "region" and "unknown region" in problem.problem.message
 
 
 def test_export_to_an_unknown_format_is_refused(tmp_path, varied_points):
@@ -108,7 +134,7 @@ def test_csv_import_reads_lat_lon_columns_and_comma_separated_services(tmp_path)
         frozenset(),
         False,
         25,
-        "",
+        "Львівська область",  # blank: where the coordinates lie
     )
 
 

@@ -65,7 +65,7 @@ def test_a_valid_record_becomes_a_point_with_every_field():
         lon=30.5234,
         address="вул. Хрещатик, 1",
         settlement="Київ",
-        region="Київська область",
+        region="Київ",
         capacity=120,
         occupancy=30,
         phone="+380 (44) 123-45-67",

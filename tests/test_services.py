@@ -14,17 +14,19 @@ from helpers import assert_problem, csrf_token, db_state, login, make_point, wri
 
 from locator.domain.point import format_time, utcnow
 from locator.domain.reports import parse_report
-from locator.domain.scope import PLACE_FIELD, Forbidden, check_write
+from locator.domain.scope import PLACE_FIELD, Forbidden, Place, check_write
 from locator.domain.users import Role, User
 from locator.io.files import PointBatch
+from locator.search.regions import Territory
 from locator.services import imports, points, reports, stops
 from locator.services.actors import system_actor
 from locator.store import VersionConflict
 
-KYIV = "Київська обл."  # region A: olena's (kyiv-*, brov-*, irp-*)
+KYIV_CITY = "м. Київ"  # with KYIV, region A: olena's (kyiv-* in the city; brov-*, irp-* around it)
+KYIV = "Київська обл."
 LVIV = "Львівська обл."  # region B: taras's (lviv-*)
 A_POINT, B_POINT, B_MOBILE = "kyiv-01", "lviv-01", "lviv-02"
-OPERATOR_A = User(1, "olena", Role.OPERATOR, regions=(KYIV,))
+OPERATOR_A = User(1, "olena", Role.OPERATOR, regions=(KYIV_CITY, KYIV))
 ADMIN = User(2, "admin", Role.ADMIN)
 VIEWER = User(3, "vika", Role.VIEWER)
 
@@ -49,7 +51,7 @@ def world(seeded, store, make_user, make_token):
         store.reports.add(parse_report(B_MOBILE, {"kind": "closed"}), source=f"sender-{sender}")
     assert store.get(B_MOBILE).unconfirmed
     make_user("admin", "admin")
-    make_user("olena", "operator", regions=(KYIV,))
+    make_user("olena", "operator", regions=(KYIV_CITY, KYIV))
     make_user("ira", "operator", settlements=("Київ",))
     make_user("vika", "viewer")
     return {
@@ -77,26 +79,32 @@ def version(store, point_id: str) -> str:
     return str(store.get(point_id).version)
 
 
+TERRITORY = Territory()
+
+
 # -- the rule --------------------------------------------------------------------------------------
 
 
 def test_the_rule_looks_at_the_point_as_it_is_and_as_it_will_be():
     kyiv, lviv = make_point("a", region=KYIV), make_point("b", region=LVIV, settlement="Львів")
-    check_write(OPERATOR_A, kyiv, {"status": "closed"})
-    check_write(OPERATOR_A, None, {"region": KYIV})
+    check_write(OPERATOR_A, kyiv, [Place(KYIV, "")])
+    check_write(OPERATOR_A, None, [Place(KYIV, "")])
     with pytest.raises(Forbidden) as as_it_is:
-        check_write(OPERATOR_A, lviv, {"region": KYIV})  # bringing B's point home is still B's
+        check_write(OPERATOR_A, lviv, [Place(KYIV, "")])  # bringing B's point home is still B's
     assert as_it_is.value.field is None and "Львів" in as_it_is.value.detail
     with pytest.raises(Forbidden) as as_it_will_be:
-        check_write(OPERATOR_A, kyiv, {"region": LVIV})
+        check_write(OPERATOR_A, kyiv, [Place(LVIV, "")])
     assert as_it_will_be.value.field == PLACE_FIELD
+    with pytest.raises(Forbidden) as a_stop_elsewhere:
+        check_write(OPERATOR_A, kyiv, [Place(KYIV, ""), Place(LVIV, "")])  # where a stop would be
+    assert a_stop_elsewhere.value.field == PLACE_FIELD
     with pytest.raises(Forbidden):
-        check_write(OPERATOR_A, None, {"region": LVIV})
+        check_write(OPERATOR_A, None, [Place(LVIV, "")])
     with pytest.raises(Forbidden):
-        check_write(VIEWER, kyiv, {})
-    check_write(ADMIN, lviv, {"region": "anywhere"})
+        check_write(VIEWER, kyiv, [])
+    check_write(ADMIN, lviv, [Place("anywhere", "")])
     with pytest.raises(Forbidden):
-        check_write(User(4, "gone", Role.ADMIN, disabled=True), kyiv, {})
+        check_write(User(4, "gone", Role.ADMIN, disabled=True), kyiv, [])
 
 
 # -- region A may not write region B, by any path --------------------------------------------------
@@ -206,19 +214,21 @@ def test_an_import_refuses_any_point_outside_the_scope_and_writes_nothing(store,
     batch_of_file = PointBatch(batch(store), frozenset())
     before = db_state(store)
     with pytest.raises(Forbidden):
-        imports.plan_import(store, OPERATOR_A, batch_of_file, replace=replace)
+        imports.plan_import(store, TERRITORY, OPERATOR_A, batch_of_file, replace=replace)
     with pytest.raises(Forbidden):
-        imports.apply_import(store, OPERATOR_A, batch_of_file, replace=replace)
+        imports.apply_import(store, TERRITORY, OPERATOR_A, batch_of_file, replace=replace)
     with pytest.raises(Forbidden):
-        imports.apply_import(store, VIEWER, batch_of_file, replace=replace)
+        imports.apply_import(store, TERRITORY, VIEWER, batch_of_file, replace=replace)
     assert db_state(store) == before
-    summary = imports.apply_import(store, system_actor("import:test"), batch_of_file, replace=replace)
+    summary = imports.apply_import(
+        store, TERRITORY, system_actor("import:test"), batch_of_file, replace=replace
+    )
     assert summary.added or summary.changed or summary.removed
 
 
 def test_an_operator_may_import_inside_their_region(store, world):
     renamed = store.get(A_POINT).with_changes(name="Перейменовано")
-    summary = imports.apply_import(store, OPERATOR_A, PointBatch([renamed], frozenset()))
+    summary = imports.apply_import(store, TERRITORY, OPERATOR_A, PointBatch([renamed], frozenset()))
     assert summary.changed == [A_POINT]
     assert {row["by"] for row in store.history(A_POINT) if row["field"] == "name"} == {"olena"}
 
@@ -229,14 +239,17 @@ def test_an_operator_may_import_inside_their_region(store, world):
 def commands_on(point_id: str, expected_version: int | None):
     """Every command on an existing point, as (name, call(store, actor))."""
     return [
-        ("set_status", lambda s, a: points.set_status(s, a, point_id, expected_version, status="closed")),
-        ("confirm", lambda s, a: points.confirm(s, a, point_id, expected_version)),
-        ("move", lambda s, a: points.move(s, a, point_id, expected_version, lat=49.85, lon=24.05)),
-        ("edit", lambda s, a: points.edit(s, a, point_id, expected_version, {"note": "нове"})),
-        ("archive", lambda s, a: points.archive(s, a, point_id, expected_version, archived=True)),
-        ("add_stop", lambda s, a: stops.add_stop(s, a, point_id, expected_version, a_stop(30))),
-        ("remove_stop", lambda s, a: stops.remove_stop(s, a, point_id, expected_version, 0)),
-        ("dismiss", lambda s, a: reports.dismiss_reports(s, a, point_id, expected_version)),
+        (
+            "set_status",
+            lambda s, a: points.set_status(s, TERRITORY, a, point_id, expected_version, status="closed"),
+        ),
+        ("confirm", lambda s, a: points.confirm(s, TERRITORY, a, point_id, expected_version)),
+        ("move", lambda s, a: points.move(s, TERRITORY, a, point_id, expected_version, lat=49.85, lon=24.05)),
+        ("edit", lambda s, a: points.edit(s, TERRITORY, a, point_id, expected_version, {"note": "нове"})),
+        ("archive", lambda s, a: points.archive(s, TERRITORY, a, point_id, expected_version, archived=True)),
+        ("add_stop", lambda s, a: stops.add_stop(s, TERRITORY, a, point_id, expected_version, a_stop(30))),
+        ("remove_stop", lambda s, a: stops.remove_stop(s, TERRITORY, a, point_id, expected_version, 0)),
+        ("dismiss", lambda s, a: reports.dismiss_reports(s, TERRITORY, a, point_id, expected_version)),
     ]
 
 

@@ -38,7 +38,7 @@ def database_bytes(store) -> bytes:
 
 @pytest.fixture
 def point_in_region(store):
-    store.import_points([make_point("kyiv-1", region=REGION, settlement="Київ")])
+    store.import_points([make_point("kyiv-1", region=REGION, settlement="Бровари", lat=50.511, lon=30.79)])
     return store.get("kyiv-1")
 
 
@@ -95,9 +95,26 @@ def test_operator_without_region_or_settlement_is_refused(runner, users):
     assert users.all() == []
 
 
-def test_operator_with_only_a_settlement_is_accepted(runner, users):
+def test_operator_with_only_a_settlement_is_accepted_within_its_region(runner, users):
     assert create(runner, "olena", "--role", "operator", "--settlement", "Бровари").exit_code == 0
-    assert users.get_by_name("olena").settlements == ("Бровари",)
+    assert users.get_by_name("olena").settlements == ("Бровари (Київська область)",)
+    spelt = create(runner, "ira", "--role", "operator", "--settlement", "Бровари (київська обл.)")
+    assert spelt.exit_code == 0
+    assert users.get_by_name("ira").settlements == ("Бровари (Київська область)",)
+
+
+@pytest.mark.parametrize(
+    "settlement, says",
+    [
+        ("Іванівка", "say which region"),  # a name many regions have
+        ("Нідеяка", "say which region"),  # a name the gazetteer does not know
+        ("Бровари (Марсіанська область)", "unknown region"),
+    ],
+)
+def test_a_settlement_scope_that_cannot_be_placed_is_refused(runner, users, settlement, says):
+    result = create(runner, "olena", "--role", "operator", "--settlement", settlement)
+    assert result.exit_code == 1 and says in result.output
+    assert users.all() == []
 
 
 def test_unknown_role_is_refused(runner, users):

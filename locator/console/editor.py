@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from locator.console.session import bp, login_required, store
+from locator.console.session import bp, login_required, store, territory
 from locator.console.writes import form_version, point_or_404
 from locator.domain.point import EDITABLE_FIELDS, OPERATOR_STATUSES, SERVICES, Category, Kind
 from locator.domain.scope import PLACE_FIELD, Forbidden
 from locator.domain.validation import ValidationError
+from locator.services import places
 from locator.services import points as commands
 from locator.store import NotFoundError, VersionConflict
 
@@ -35,7 +36,7 @@ def create():
     if request.method == "POST":
         record = _form_record() | {"id": request.form.get("id", "").strip()}
         try:
-            created = commands.create(store(), g.user, record)
+            created = commands.create(store(), territory(), g.user, record)
         except Forbidden:
             errors[PLACE_FIELD] = gettext(
                 "Ви не можете створювати пункти в цьому регіоні чи населеному пункті."
@@ -54,13 +55,13 @@ def edit(point_id: str):
     """Edit every field of a point."""
     point = point_or_404(point_id)
     if request.method == "GET":
-        if not g.user.may_edit(point):
+        if not places.may_edit(g.user, point):
             abort(403)
         return _edit_form(point.to_record(), {}, new=False, version=point.version)
     errors: dict[str, str] = {}
     record = _form_record() | {"id": point.id, "version": request.form.get("version", "")}
     try:
-        commands.edit(store(), g.user, point.id, form_version(), record)
+        commands.edit(store(), territory(), g.user, point.id, form_version(), record)
     except Forbidden as refusal:
         if refusal.field != PLACE_FIELD:
             abort(403)  # the point as it is: not the user's

@@ -15,7 +15,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_babel import gettext
 from werkzeug.utils import secure_filename
 
-from locator.console.session import admin_required, bp, stale_after, store
+from locator.console.session import admin_required, bp, stale_after, store, territory
 from locator.domain.point import utcnow
 from locator.domain.scope import Forbidden
 from locator.services import imports as commands
@@ -58,7 +58,8 @@ def _apply():
         return redirect(url_for("operator.import_points"))
     try:
         batch = commands.read_file(staged, ImportLimits.from_config(current_app.config))
-        summary = commands.apply_import(store(), g.user, batch, replace=request.form.get("replace") == "1")
+        replace = request.form.get("replace") == "1"
+        summary = commands.apply_import(store(), territory(), g.user, batch, replace=replace)
     except ImportRejected:
         flash(gettext("Файл не пройшов перевірку; нічого не змінено."), "error")
         return redirect(url_for("operator.import_points"))
@@ -95,7 +96,7 @@ def _plan():
     report = {"staged": staged.name, "replace": replace, "name": upload.filename}
     try:
         batch = commands.read_file(staged, ImportLimits.from_config(current_app.config))
-        report["plan"] = commands.plan_import(store(), g.user, batch, replace=replace)
+        report["plan"] = commands.plan_import(store(), territory(), g.user, batch, replace=replace)
     except ImportRejected as rejected:
         report["rejected"] = rejected.problems
         staged.unlink(missing_ok=True)

@@ -9,12 +9,13 @@ from collections.abc import Callable
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from locator.console.session import bp, login_required, stale_after, store
+from locator.console.session import bp, login_required, stale_after, store, territory
 from locator.console.writes import form_version, point_or_404, refused_as_http
 from locator.domain.filters import PointFilter
 from locator.domain.point import OPERATOR_STATUSES, Point, Status, utcnow
 from locator.domain.users import Role
 from locator.domain.validation import ValidationError, parse_enum
+from locator.services import places
 from locator.services import points as commands
 from locator.store import VersionConflict
 from locator.web import labels
@@ -41,10 +42,11 @@ def points():
     wanted = PointFilter(statuses=statuses, region=region, include_archived=show_archived)
     now, stale = utcnow(), stale_after()
     user = g.user
+    editor = places.in_public_names(user)
     mine = [
         p
         for p in store().find(wanted)
-        if (user.role is not Role.OPERATOR or user.may_edit(p))
+        if (user.role is not Role.OPERATOR or editor.may_edit(places.spelt_publicly(p)))
         and (not only_stale or p.is_stale(now, stale))
         and (p.archived == show_archived)
     ]
@@ -95,7 +97,7 @@ def point(point_id: str):
         current_stop=current.current_stop(now),
         fmap=fmap,
         settings={"map": fmap.name},
-        may_edit=g.user.may_edit(current),
+        may_edit=places.may_edit(g.user, current),
         now=now,
         stale=current.is_stale(now, stale_after()),
         statuses=OPERATOR_STATUSES,
@@ -123,7 +125,9 @@ def update_status(point_id: str):
         return gettext("Збережено: %(status)s. Статус підтверджено зараз.", status=label)
 
     return _save(
-        point_id, lambda: commands.set_status(store(), g.user, point_id, form_version(), **values), message
+        point_id,
+        lambda: commands.set_status(store(), territory(), g.user, point_id, form_version(), **values),
+        message,
     )
 
 
@@ -133,7 +137,7 @@ def verify(point_id: str):
     """ "Still true": confirm the status as it is, now."""
     try:
         with refused_as_http():
-            commands.confirm(store(), g.user, point_id, form_version())
+            commands.confirm(store(), territory(), g.user, point_id, form_version())
     except VersionConflict:
         flash(gettext("Хтось щойно змінив цей пункт. Перевірте актуальні дані."), "error")
         return redirect(url_for("operator.point", point_id=point_id))
@@ -149,7 +153,9 @@ def move(point_id: str):
     lat, lon = request.form.get("lat"), request.form.get("lon")
     return _save(
         point_id,
-        lambda: commands.move(store(), g.user, point_id, form_version(), lat=lat, lon=lon, address=address),
+        lambda: commands.move(
+            store(), territory(), g.user, point_id, form_version(), lat=lat, lon=lon, address=address
+        ),
         lambda saved: gettext("Місце пункту оновлено."),
     )
 
@@ -162,7 +168,7 @@ def archive(point_id: str):
     message = gettext("Пункт прибрано з публічної мапи.") if archived else gettext("Пункт повернуто на мапу.")
     return _save(
         point_id,
-        lambda: commands.archive(store(), g.user, point_id, form_version(), archived=archived),
+        lambda: commands.archive(store(), territory(), g.user, point_id, form_version(), archived=archived),
         lambda saved: message,
     )
 

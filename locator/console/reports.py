@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, url_for
 from flask_babel import gettext
 
-from locator.console.session import login_required, store
+from locator.console.session import login_required, store, territory
 from locator.console.writes import form_version, refused_as_http
 from locator.services.reports import dismiss_reports
 from locator.store import VersionConflict
@@ -23,7 +23,7 @@ def dismiss(point_id: str):
     """The operator checked: the point is as shown. Its open reports close, "unconfirmed" goes."""
     try:
         with refused_as_http():
-            count = dismiss_reports(store(), g.user, point_id, form_version())
+            count = dismiss_reports(store(), territory(), g.user, point_id, form_version())
     except VersionConflict:
         flash(gettext("Хтось щойно змінив цей пункт. Перевірте актуальні дані."), "error")
         return redirect(url_for("operator.point", point_id=point_id))

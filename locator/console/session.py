@@ -23,6 +23,7 @@ from flask_babel import gettext
 
 from locator.domain.point import utcnow
 from locator.http.routes import sender
+from locator.search.regions import Territory
 from locator.services.accounts import check_password
 from locator.store import NotFoundError, Store, UserStore
 
@@ -37,6 +38,10 @@ MAX_SLOWDOWN_S = 1.5  # ...up to this
 
 def store() -> Store:
     return current_app.extensions["locator.store"]
+
+
+def territory() -> Territory:
+    return current_app.extensions["locator.territory"]
 
 
 def users() -> UserStore:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, flash, g, redirect, request, url_for
 from flask_babel import gettext
 
-from locator.console.session import login_required, store
+from locator.console.session import login_required, store, territory
 from locator.console.writes import form_version, refused_as_http
 from locator.domain.point import Point
 from locator.domain.validation import ValidationError
@@ -54,7 +54,7 @@ def add_stop(point_id: str):
     }
     return _save_schedule(
         point_id,
-        lambda: commands.add_stop(store(), g.user, point_id, form_version(), stop),
+        lambda: commands.add_stop(store(), territory(), g.user, point_id, form_version(), stop),
         gettext("Зупинку додано до графіка."),
     )
 
@@ -68,7 +68,7 @@ def remove_stop(point_id: str):
     try:
         return _save_schedule(
             point_id,
-            lambda: commands.remove_stop(store(), g.user, point_id, form_version(), index),
+            lambda: commands.remove_stop(store(), territory(), g.user, point_id, form_version(), index),
             gettext("Зупинку прибрано з графіка."),
         )
     except commands.NoSuchStop:

@@ -1,16 +1,16 @@
 """Who may write which point: the one rule every write passes, whatever its path (API, console,
 CLI, import). Pure: it looks at the actor, the point as it is and the changes asked for.
 
-A write is allowed when the actor may edit the point as it is now (if it exists) and as it will be
-after the change. The next issue derives a point's region from its coordinates: change
-``place_after`` (and nothing else) then.
+A write is allowed when the actor may edit the point as it is now (if it exists) and every place
+it will be after the change: where it stands and each stop of its schedule. The places come from
+the coordinates, not from what the input says (services/places.py settles them with
+search/regions.py), so a region typed into a form or a file cannot widen anyone's scope.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from locator.domain.point import Point
 from locator.domain.users import Role, User
@@ -44,13 +44,6 @@ def place_of(point: Point) -> Place:
     return Place(point.region, point.settlement)
 
 
-def place_after(current: Point | None, changes: Mapping[str, Any]) -> Place:
-    """Where the point will be once the changes are applied (fields not named keep theirs)."""
-    region = changes.get("region", current.region if current else "")
-    settlement = changes.get("settlement", current.settlement if current else "")
-    return Place(str(region or ""), str(settlement or ""))
-
-
 def check_role(actor: User) -> None:
     """Viewers (and disabled users) write nothing, whatever the point."""
     if actor.disabled:
@@ -65,11 +58,15 @@ def writes_anywhere(actor: User) -> bool:
     return actor.is_admin
 
 
-def check_write(actor: User, current: Point | None, changes: Mapping[str, Any]) -> None:
-    """Allow the write or raise Forbidden: role, then the point as it is, then as it will be."""
+def check_write(actor: User, current: Point | None, places_after: Iterable[Place]) -> None:
+    """Allow the write or raise Forbidden: role, then the point as it is, then every place it
+    will be (where it stands, then each stop)."""
     check_role(actor)
     if current is not None and not actor.may_edit_place(current.region, current.settlement):
         raise Forbidden(f"{actor.name} may not edit points in {place_of(current)}")
-    after = place_after(current, changes)
-    if not actor.may_edit_place(after.region, after.settlement):
-        raise Forbidden(f"{actor.name} may not edit points in {after}", PLACE_FIELD)
+    for after in places_after:
+        if not actor.may_edit_place(after.region, after.settlement):
+            where = (
+                f"{after.settlement} ({after.region or 'no region'})" if after.settlement else after.region
+            )
+            raise Forbidden(f"{actor.name} may not edit points in {where or 'this place'}", PLACE_FIELD)

@@ -9,6 +9,13 @@ from locator.domain.filters import fold
 from locator.domain.point import Point
 
 
+def settlement_scope(entry: str) -> tuple[str, str]:
+    """(settlement, region) of a scope entry written "Бровари (Київська область)"; the region
+    is "" for an entry with none."""
+    name, _, region = entry.partition("(")
+    return name.strip(), region.rstrip().removesuffix(")").strip()
+
+
 class Role(StrEnum):
     ADMIN = "admin"  # everything, manages users and imports
     OPERATOR = "operator"  # edits points in the regions or settlements assigned
@@ -21,14 +28,16 @@ class User:
     name: str
     role: Role
     regions: tuple[str, ...] = ()
-    settlements: tuple[str, ...] = ()
+    settlements: tuple[str, ...] = ()  # "Бровари (Київська область)": a settlement in its region
     disabled: bool = False
     session_version: int = 1  # bumped on disable or password change: old sessions end
-    scope_keys: frozenset[str] = field(default=frozenset(), compare=False)
+    region_keys: frozenset[str] = field(default=frozenset(), compare=False)
+    settlement_keys: frozenset[tuple[str, str]] = field(default=frozenset(), compare=False)
 
     def __post_init__(self):
-        keys = frozenset(fold(name) for name in (*self.regions, *self.settlements))
-        object.__setattr__(self, "scope_keys", keys)
+        object.__setattr__(self, "region_keys", frozenset(fold(name) for name in self.regions))
+        settlements = (settlement_scope(entry) for entry in self.settlements)
+        object.__setattr__(self, "settlement_keys", frozenset((fold(s), fold(r)) for s, r in settlements))
 
     @property
     def scope_text(self) -> str:
@@ -45,7 +54,14 @@ class User:
             return True
         if self.role is not Role.OPERATOR:
             return False
-        return fold(region) in self.scope_keys or fold(settlement) in self.scope_keys
+        if fold(region) in self.region_keys:
+            return True
+        # A settlement scope holds within its region only (the region comes from coordinates).
+        # An entry without a region (made before regions were checked) matches the name alone.
+        name = fold(settlement)
+        return bool(name) and (
+            (name, fold(region)) in self.settlement_keys or (name, "") in self.settlement_keys
+        )
 
     def may_edit(self, point: Point) -> bool:
         return self.may_edit_place(point.region, point.settlement)

@@ -30,7 +30,7 @@ from locator.domain.parsers import (
     parse_stops,
     parse_time,
 )
-from locator.domain.point import OPERATOR_STATUSES, Kind, Point, Status, utcnow
+from locator.domain.point import EDITABLE_FIELDS, OPERATOR_STATUSES, Kind, Point, Status, utcnow
 
 __all__ = [
     "CONTROL_CHARACTERS",
@@ -44,6 +44,7 @@ __all__ = [
     "Problem",
     "ValidationError",
     "clean_text",
+    "merged_record",
     "parse_bool",
     "parse_coordinate",
     "parse_count",
@@ -72,6 +73,11 @@ class ValidationError(ValueError):
     def __init__(self, problems: Iterable[Problem]):
         self.problems = list(problems)
         super().__init__("; ".join(str(p) for p in self.problems))
+
+
+def merged_record(old: Point, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The point's record with the editable fields among the changes put in (others ignored)."""
+    return old.to_record() | {key: changes[key] for key in changes if key in EDITABLE_FIELDS}
 
 
 def parse_point(data: Mapping[str, Any], *, now: datetime | None = None) -> Point:

@@ -14,7 +14,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,12 +37,12 @@ from locator.io.features import (
     points_csv,
     unguard_cell,
 )
+from locator.search.regions import Territory
 
 WGS84 = "EPSG:4326"
 CSV_SUFFIXES = (".csv", ".txt")
 GEOJSON_SUFFIXES = (".geojson", ".json")
 TEXT_SUFFIXES = CSV_SUFFIXES + GEOJSON_SUFFIXES  # read as UTF-8 by us before any parser
-UKRAINE_BOUNDS = (22.0, 44.3, 40.3, 52.4)  # min_lon, min_lat, max_lon, max_lat: LOCATOR_BOUNDS
 # GDAL reports a coordinate system it cannot parse only as a warning, then reads the file as if
 # it had none: such a warning must refuse the file, or metres would be taken for degrees.
 CRS_WARNING = re.compile(r"\b(srs|crs|spatial ?ref|projection|coordinate (reference )?system)", re.IGNORECASE)
@@ -51,25 +51,16 @@ NOT_UTF8 = "text that is not UTF-8 (Windows-1251 or Latin-1?): save the file as 
 
 @dataclass(frozen=True)
 class ImportLimits:
-    """What one import file may be: LOCATOR_IMPORT_MAX_BYTES, _MAX_FEATURES and LOCATOR_BOUNDS."""
+    """What one import file may be: LOCATOR_IMPORT_MAX_BYTES, _MAX_FEATURES, and the territory
+    (LOCATOR_BOUNDS, regions from coordinates) every point must fit, as any other write's must."""
 
     max_bytes: int = 50 * 1024 * 1024
     max_features: int = 200_000
-    bounds: tuple[float, float, float, float] = UKRAINE_BOUNDS
+    territory: Territory = field(default_factory=Territory)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ImportLimits:
-        return cls(config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_FEATURES"], config["BOUNDS"])
-
-    def outside(self, lat: float, lon: float) -> str | None:
-        """Why (lat, lon) is outside the allowed area, or None when it is inside."""
-        min_lon, min_lat, max_lon, max_lat = self.bounds
-        if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon:
-            return None
-        return (
-            f"lat {lat}, lon {lon} is outside the allowed area (lat {min_lat}..{max_lat},"
-            f" lon {min_lon}..{max_lon}; LOCATOR_BOUNDS)"
-        )
+        return cls(config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_FEATURES"], Territory(config["BOUNDS"]))
 
 
 @dataclass(frozen=True)
@@ -140,9 +131,12 @@ def _points(records: list[dict[str, Any]], path: Path, now: datetime, limits: Im
         except ValidationError as error:
             problems.extend(FeatureProblem(index, point_id, p) for p in error.problems)
             continue
-        outside = _outside(point, limits)
-        if outside:
-            problems.append(FeatureProblem(index, point.id, outside))
+        try:
+            # A file's region follows its coordinates (our own export of a mobile point at a
+            # stop gives the stop's place with its home region); the dry run shows the change.
+            point = limits.territory.settle(point, follow=True, position_field="geometry")
+        except ValidationError as error:
+            problems.extend(FeatureProblem(index, point.id, p) for p in error.problems)
             continue
         if point.id in first_index:
             message = f"duplicate id, first used by feature {first_index[point.id]}"
@@ -155,18 +149,6 @@ def _points(records: list[dict[str, Any]], path: Path, now: datetime, limits: Im
     if problems:
         raise ImportRejected(problems)
     return PointBatch(points, frozenset(untimed))
-
-
-def _outside(point: Point, limits: ImportLimits) -> Problem | None:
-    """The point, or one of its scheduled stops, lies outside the allowed area."""
-    reason = limits.outside(point.lat, point.lon)
-    if reason:
-        return Problem("geometry", reason)
-    for number, stop in enumerate(point.stops, 1):  # numbered as parse_stops numbers them
-        reason = limits.outside(stop.lat, stop.lon)
-        if reason:
-            return Problem("stops", f"stop {number}: {reason}")
-    return None
 
 
 def _read_records(path: Path, limits: ImportLimits) -> list[dict[str, Any]]:

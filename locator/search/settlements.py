@@ -80,8 +80,14 @@ class Settlement:
     source: str = "geonames"  # or "points"
 
 
-REGION_WORDS = re.compile(r"\b(область|обл|автономна|республіка)\b\.?")
-REGION_ALIASES = {"11": ("Крим", "Crimea"), "12": ("Kyiv City", "місто Київ"), "20": ("Sevastopol City",)}
+REGION_WORDS = re.compile(r"\b(область|обл|автономна|республіка|місто|м|city|oblast)\b\.?")
+REGION_ALIASES = {
+    "11": ("Крим", "АР Крим", "АРК", "Crimea"),
+    "12": ("Kyiv City", "місто Київ", "Kiev"),
+    "13": ("Kiev Oblast",),
+    "17": ("Odessa Oblast",),
+    "20": ("Sevastopol City",),
+}
 
 
 @cache

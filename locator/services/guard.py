@@ -12,8 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from locator.domain.point import Point
-from locator.domain.scope import check_role, check_write
+from locator.domain.scope import check_role
 from locator.domain.users import User
+from locator.search.regions import Territory
+from locator.services.places import check_changes
 from locator.store import Store, VersionConflict
 
 WRITE_ATTEMPTS = 3  # for callers without a version: reads, checks and writes, if others keep writing
@@ -22,6 +24,7 @@ Result = TypeVar("Result")
 
 def write_point(
     store: Store,
+    territory: Territory,
     actor: User,
     point_id: str,
     expected_version: int | None,
@@ -31,15 +34,15 @@ def write_point(
     """Check the write the changes describe, then ``save(current, changes)``, which calls the
     store with ``expected_version=current.version``.
 
-    Raises Forbidden (role or scope), NotFoundError, VersionConflict (a stale expected version:
-    nothing is written), or whatever the store raises (ValidationError).
+    The changes are settled first (services/places.py: bounds, region from the coordinates), and
+    save gets them settled. Raises Forbidden (role or scope), ValidationError, NotFoundError, or
+    VersionConflict (a stale expected version: nothing is written).
     """
     check_role(actor)  # before the lookup: a viewer learns nothing, not even which ids exist
     attempts_left = WRITE_ATTEMPTS
     while True:
         current = store.get(point_id)
-        changes = changes_for(current)
-        check_write(actor, current, changes)
+        changes = check_changes(territory, actor, current, changes_for(current))
         if expected_version is not None and expected_version != current.version:
             raise VersionConflict(current)
         try:

@@ -11,14 +11,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from locator.domain.point import Point
-from locator.domain.scope import check_write
 from locator.domain.users import User
+from locator.search.regions import Territory
 from locator.services.guard import write_point
+from locator.services.places import check_new
 from locator.store import Store
 
 
 def set_status(
     store: Store,
+    territory: Territory,
     actor: User,
     point_id: str,
     expected_version: int | None,
@@ -32,13 +34,16 @@ def set_status(
     counts as verified now. None leaves a value as it is."""
     given = {"status": status, "services": services, "occupancy": occupancy, "note": note}
     changes = {name: value for name, value in given.items() if value is not None}
-    return _update(store, actor, point_id, expected_version, changes, verify=True)
+    return _update(store, territory, actor, point_id, expected_version, changes, verify=True)
 
 
-def confirm(store: Store, actor: User, point_id: str, expected_version: int | None) -> Point:
+def confirm(
+    store: Store, territory: Territory, actor: User, point_id: str, expected_version: int | None
+) -> Point:
     """ "Still true": the status stands, verified now."""
     return write_point(
         store,
+        territory,
         actor,
         point_id,
         expected_version,
@@ -49,6 +54,7 @@ def confirm(store: Store, actor: User, point_id: str, expected_version: int | No
 
 def move(
     store: Store,
+    territory: Territory,
     actor: User,
     point_id: str,
     expected_version: int | None,
@@ -61,31 +67,42 @@ def move(
     changes = {"lat": lat, "lon": lon}
     if address is not None:
         changes["address"] = address
-    return _update(store, actor, point_id, expected_version, changes, verify=True)
+    return _update(store, territory, actor, point_id, expected_version, changes, verify=True)
 
 
 def edit(
-    store: Store, actor: User, point_id: str, expected_version: int | None, changes: Mapping[str, Any]
+    store: Store,
+    territory: Territory,
+    actor: User,
+    point_id: str,
+    expected_version: int | None,
+    changes: Mapping[str, Any],
 ) -> Point:
     """Change any editable fields (others are ignored); the status counts as verified now."""
-    return _update(store, actor, point_id, expected_version, changes, verify=True)
+    return _update(store, territory, actor, point_id, expected_version, changes, verify=True)
 
 
 def archive(
-    store: Store, actor: User, point_id: str, expected_version: int | None, *, archived: bool
+    store: Store,
+    territory: Territory,
+    actor: User,
+    point_id: str,
+    expected_version: int | None,
+    *,
+    archived: bool,
 ) -> Point:
     """Take a point off the public map (or bring it back); not a verification of its status."""
-    return _update(store, actor, point_id, expected_version, {"archived": archived}, verify=False)
+    return _update(store, territory, actor, point_id, expected_version, {"archived": archived}, verify=False)
 
 
-def create(store: Store, actor: User, record: Mapping[str, Any]) -> Point:
+def create(store: Store, territory: Territory, actor: User, record: Mapping[str, Any]) -> Point:
     """Add a new point; DuplicateIdError (a ValidationError) if its id is taken."""
-    check_write(actor, None, record)
-    return store.create(dict(record), by=actor.name)
+    return store.create(check_new(territory, actor, record), by=actor.name)
 
 
 def _update(
     store: Store,
+    territory: Territory,
     actor: User,
     point_id: str,
     expected_version: int | None,
@@ -95,6 +112,7 @@ def _update(
 ) -> Point:
     return write_point(
         store,
+        territory,
         actor,
         point_id,
         expected_version,

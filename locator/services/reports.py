@@ -12,6 +12,7 @@ from typing import Any
 
 from locator.domain.reports import parse_report
 from locator.domain.users import User
+from locator.search.regions import Territory
 from locator.services.guard import write_point
 from locator.store import Store
 
@@ -26,12 +27,15 @@ def submit_report(store: Store, point_id: str, data: Mapping[str, Any], *, sourc
     return store.reports.add(parse_report(point.id, data), source=source)
 
 
-def dismiss_reports(store: Store, actor: User, point_id: str, expected_version: int | None = None) -> int:
+def dismiss_reports(
+    store: Store, territory: Territory, actor: User, point_id: str, expected_version: int | None = None
+) -> int:
     """The operator checked: the point is as shown. Its open reports close, "unconfirmed" goes;
     returns how many reports were closed. (The flag is not a version: the store does not bump it,
     so the version is checked just before, not inside, the store's transaction.)"""
     return write_point(
         store,
+        territory,
         actor,
         point_id,
         expected_version,

@@ -10,6 +10,7 @@ from typing import Any
 
 from locator.domain.point import Point
 from locator.domain.users import User
+from locator.search.regions import Territory
 from locator.services.guard import write_point
 from locator.store import Store
 
@@ -19,11 +20,17 @@ class NoSuchStop(LookupError):
 
 
 def add_stop(
-    store: Store, actor: User, point_id: str, expected_version: int | None, stop: Mapping[str, Any]
+    store: Store,
+    territory: Territory,
+    actor: User,
+    point_id: str,
+    expected_version: int | None,
+    stop: Mapping[str, Any],
 ) -> Point:
     """Add one stop (place, lat, lon, starts_at, ends_at as given); the domain checks it."""
     return write_point(
         store,
+        territory,
         actor,
         point_id,
         expected_version,
@@ -32,7 +39,9 @@ def add_stop(
     )
 
 
-def remove_stop(store: Store, actor: User, point_id: str, expected_version: int | None, index: int) -> Point:
+def remove_stop(
+    store: Store, territory: Territory, actor: User, point_id: str, expected_version: int | None, index: int
+) -> Point:
     """Remove the stop at this place in the schedule the caller saw (the version guards it)."""
 
     def without(current: Point) -> dict[str, Any]:
@@ -43,7 +52,7 @@ def remove_stop(store: Store, actor: User, point_id: str, expected_version: int 
             raise NoSuchStop(f"point {point_id} has no stop {index}")
         return _save_schedule(store, actor)(current, changes)
 
-    return write_point(store, actor, point_id, expected_version, without, save)
+    return write_point(store, territory, actor, point_id, expected_version, without, save)
 
 
 def _save_schedule(store: Store, actor: User):

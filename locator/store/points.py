@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from locator.domain.filters import PointFilter, fold
-from locator.domain.point import EDITABLE_FIELDS, Point, format_time, services_mask, utcnow
-from locator.domain.validation import parse_point
+from locator.domain.point import Point, format_time, services_mask, utcnow
+from locator.domain.validation import merged_record, parse_point
 from locator.io import gcpause
 from locator.store.connection import SQLiteConnection
 from locator.store.errors import DuplicateIdError, NotFoundError, VersionConflict
@@ -236,7 +236,7 @@ class Store(SQLiteConnection):
             if expected_version is not None and expected_version != old.version:
                 raise VersionConflict(old)
             now = utcnow()
-            merged = old.to_record() | {key: changes[key] for key in changes if key in EDITABLE_FIELDS}
+            merged = merged_record(old, changes)
             merged.update(updated_at=now, verified_at=now if verify else old.verified_at, version=old.version)
             new = parse_point(merged, now=now)
             diffs = differences(old, new)

@@ -38,6 +38,10 @@ def _store():
     return current_app.extensions["locator.store"]
 
 
+def _territory():
+    return current_app.extensions["locator.territory"]
+
+
 def writer() -> User:
     """The user behind this request, allowed to write at all; else 401 or 403."""
     if request.headers.get("Authorization", "").startswith("Bearer "):
@@ -135,7 +139,7 @@ def patch_point(point_id: str):
     version = _expected_version(point_id)
     changes = _body(point_id)
     with refusals(point_id, version):
-        updated = commands.edit(_store(), user, point_id, version, changes)
+        updated = commands.edit(_store(), _territory(), user, point_id, version, changes)
     return _feature_response(updated, 200)
 
 
@@ -145,7 +149,7 @@ def create_point():
     user = writer()
     record = _body()
     with refusals():
-        created = commands.create(_store(), user, record)
+        created = commands.create(_store(), _territory(), user, record)
     response = _feature_response(created, 201)
     response.headers["Location"] = url_for("api.get_point", point_id=created.id)
     return response
