@@ -189,6 +189,30 @@ def test_restore_ends_every_console_session(runner, client, store, make_user, tm
     assert client.get("/operator/").status_code == 302  # back to the login page
 
 
+def test_a_token_revoked_after_the_backup_stays_revoked_after_a_restore(
+    runner, app, store, users, make_user, make_token, tmp_path
+):
+    """An older backup brings back its tokens, but never one revoked since: a leaked token
+    revoked in a hurry must not come back with yesterday's data."""
+    store.import_points([make_point("kyiv-1")])
+    make_user("olena", "admin")
+    leaked, kept = make_token("olena"), make_token("olena")
+    assert db(runner, "backup", tmp_path / "b.db").exit_code == 0
+    users.revoke_token(1)
+    assert db(runner, "restore", tmp_path / "b.db", "--yes").exit_code == 0
+    assert [token.revoked_at is not None for token in users.tokens("olena")] == [True, False]
+
+    def write(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}", "If-Match": "*"}
+        return (
+            app.test_client()
+            .patch("/api/v1/points/kyiv-1", json={"status": "full"}, headers=headers)
+            .status_code
+        )
+
+    assert (write(leaked), write(kept)) == (401, 200)
+
+
 def corrupt(path: Path) -> None:
     """Scribble over the middle of the file, leaving the header intact."""
     data = bytearray(path.read_bytes())

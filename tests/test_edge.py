@@ -4,12 +4,15 @@ every path, and only a valid API token earns an exemption from the rate limit an
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flask import Flask
 from helpers import assert_problem, csrf_token, dispatch_counter, login, make_point
 from werkzeug.test import Client
 
 from locator import create_app
+from locator.domain.point import utcnow
 from locator.http.admission import ADMISSION, LIMITER
 from locator.http.errors import ApiError
 from locator.services.accounts import new_token
@@ -184,29 +187,49 @@ def token_for(app: Flask, name: str, password_hash: str, role: str = "admin") ->
     return token
 
 
-def test_a_bogus_token_is_rate_limited_like_an_anonymous_request_and_a_valid_one_is_not(
-    limited, password_hash
+DEAD_TOKENS = ["bogus", "expired", "revoked"]  # each earns nothing: it is no token at all
+
+
+def dead_token(app: Flask, name: str, kind: str) -> dict[str, str]:
+    """An Authorization header whose token is bogus, or the user's own, expired or revoked."""
+    if kind == "bogus":
+        return {"Authorization": "Bearer nonsense"}
+    users = app.extensions["locator.users"]
+    token, digest = new_token()
+    if kind == "expired":  # made two hours ago to last one: no sleeping
+        users.add_token(name, digest, lifetime=timedelta(hours=1), now=utcnow() - timedelta(hours=2))
+    else:
+        users.revoke_token(users.add_token(name, digest).id)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("kind", DEAD_TOKENS)
+def test_a_dead_token_is_rate_limited_like_an_anonymous_request_and_a_valid_one_is_not(
+    limited, password_hash, kind
 ):
     app = limited(2)
     client = app.test_client()
     valid = {"Authorization": f"Bearer {token_for(app, 'olena', password_hash)}"}
-    bogus = {"Authorization": "Bearer nonsense"}
-    statuses = [client.get(COMPACT, headers=bogus).status_code for _ in range(3)]
+    dead = dead_token(app, "olena", kind)
+    statuses = [client.get(COMPACT, headers=dead).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
-    assert_problem(client.get(NEAREST, headers=bogus), 429, None)
+    assert_problem(client.get(NEAREST, headers=dead), 429, None)
     assert_problem(client.get(COMPACT), 429, None)  # the same allowance as anonymous requests
     # A valid token is not counted, even from an address whose allowance is spent.
     assert [client.get(COMPACT, headers=valid).status_code for _ in range(4)] == [200] * 4
     assert client.get(NEAREST, headers=valid).status_code == 200
 
 
-def test_a_bogus_token_does_not_skip_the_csrf_check_of_a_console_form(client, store, seeded, make_user):
+@pytest.mark.parametrize("kind", DEAD_TOKENS)
+def test_a_dead_token_does_not_skip_the_csrf_check_of_a_console_form(
+    app, client, store, seeded, make_user, kind
+):
     make_user("olena", "admin")
     assert login(client, "olena").status_code == 302
     version = store.get("kyiv-01").version
     form = {"status": "closed", "version": version}
     refused = client.post(
-        "/operator/points/kyiv-01/status", data=form, headers={"Authorization": "Bearer nonsense"}
+        "/operator/points/kyiv-01/status", data=form, headers=dead_token(app, "olena", kind)
     )
     assert refused.status_code == 400  # the CSRF error page
     assert store.get("kyiv-01").version == version  # nothing written
@@ -217,13 +240,20 @@ def test_a_bogus_token_does_not_skip_the_csrf_check_of_a_console_form(client, st
     assert saved.status_code == 302 and store.get("kyiv-01").status.value == "closed"
 
 
-def test_a_bogus_token_does_not_skip_the_csrf_check_of_a_session_api_write(client, store, seeded, make_user):
+@pytest.mark.parametrize("kind", DEAD_TOKENS)
+def test_a_dead_token_does_not_skip_the_csrf_check_of_a_session_api_write(
+    app, client, store, seeded, make_user, kind
+):
     make_user("olena", "admin")
     assert login(client, "olena").status_code == 302
-    headers = {"Authorization": "Bearer nonsense", "If-Match": "*"}
+    headers = dead_token(app, "olena", kind) | {"If-Match": "*"}
     refused = client.patch("/api/v1/points/kyiv-01", json={"status": "closed"}, headers=headers)
     assert_problem(refused, 400, None)
     assert "CSRF" in refused.get_json()["detail"]
+    assert store.get("kyiv-01").status.value == "open"
+    # Without the session's cookie, the same write is simply unauthenticated.
+    alone = app.test_client().patch("/api/v1/points/kyiv-01", json={"status": "closed"}, headers=headers)
+    assert_problem(alone, 401, "Authorization")
     assert store.get("kyiv-01").status.value == "open"
 
 
@@ -243,12 +273,13 @@ def test_a_valid_token_skips_the_csrf_check(client, store, seeded, make_user, ma
 
 def test_a_token_is_looked_up_once_per_request(client, store, seeded, make_user, make_token):
     """The admission's lookup is the one the write API uses (api_write.writer); a request with
-    no Authorization header pays for none."""
+    no Authorization header pays for none. (Noting the token's last use, at most hourly, is a
+    write of its own, not a lookup.)"""
     make_user("olena", "admin")
     valid = {"Authorization": f"Bearer {make_token('olena')}", "If-Match": "*"}
     statements: list[str] = []
     store.db.conn.set_trace_callback(statements.append)  # this thread's connection: the client's
-    lookups = lambda: sum("api_tokens" in sql for sql in statements)  # noqa: E731
+    lookups = lambda: sum(sql.startswith("SELECT") and "api_tokens" in sql for sql in statements)  # noqa: E731
     assert client.patch("/api/v1/points/kyiv-01", json={"status": "full"}, headers=valid).status_code == 200
     assert lookups() == 1
     assert client.get(COMPACT).status_code == 200 and client.get(NEAREST).status_code == 200

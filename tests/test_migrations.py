@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlite_utils
+from helpers import make_point
 
 from locator import create_app
+from locator.domain.parsers import parse_time
+from locator.domain.point import utcnow
+from locator.services.accounts import new_token
 from locator.store import POINT_COLUMNS, Store
 from locator.store.schema import SCHEMA_VERSION, STEPS, SchemaError, migrate
 
@@ -196,3 +201,61 @@ def test_a_first_release_backup_restores_into_a_current_database(tmp_path):
         "restore:schema1.db",
     )  # new to this database
     assert rows(SCHEMA1, "SELECT value FROM meta WHERE key = 'schema_version'") == [(1,)]  # left as it was
+
+
+def schema3_database(path: Path) -> None:
+    """A database as the release before API token expiries made it (steps 1 to 3)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in STEPS[:3]:
+        step.apply(conn)
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', 3)")
+    conn.close()
+
+
+def test_tokens_made_before_expiries_keep_working_for_90_days_and_a_disabled_users_are_revoked(
+    tmp_path, password_hash
+):
+    """Step 4: old tokens get ids in the order they were made, expire 90 days after the upgrade,
+    and a disabled user's are revoked (enabling them later revives none)."""
+    path = tmp_path / "schema3.db"
+    schema3_database(path)
+    olena, dmytro = new_token(), new_token()
+    with sqlite3.connect(path) as conn:
+        for name, disabled in (("olena", 0), ("dmytro", 1)):
+            conn.execute(
+                "INSERT INTO users (name, password_hash, role, regions, settlements, disabled,"
+                " session_version, created_at) VALUES (?, ?, 'admin', '[]', '[]', ?, 1, ?)",
+                [name, password_hash, disabled, "2026-01-01T00:00:00Z"],
+            )
+        for (_, digest), name, made in ((olena, "olena", "01"), (dmytro, "dmytro", "02")):
+            conn.execute(
+                "INSERT INTO api_tokens (digest, user_id, label, created_at)"
+                " SELECT ?, id, 'sync', ? FROM users WHERE name = ?",
+                [digest, f"2026-01-{made}T00:00:00Z", name],
+            )
+    before = utcnow()
+    app = open_app(path)
+    users = app.extensions["locator.users"]
+    assert rows(path, "SELECT value FROM meta WHERE key = 'schema_version'") == [(SCHEMA_VERSION,)]
+    (kept,), (revoked,) = users.tokens("olena"), users.tokens("dmytro")
+    assert (kept.id, kept.label, kept.created_at, kept.revoked_at) == (
+        1,
+        "sync",
+        parse_time("2026-01-01"),
+        None,
+    )
+    assert before + timedelta(days=90) <= kept.expires_at <= utcnow() + timedelta(days=90)
+    assert revoked.id == 2 and revoked.revoked_at is not None
+    store = app.extensions["locator.store"]
+    store.import_points([make_point("kyiv-01")])
+    client = app.test_client()
+    patch = lambda token: client.patch(  # noqa: E731
+        "/api/v1/points/kyiv-01",
+        json={"status": "full"},
+        headers={"Authorization": f"Bearer {token}", "If-Match": "*"},
+    )
+    assert patch(olena[0]).status_code == 200
+    users.set_disabled("dmytro", False)
+    assert patch(dmytro[0]).status_code == 401
+    assert users.for_token(olena[1], now=kept.expires_at) is None  # expired on the day
+    store.close()

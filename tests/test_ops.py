@@ -16,6 +16,7 @@ from locator import create_app
 from locator.config import ConfigError
 from locator.domain.point import utcnow
 from locator.domain.validation import parse_time
+from locator.store.schema import SCHEMA_VERSION
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:
@@ -48,7 +49,12 @@ def test_healthz_answers_ok_with_the_index_state_and_moves_no_etag(client, store
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
     assert body["status"] == "ok"
-    assert body["database"] == {"readable": True, "writable": True, "seq": seq, "schema_version": 3}
+    assert body["database"] == {
+        "readable": True,
+        "writable": True,
+        "seq": seq,
+        "schema_version": SCHEMA_VERSION,
+    }
     assert body["index"]["seq"] == seq
     assert body["index"]["points_in_tree"] + body["index"]["changes_since_build"] >= 2
     assert 0 <= body["index"]["updated_s_ago"] < 60

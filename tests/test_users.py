@@ -163,7 +163,7 @@ def test_token_is_printed_once_and_only_its_digest_is_stored(
     make_user("olena", "operator", regions=(REGION,))
     result = runner.invoke(args=["users", "token", "olena", "--label", "hromada sync"])
     assert result.exit_code == 0
-    token = result.output.strip()
+    token = result.stdout.strip()  # the token alone: its id and expiry go to stderr
     assert token.startswith(TOKEN_PREFIX) and len(token) > 40 and "\n" not in token
 
     rows = list(store.db.execute("SELECT digest, label FROM api_tokens"))
@@ -171,7 +171,7 @@ def test_token_is_printed_once_and_only_its_digest_is_stored(
     assert not any(token in cell for cell in every_text_cell(store))
     assert token.encode() not in database_bytes(store)
 
-    again = runner.invoke(args=["users", "token", "olena"]).output.strip()
+    again = runner.invoke(args=["users", "token", "olena"]).stdout.strip()
     assert again != token  # a new token each time; the first one cannot be shown again
 
     response = patch_status(client, token)
@@ -183,7 +183,7 @@ def test_disabled_users_token_and_session_stop_working(
     runner, store, make_user, client, app, point_in_region
 ):
     make_user("olena", "operator", regions=(REGION,))
-    token = runner.invoke(args=["users", "token", "olena"]).output.strip()
+    token = runner.invoke(args=["users", "token", "olena"]).stdout.strip()
     assert login(client, "olena").status_code == 302
     assert client.get("/operator/").status_code == 200
     assert patch_status(client, token, "full").status_code == 200
@@ -199,9 +199,13 @@ def test_disabled_users_token_and_session_stop_working(
     assert login(client, "olena").status_code == 401  # nor can they log in again
     assert (store.all(), store.history("kyiv-1")) == before
 
-    # Enabled again: the token works, but a session cut off by a disable stays ended.
+    # Enabled again: she may log in, but the token stays revoked (disabling revoked it for good)
+    # and a session cut off by a disable stays ended; a new token works.
     assert runner.invoke(args=["users", "enable", "olena"]).exit_code == 0
-    assert patch_status(client, token, "closed").status_code == 200
+    assert patch_status(app.test_client(), token, "closed").status_code == 401
+    assert (store.all(), store.history("kyiv-1")) == before
+    new_token = runner.invoke(args=["users", "token", "olena"]).stdout.strip()
+    assert patch_status(app.test_client(), new_token, "closed").status_code == 200
     other = app.test_client()
     assert login(other, "olena").status_code == 302
     assert runner.invoke(args=["users", "disable", "olena"]).exit_code == 0

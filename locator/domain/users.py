@@ -1,8 +1,10 @@
-"""Users, their roles and the regions or settlements they may edit."""
+"""Users, their roles and the regions or settlements they may edit; their API tokens' lifetimes."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from locator.domain.filters import fold
@@ -69,3 +71,51 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN and not self.disabled
+
+
+# -- API tokens (issue 16) --------------------------------------------------------------------------
+
+# A token nobody renews stops by itself: one copied into a forgotten script or a leaked laptop
+# dies within a season. "never" must be asked for by name (`users token NAME --expires never`).
+TOKEN_LIFETIME = timedelta(days=90)
+MAX_TOKEN_LIFETIME = timedelta(days=730)  # longer is "never" in disguise: say never
+NEVER = "never"
+LIFETIME_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+LIFETIME = re.compile(r"([0-9]{1,6})([hdw])")  # [0-9], not \d: no other scripts' digits
+
+
+def parse_lifetime(text: str) -> timedelta | None:
+    """'12h', '90d' or '2w' as a timedelta; 'never' as None (no expiry); anything else ValueError."""
+    text = text.strip().lower()
+    if text == NEVER:
+        return None
+    match = LIFETIME.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a lifetime: write it as 12h, 90d, 2w or never")
+    lifetime = int(match[1]) * LIFETIME_UNITS[match[2]]
+    if not lifetime:
+        raise ValueError("a token's lifetime must be longer than 0 (or never)")
+    if lifetime > MAX_TOKEN_LIFETIME:
+        raise ValueError(f"a token's lifetime is at most {MAX_TOKEN_LIFETIME.days}d (or never)")
+    return lifetime
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """An API token as an admin sees it: never the secret, never its digest."""
+
+    id: int
+    user: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None  # None: never expires (asked for by name)
+    last_used_at: datetime | None  # to the hour: store/users.py LAST_USED_EVERY
+    revoked_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        """'revoked', 'expired' or 'active': only an active token earns anything."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return "active"

@@ -12,8 +12,9 @@ answer, byte for byte.
 Guards see the WSGI environ, and only GET and HEAD requests are answered before Flask: a guard that
 needs Flask's request or session (the CSRF check) lets the read methods through first.
 
-Only a valid API token earns anything (skipping the anonymous rate limit and the CSRF check): its
-user is looked up once per request, and only for requests that carry an Authorization header
+Only a valid API token earns anything (skipping the anonymous rate limit and the CSRF check); a
+bogus, expired or revoked one, or a disabled user's, is no token at all. Its user is looked up once
+per request, and only for requests that carry an Authorization header
 (bearer_user, which the write API's writer() reuses).
 """
 
@@ -88,8 +89,9 @@ def limit_body() -> None:
 
 
 def bearer_user(app: Flask, environ: dict[str, Any]) -> User | None:
-    """The enabled user whose API token this request carries (Authorization: Bearer ...), or
-    None for no token, a bogus one or a disabled user. Looked up once per request."""
+    """The enabled user whose active API token this request carries (Authorization: Bearer ...),
+    or None for no token, a bogus, expired or revoked one, or a disabled user. Looked up once per
+    request."""
     user = environ.get(BEARER_USER, UNJUDGED)
     if user is not UNJUDGED:
         return user

@@ -214,12 +214,19 @@ def _apply(store: Store, scratch: Path, by: str) -> None:
                 "SELECT max(coalesce((SELECT max(session_version) FROM main.users), 0),"
                 " coalesce((SELECT max(session_version) FROM restored.users), 0))"
             ).fetchone()[0]
+            # A token revoked here stays revoked: an older backup must not revive a leaked one.
+            revoked = conn.execute(
+                "SELECT revoked_at, digest FROM main.api_tokens WHERE revoked_at IS NOT NULL"
+            ).fetchall()
             wanted = _tables(conn, "restored")
             for table, columns in _tables(conn, "main").items():
                 conn.execute(CLEAR_TABLE.format(table=_quote(table)))
                 common = ", ".join(_quote(c) for c in columns if c in wanted.get(table, ()))
                 if common:
                     conn.execute(COPY_TABLE.format(table=_quote(table), columns=common))
+            conn.executemany(
+                "UPDATE api_tokens SET revoked_at = ? WHERE digest = ? AND revoked_at IS NULL", revoked
+            )
             new_seq = max(old_seq, store.change_seq()) + 1
             conn.execute("UPDATE meta SET value = ? WHERE key = 'seq'", [new_seq])
             store.beacon.publish(new_seq)

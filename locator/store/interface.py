@@ -16,13 +16,13 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from locator.domain.filters import PointFilter
 from locator.domain.point import Point
 from locator.domain.reports import Report
-from locator.domain.users import User
+from locator.domain.users import TOKEN_LIFETIME, ApiToken, User
 from locator.store.imports import ImportSummary
 
 
@@ -69,19 +69,39 @@ class UsersBackend(Protocol):
         """The user and their password hash, or (None, None): only the login check needs it."""
 
     def set_disabled(self, name: str, disabled: bool) -> User:
-        """Disable or enable a user; their sessions and tokens stop working at once."""
+        """Disable or enable a user; their sessions stop at once. Disabling revokes every token
+        of theirs for good (enabling revives none)."""
 
-    def set_password(self, name: str, password_hash: str) -> User:
-        """Replace a user's password and end every session they have."""
+    def set_password(self, name: str, password_hash: str, *, revoke_tokens: bool = False) -> User:
+        """Replace a user's password and end every session they have; with revoke_tokens, revoke
+        every API token of theirs in the same transaction."""
 
     def end_sessions(self, user_id: int) -> None:
         """Make every session of this user invalid (log out everywhere)."""
 
-    def add_token(self, name: str, digest: str, label: str = "") -> None:
-        """Give a user an API token, of which only the digest is kept."""
+    def add_token(
+        self,
+        name: str,
+        digest: str,
+        label: str = "",
+        *,
+        lifetime: timedelta | None = TOKEN_LIFETIME,
+        now: datetime | None = None,
+    ) -> ApiToken:
+        """Give an enabled user an API token (only its digest is kept) that expires after
+        lifetime (None: never); ValueError for a disabled user."""
 
-    def for_token(self, digest: str) -> User | None:
-        """The enabled user an API token's digest belongs to, or None."""
+    def token(self, token_id: int) -> ApiToken:
+        """One token (never its digest); NotFoundError when there is none."""
+
+    def tokens(self, name: str) -> list[ApiToken]:
+        """A user's tokens, revoked and expired ones too, oldest first."""
+
+    def revoke_token(self, token_id: int, now: datetime | None = None) -> ApiToken:
+        """Revoke one token at once (a token revoked already keeps its first revocation time)."""
+
+    def for_token(self, digest: str, now: datetime | None = None) -> User | None:
+        """The user of an active token (not revoked, not expired, the user enabled), or None."""
 
     def login_failures(self, key: str, since: datetime) -> int:
         """Failed logins under this key (an account or an address) since a moment."""

@@ -13,8 +13,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlite_utils
+
+from locator.domain.values import format_time, utcnow
 
 
 class SchemaError(RuntimeError):
@@ -64,6 +67,24 @@ SCHEMA_3 = (
     'CREATE INDEX IF NOT EXISTS "idx_reports_at" ON "reports" ("at")',
 )
 
+# API tokens get an id (to list and revoke one), an expiry, a last use and a revocation: the table
+# is made again (SQLite cannot add a primary key), tokens in the order they were made.
+SCHEMA_4 = (
+    'ALTER TABLE "api_tokens" RENAME TO "api_tokens_3"',
+    """CREATE TABLE "api_tokens" (
+       "id" INTEGER PRIMARY KEY, "digest" TEXT NOT NULL, "user_id" INTEGER NOT NULL, "label" TEXT,
+       "created_at" TEXT, "expires_at" TEXT, "last_used_at" TEXT, "revoked_at" TEXT)""",
+    "INSERT INTO api_tokens (digest, user_id, label, created_at) SELECT digest, user_id, label,"
+    " created_at FROM api_tokens_3 WHERE digest IS NOT NULL AND user_id IS NOT NULL ORDER BY rowid",
+    'DROP TABLE "api_tokens_3"',
+    'CREATE UNIQUE INDEX "idx_api_tokens_digest" ON "api_tokens" ("digest")',
+    'CREATE INDEX "idx_api_tokens_user_id" ON "api_tokens" ("user_id")',
+)
+# Tokens made before expiries existed get the default lifetime counted from the upgrade: no
+# token lives for ever unasked, and their users have a season's notice (`users tokens NAME`).
+# Written out, not domain/users.TOKEN_LIFETIME: a shipped step never changes.
+SCHEMA_4_OLD_TOKENS_EXPIRE_AFTER = timedelta(days=90)
+
 
 def _run(statements: tuple[str, ...]) -> Callable[[sqlite3.Connection], None]:
     def step(conn: sqlite3.Connection) -> None:
@@ -106,13 +127,27 @@ def _step_3(conn: sqlite3.Connection) -> None:
     _run(SCHEMA_3)(conn)
 
 
+def _step_4(conn: sqlite3.Connection) -> None:
+    """API tokens: an id, an expiry, a last use, a revocation. Old tokens expire 90 days after
+    the upgrade; those of users disabled now are revoked (enabling a user revives no token)."""
+    _run(SCHEMA_4)(conn)
+    now = utcnow()
+    conn.execute(
+        "UPDATE api_tokens SET expires_at = ?", [format_time(now + SCHEMA_4_OLD_TOKENS_EXPIRE_AFTER)]
+    )
+    conn.execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE user_id IN (SELECT id FROM users WHERE disabled = 1)",
+        [format_time(now)],
+    )
+
+
 @dataclass(frozen=True)
 class Step:
     version: int  # the schema_version the database has after this step
     apply: Callable[[sqlite3.Connection], None]
 
 
-STEPS: tuple[Step, ...] = (Step(1, _step_1), Step(2, _step_2), Step(3, _step_3))
+STEPS: tuple[Step, ...] = (Step(1, _step_1), Step(2, _step_2), Step(3, _step_3), Step(4, _step_4))
 SCHEMA_VERSION = STEPS[-1].version
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from locator.domain.parsers import parse_time
 from locator.domain.point import format_time, utcnow
-from locator.domain.users import Role, User
-from locator.store.errors import NotFoundError
+from locator.domain.users import TOKEN_LIFETIME, ApiToken, Role, User
+from locator.store.connection import BUSY_TIMEOUT
+from locator.store.errors import NotFoundError, StoreBusy
 
 if TYPE_CHECKING:
     from locator.store.points import Store
@@ -65,7 +68,8 @@ class UserStore:
         return [_user(row) for row in self.db.execute(SELECT_USERS + " ORDER BY users.name")]
 
     def set_disabled(self, name: str, disabled: bool) -> User:
-        """Disable (or enable) a user; their sessions and tokens stop working at once."""
+        """Disable (or enable) a user; their sessions end at once. Disabling also revokes every
+        token of theirs for good: enabling gives back the console login, never an old token."""
         with self.store.transaction() as conn:
             cursor = conn.execute(
                 "UPDATE users SET disabled = ?, session_version = session_version + 1 WHERE name = ?",
@@ -73,6 +77,8 @@ class UserStore:
             )
             if cursor.rowcount == 0:
                 raise NotFoundError(f"user {name!r}")
+            if disabled:
+                _revoke_all(conn, name, utcnow())
         return self.get_by_name(name)
 
     def end_sessions(self, user_id: int) -> None:
@@ -80,8 +86,9 @@ class UserStore:
         with self.store.transaction() as conn:
             conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id])
 
-    def set_password(self, name: str, password_hash: str) -> User:
-        """Replace a user's password; every session they have ends (their API tokens do not)."""
+    def set_password(self, name: str, password_hash: str, *, revoke_tokens: bool = False) -> User:
+        """Replace a user's password; every session they have ends, and with revoke_tokens every
+        API token too (in the same transaction)."""
         with self.store.transaction() as conn:
             cursor = conn.execute(
                 "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE name = ?",
@@ -89,24 +96,90 @@ class UserStore:
             )
             if cursor.rowcount == 0:
                 raise NotFoundError(f"user {name!r}")
+            if revoke_tokens:
+                _revoke_all(conn, name, utcnow())
         return self.get_by_name(name)
 
-    def add_token(self, name: str, digest: str, label: str = "") -> None:
-        user = self.get_by_name(name)
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO api_tokens (digest, user_id, label, created_at) VALUES (?, ?, ?, ?)",
-                [digest, user.id, label, format_time(utcnow())],
-            )
+    # -- API tokens: only their digests are kept; a revoked or expired one earns nothing --------
 
-    def for_token(self, digest: str) -> User | None:
-        """The (enabled) user an API token belongs to, or None."""
+    def add_token(
+        self,
+        name: str,
+        digest: str,
+        label: str = "",
+        *,
+        lifetime: timedelta | None = TOKEN_LIFETIME,
+        now: datetime | None = None,
+    ) -> ApiToken:
+        """Give an enabled user a token that expires after lifetime (None: never)."""
+        now = now or utcnow()
+        expires_at = None if lifetime is None else format_time(now + lifetime)
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT id, disabled FROM users WHERE name = ?", [name]).fetchone()
+            if row is None:
+                raise NotFoundError(f"user {name!r}")
+            if row[1]:
+                raise ValueError(f"user {name!r} is disabled: enable them before giving them a token")
+            token_id = conn.execute(
+                "INSERT INTO api_tokens (digest, user_id, label, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                [digest, row[0], label, format_time(now), expires_at],
+            ).fetchone()[0]
+        return self.token(token_id)
+
+    def token(self, token_id: int) -> ApiToken:
+        row = self.db.execute(SELECT_TOKENS + " WHERE api_tokens.id = ?", [token_id]).fetchone()
+        if row is None:
+            raise NotFoundError(f"token {token_id}")
+        return _token(row)
+
+    def tokens(self, name: str) -> list[ApiToken]:
+        """A user's tokens, revoked and expired ones too, oldest first."""
+        user = self.get_by_name(name)
+        rows = self.db.execute(SELECT_TOKENS + " WHERE users.id = ? ORDER BY api_tokens.id", [user.id])
+        return [_token(row) for row in rows]
+
+    def revoke_token(self, token_id: int, now: datetime | None = None) -> ApiToken:
+        """Revoke one token; it earns nothing from the next request on. Revoked already: kept
+        as it was (its first revocation time)."""
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+                [format_time(now or utcnow()), token_id],
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"token {token_id}")
+        return self.token(token_id)
+
+    def for_token(self, digest: str, now: datetime | None = None) -> User | None:
+        """The user of an active token (not revoked, not expired, the user enabled), or None.
+        Its last use is noted at most once an hour, and never waits for another writer."""
+        now = now or utcnow()
         row = self.db.execute(
-            SELECT_USERS + " JOIN api_tokens ON api_tokens.user_id = users.id"
-            " WHERE api_tokens.digest = ? AND users.disabled = 0",
-            [digest],
+            "SELECT api_tokens.id, api_tokens.last_used_at, "
+            + SELECT_USERS[len("SELECT ") :]
+            + " JOIN api_tokens ON api_tokens.user_id = users.id WHERE api_tokens.digest = ?"
+            " AND users.disabled = 0 AND api_tokens.revoked_at IS NULL"
+            " AND (api_tokens.expires_at IS NULL OR api_tokens.expires_at > ?)",
+            [digest, format_time(now)],
         ).fetchone()
-        return _user(row) if row else None
+        if row is None:
+            return None
+        if row[1] is None or row[1] <= format_time(now - LAST_USED_EVERY):
+            self._note_use(row[0], now)
+        return _user(row[2:])
+
+    def _note_use(self, token_id: int, now: datetime) -> None:
+        # Bookkeeping, not the request's business: with another writer holding the database it
+        # is skipped at once (no 5 s busy wait in a read), and noted at a later use.
+        conn = self.db.conn
+        conn.execute(NO_BUSY_WAIT)
+        try:
+            conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [format_time(now), token_id])
+        except StoreBusy:
+            pass
+        finally:
+            conn.execute(BUSY_TIMEOUT)
 
     def login_failures(self, key: str, since: datetime) -> int:
         return self.db.execute(
@@ -124,6 +197,18 @@ class UserStore:
             if older_than is not None:
                 conn.execute("DELETE FROM login_failures WHERE at < ?", [format_time(older_than)])
 
+
+def _revoke_all(conn: sqlite3.Connection, name: str, now: datetime) -> None:
+    """Revoke every token of the user called name that is not revoked yet (inside a write)."""
+    conn.execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE revoked_at IS NULL"
+        " AND user_id = (SELECT id FROM users WHERE name = ?)",
+        [format_time(now), name],
+    )
+
+
+LAST_USED_EVERY = timedelta(hours=1)  # a token's last use is noted to the hour: one write an hour
+NO_BUSY_WAIT = "PRAGMA busy_timeout = 0"
 
 # User reads never include the password hash, except credentials() for the login check.
 SELECT_USERS = (
@@ -143,3 +228,28 @@ def _user(row) -> User:
         disabled=bool(disabled),
         session_version=session_version,
     )
+
+
+# Token reads never include the digest.
+SELECT_TOKENS = (
+    "SELECT api_tokens.id, users.name, api_tokens.label, api_tokens.created_at, api_tokens.expires_at,"
+    " api_tokens.last_used_at, api_tokens.revoked_at FROM api_tokens"
+    " JOIN users ON users.id = api_tokens.user_id"
+)
+
+
+def _token(row) -> ApiToken:
+    token_id, user, label, created_at, expires_at, last_used_at, revoked_at = row
+    return ApiToken(
+        id=token_id,
+        user=user,
+        label=label or "",
+        created_at=parse_time(created_at),
+        expires_at=_moment(expires_at),
+        last_used_at=_moment(last_used_at),
+        revoked_at=_moment(revoked_at),
+    )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return parse_time(text) if text else None

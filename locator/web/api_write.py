@@ -48,7 +48,10 @@ def writer() -> User:
         user = bearer_user(current_app, request.environ)  # looked up once, by the edge's admission
         if user is None:
             raise ApiError(
-                401, "Unauthorized", "the API token is not valid or its user is disabled", "Authorization"
+                401,
+                "Unauthorized",
+                "the API token is unknown, expired or revoked, or its user is disabled",
+                "Authorization",
             )
     else:
         user = g.get("user")
