@@ -4,6 +4,7 @@ cached, /healthz tells strangers only up or down, and each route reads only the 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from helpers import assert_problem, csrf_token, login
@@ -91,19 +92,84 @@ def test_an_api_write_past_its_limit_is_refused_and_changes_nothing(
     assert small.status_code == 200  # a normal write is well inside the limit
 
 
-def test_a_forwarded_host_never_names_the_site(db_path):
-    """Behind a trusted proxy the client's address and scheme come from X-Forwarded-*, but never
-    the host: a client can send X-Forwarded-Host through the proxy (issue 16)."""
+# What a client may send to name another site: the Host itself, and every forwarding header.
+FORGED = {
+    "Host": "evil.example",
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Proto": "http",
+    "X-Forwarded-Port": "8443",
+    "X-Forwarded-Prefix": "/evil",
+    "Forwarded": 'host=evil.example;proto=http;for="198.51.100.7"',
+}
+PUBLIC_URL = "https://poi.example.ua"
+
+
+@pytest.fixture
+def site_app(db_path, monkeypatch):
+    """An app behind one trusted proxy; make(LOCATOR_PUBLIC_URL=...) sets environment variables."""
     from locator import create_app
 
-    app = create_app({"DATABASE": str(db_path), "SEED_FILE": "", "TRUSTED_PROXIES": 1})
-    try:
-        forged = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
-        document = app.test_client().get("/api/v1/openapi.json", headers=forged)
-        assert document.status_code == 200
-        assert "evil.example" not in document.get_data(as_text=True)
-        assert document.get_json()["servers"][0]["url"].startswith("https://localhost")  # the scheme is kept
-        builder = app.test_client().get("/embed/builder", headers=forged)
-        assert builder.status_code == 200 and "evil.example" not in builder.get_data(as_text=True)
-    finally:
+    made = []
+
+    def make(**environment):
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        app = create_app({"DATABASE": str(db_path), "SEED_FILE": "", "TRUSTED_PROXIES": 1})
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
         app.extensions["locator.store"].close()
+
+
+def _handed_out(client, headers) -> dict[str, str]:
+    """Every absolute URL the site hands out, as a client with these headers sees it."""
+    builder = client.get("/embed/builder", headers=headers).get_data(as_text=True)
+    widget = client.get("/embed", headers=headers).get_data(as_text=True)
+    return {
+        "servers": client.get("/api/v1/openapi.json", headers=headers).get_json()["servers"][0]["url"],
+        "snippet": re.search(r'data-widget-url="([^"]*)"', builder).group(1),
+        "preview": re.search(r'data-preview-url="([^"]*)"', builder).group(1),
+        "preview_src": re.search(r'<iframe id="preview"[^>]* src="([^"]*)"', builder).group(1),
+        "widget_home": re.search(r'class="embed-credit"><a href="([^"]*)"', widget).group(1),
+        "redirect": client.get("/operator", headers=headers).headers["Location"],
+    }
+
+
+def test_the_public_url_names_the_site_whatever_the_request_says(site_app):
+    """With LOCATOR_PUBLIC_URL, no header of a request (Host, X-Forwarded-*, Forwarded) reaches
+    an address the site hands out (issue 16). Pages still answer any Host (docs/deployment.md)."""
+    client = site_app(LOCATOR_PUBLIC_URL=PUBLIC_URL + "/").test_client()  # the slash is dropped
+    assert _handed_out(client, FORGED) == {
+        "servers": PUBLIC_URL,
+        "snippet": f"{PUBLIC_URL}/embed",
+        "preview": "/embed",  # this site, as the builder was opened (its CSP frames only itself)
+        "preview_src": "/embed",
+        "widget_home": f"{PUBLIC_URL}/",
+        "redirect": f"{PUBLIC_URL}/operator/",
+    }
+    for path in ("/", "/api", "/embed/builder", "/embed", "/manifest.webmanifest", "/api/v1/openapi.json"):
+        response = client.get(path, headers=FORGED)
+        assert response.status_code == 200, path
+        assert "evil" not in response.get_data(as_text=True), path
+    manifest = client.get("/manifest.webmanifest", headers=FORGED).get_json()
+    assert {manifest[key] for key in ("id", "start_url", "scope")} == {"/"}  # relative: no host at all
+
+
+def test_a_forwarded_host_never_names_the_site(site_app):
+    """Without LOCATOR_PUBLIC_URL the address is the request's scheme and Host; behind a trusted
+    proxy the scheme comes from X-Forwarded-Proto, but never the host: a client can send
+    X-Forwarded-Host through the proxy (issue 16)."""
+    client = site_app().test_client()
+    forged = {key: value for key, value in FORGED.items() if key != "Host"} | {"X-Forwarded-Proto": "https"}
+    assert _handed_out(client, forged) == {
+        "servers": "https://localhost",  # the scheme is kept
+        "snippet": "https://localhost/embed",
+        "preview": "/embed",
+        "preview_src": "/embed",
+        "widget_home": "https://localhost/",
+        "redirect": "/operator/",  # a slash redirect names no host at all
+    }
+    for path in ("/api/v1/openapi.json", "/embed/builder", "/embed"):
+        assert "evil" not in client.get(path, headers=forged).get_data(as_text=True), path

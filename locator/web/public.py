@@ -11,6 +11,7 @@ from locator.domain.filters import PointFilter
 from locator.domain.point import SERVICES, Category, Kind, Status, utcnow
 from locator.domain.reports import ReportKind
 from locator.domain.validation import ID_PATTERN, MAX_ID, parse_coordinate
+from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
 from locator.search.gazetteer import Settlement
 from locator.store import NotFoundError
@@ -165,7 +166,7 @@ def _shown(settlement: Settlement) -> dict:
 @bp.get("/api")
 def api_page():
     """Show the API for developers: every endpoint, its parameters and answers."""
-    return render_template("public/api.html", doc=openapi.document(request.host_url))
+    return render_template("public/api.html", doc=openapi.document(site_root()))
 
 
 @bp.get("/points/<point_id>")
