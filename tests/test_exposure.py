@@ -173,3 +173,170 @@ def test_a_forwarded_host_never_names_the_site(site_app):
     }
     for path in ("/api/v1/openapi.json", "/embed/builder", "/embed"):
         assert "evil" not in client.get(path, headers=forged).get_data(as_text=True), path
+
+
+# -- what the console shows of points outside the reader's scope (issue 16, docs/operators.md) -----
+
+KYIV_POINT, LVIV_POINT = "kyiv-01", "lviv-01"
+# What only the point's own readers may see: who wrote it, what citizens typed.
+PRIVATE = {
+    KYIV_POINT: ("op-kyiv-hanna", "Кличте Марію, +380 67 000 00 01", "Відповіли: сусід Тарас"),
+    LVIV_POINT: ("op-lviv-petro", "Я Ігор з третього поверху", "Відповіли: пані Оксана"),
+}
+READERS = {  # who reads, and the points whose private details they see
+    "admin": {KYIV_POINT, LVIV_POINT},
+    "kc": {KYIV_POINT, LVIV_POINT},  # a viewer without a scope: the call centre, everywhere
+    "kc-lviv": {LVIV_POINT},  # a viewer given a region sees it there only
+    "op-kyiv-hanna": {KYIV_POINT},
+    "op-lviv-petro": {LVIV_POINT},
+}
+PUBLIC_PATHS = [
+    "/",
+    "/list?q=Київ",
+    "/list?q=Львів",
+    "/embed",
+    f"/points/{KYIV_POINT}",
+    f"/points/{LVIV_POINT}",
+    f"/api/v1/points/{KYIV_POINT}",
+    f"/api/v1/points/{LVIV_POINT}",
+    "/api/v1/points",
+    "/api/v1/points.geojson",
+    "/api/v1/points.csv",
+    "/api/v1/points?format=compact",
+    "/api/v1/changes",
+    "/api/v1/nearest?lat=50.45&lon=30.52&k=5",
+    "/api/v1/nearest?lat=49.84&lon=24.03&k=5",
+]
+
+
+@pytest.fixture
+def private_world(app, store, seeded, make_user):
+    """Two scoped operators, each of whom wrote to a point of their region, and citizens' comments
+    on both points, one report answered (its answerer's name is private too)."""
+    from locator.domain.reports import Report, ReportKind
+    from locator.services import points as commands
+    from locator.services.reports import dismiss_reports
+
+    make_user("admin", "admin")
+    make_user("kc", "viewer")
+    make_user("kc-lviv", "viewer", regions=["Львівська обл."])
+    regions = {KYIV_POINT: "Київська обл.", LVIV_POINT: "Львівська обл."}
+    for point_id, (name, comment, answered) in PRIVATE.items():
+        operator = make_user(name, "operator", regions=[regions[point_id]])
+        store.reports.add(Report(point_id, ReportKind.FULL, comment=answered), source="a")
+        dismiss_reports(store, operator, point_id, None)  # answered, by name
+        commands.set_status(store, operator, point_id, None, status="full")  # history, by name
+        store.reports.add(Report(point_id, ReportKind.CLOSED, comment=comment), source="b")
+    return app
+
+
+def _console_paths(app, point_id: str) -> list[str]:
+    """Every page the console answers to GET for a point (and its lists and exports): a new
+    page or JSON endpoint is checked here without being named."""
+    from locator import console
+
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] not in console.BLUEPRINT_NAMES or "GET" not in rule.methods:
+            continue
+        values = {"point_id": point_id, "fmt": ["csv", "geojson"]}
+        for fmt in values["fmt"] if "fmt" in rule.arguments else [None]:
+            args = {name: fmt if name == "fmt" else values[name] for name in rule.arguments}
+            paths.append(rule.build(args)[1])
+    return sorted(set(paths))
+
+
+def _texts(client, paths) -> dict[str, str]:
+    return {path: client.get(path).get_data(as_text=True) for path in paths}
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_the_console_shows_names_and_comments_only_within_the_readers_scope(private_world, reader):
+    client = private_world.test_client()
+    assert login(client, reader).status_code == 302
+    for point_id, secrets in PRIVATE.items():
+        shown = _texts(client, _console_paths(private_world, point_id))
+        page, history = shown[f"/operator/points/{point_id}"], shown[f"/operator/points/{point_id}/history"]
+        if point_id in READERS[reader]:
+            assert all(secret in page for secret in secrets[1:]), (reader, point_id)  # both comments
+            assert secrets[0] in page and secrets[0] in history  # who answered, who changed
+            assert "private-note" not in page + history
+        else:
+            for path, text in shown.items():
+                for secret in secrets:
+                    if secret != reader:  # (a reader's own name is in the console's header)
+                        assert secret not in text, (reader, path, secret)
+            # The public view instead: the reports counted, the history's authors by kind.
+            assert "private-note" in page and "private-note" in history
+            assert 'class="report-counts"' in page and "(1)</h2>" in page
+            assert "<td>оператор</td>" in history
+
+
+def test_console_exports_hold_no_names_or_comments(private_world):
+    client = private_world.test_client()
+    login(client, "admin")
+    for path in ("/operator/export.csv", "/operator/export.geojson"):
+        text = client.get(path).get_data(as_text=True)
+        assert "kyiv-01" in text
+        assert not [s for secrets in PRIVATE.values() for s in secrets if s in text], path
+    login(client, "op-kyiv-hanna")
+    assert client.get("/operator/export.csv").status_code == 403  # exports are the admins'
+
+
+@pytest.mark.parametrize("reader", [None, "admin", "op-kyiv-hanna"])
+def test_public_pages_and_the_api_never_show_names_or_comments(private_world, reader):
+    """Whoever asks, logged in to the console or not: the public outputs are the same."""
+    client = private_world.test_client()
+    if reader:
+        login(client, reader)
+    for path, text in _texts(client, PUBLIC_PATHS).items():
+        assert not [s for secrets in PRIVATE.values() for s in secrets if s in text], path
+    page = client.get(f"/points/{KYIV_POINT}").get_data(as_text=True)
+    assert "оператор" in page  # who in general, not by name
+
+
+def test_a_stranger_reaches_no_console_page(private_world):
+    client = private_world.test_client()
+    for path in _console_paths(private_world, KYIV_POINT):
+        if path == "/operator/login":
+            continue
+        response = client.get(path)
+        assert response.status_code == 302 and "/operator/login" in response.headers["Location"], path
+
+
+@pytest.mark.parametrize(
+    ("role", "regions", "settlements", "disabled", "sees"),
+    [
+        ("admin", (), (), False, {"kyiv", "lviv"}),
+        ("viewer", (), (), False, {"kyiv", "lviv"}),
+        ("viewer", ("львівська обл.",), (), False, {"lviv"}),  # case folded, as the write scope
+        ("operator", ("Київська обл.",), (), False, {"kyiv"}),
+        ("operator", (), ("Львів",), False, {"lviv"}),
+        ("admin", (), (), True, set()),
+    ],
+)
+def test_who_may_read_a_points_private_details(role, regions, settlements, disabled, sees):
+    from helpers import make_point
+
+    from locator.domain.users import Role, User
+
+    user = User(1, "u", Role(role), regions, settlements, disabled=disabled)
+    points = {
+        "kyiv": make_point("k", region="Київська обл.", settlement="Київ"),
+        "lviv": make_point("l", region="Львівська обл.", settlement="Львів"),
+    }
+    assert {name for name, point in points.items() if user.may_read_private(point)} == sees
+
+
+def test_public_history_names_kinds_of_authors_only():
+    from locator.domain.users import author_kind
+
+    assert [
+        author_kind(by) for by in ("citizens", "import:a.geojson", "seed:x", "restore:b.db", "olena")
+    ] == [
+        "citizens",
+        "import",
+        "import",
+        "import",
+        "operator",
+    ]

@@ -195,7 +195,8 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
         config["TILE_ATTRIBUTION"],
         marker=(point.lat, point.lon),
     )
-    history = [row for row in store.history(point.id) if row["field"] in STATUS_HISTORY_FIELDS]
+    # Without authors: operators' names never leave the console (issue 16).
+    history = [row for row in store.history(point.id, authors=False) if row["field"] in STATUS_HISTORY_FIELDS]
     reports = store.reports.open_counts([point.id]).get(point.id, {})
     page = render_template(
         "public/point.html",
