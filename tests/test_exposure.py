@@ -142,7 +142,7 @@ def test_the_public_url_names_the_site_whatever_the_request_says(site_app):
     an address the site hands out (issue 16). Pages still answer any Host (docs/deployment.md)."""
     client = site_app(LOCATOR_PUBLIC_URL=PUBLIC_URL + "/").test_client()  # the slash is dropped
     assert _handed_out(client, FORGED) == {
-        "servers": PUBLIC_URL,
+        "servers": f"{PUBLIC_URL}/",
         "snippet": f"{PUBLIC_URL}/embed",
         "preview": "/embed",  # this site, as the builder was opened (its CSP frames only itself)
         "preview_src": "/embed",
@@ -164,7 +164,7 @@ def test_a_forwarded_host_never_names_the_site(site_app):
     client = site_app().test_client()
     forged = {key: value for key, value in FORGED.items() if key != "Host"} | {"X-Forwarded-Proto": "https"}
     assert _handed_out(client, forged) == {
-        "servers": "https://localhost",  # the scheme is kept
+        "servers": "https://localhost/",  # the scheme is kept
         "snippet": "https://localhost/embed",
         "preview": "/embed",
         "preview_src": "/embed",

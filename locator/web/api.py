@@ -169,7 +169,7 @@ def point_etag(point: Point, *more: Any) -> str:
 @bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3.1 description of this API."""
-    server = site_root()  # LOCATOR_PUBLIC_URL, or this request's scheme and Host
+    server = site_root() + "/"  # LOCATOR_PUBLIC_URL, or this request's scheme and Host
     etag = etag_for("openapi", server, clock=False)
     if (cached := not_modified(etag)) is not None:
         return cached

@@ -166,7 +166,7 @@ def _shown(settlement: Settlement) -> dict:
 @bp.get("/api")
 def api_page():
     """Show the API for developers: every endpoint, its parameters and answers."""
-    return render_template("public/api.html", doc=openapi.document(site_root()))
+    return render_template("public/api.html", doc=openapi.document(site_root() + "/"))
 
 
 @bp.get("/points/<point_id>")
