@@ -53,20 +53,27 @@ def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
 
 
 def _flag(text: str) -> bool:
-    if text not in ("0", "1"):
-        raise ValueError
-    return text == "1"
+    return _one_of("0", "1")(text) == "1"
 
 
-def _tile_url(text: str) -> str:
-    parts = urlsplit(text)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.netloc
-        or not all(part in text for part in ("{z}", "{x}", "{y}"))
-    ):
-        raise ValueError
-    return text
+def _http_url(*holding: str, site: bool = False) -> Callable[[str], str]:
+    """A validator of an absolute http(s) URL holding these parts (the tiles' {z}, {x}, {y}); site:
+    the site's own address or empty, without credentials, query, fragment or trailing slash."""
+
+    def check(text: str) -> str:
+        parts = urlsplit(text)
+        if (text or not site) and (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.port == 0  # (a port that is no number raises ValueError)
+            or "".join(text.split()) != text  # no spaces or line breaks
+            or not all(part in text for part in holding)
+            or (site and ("@" in parts.netloc or "?" in text or "#" in text))
+        ):
+            raise ValueError
+        return text.rstrip("/") if site else text
+
+    return check
 
 
 def _center(text: str) -> tuple[float, float]:
@@ -126,12 +133,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "LOCATOR_DB",
-        "DATABASE",
-        "instance/locator.db",
-        str,
-        "a file path",
-        "SQLite database file; created when missing.",
+        "LOCATOR_DB", "DATABASE", "instance/locator.db", str, "a file path", "SQLite file, made if missing."
     ),
     Setting(
         "LOCATOR_SYNCHRONOUS",
@@ -162,7 +164,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_TILE_URL",
         "TILE_URL",
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        _tile_url,
+        _http_url("{z}", "{x}", "{y}"),
         "an http(s) URL template with {z}, {x}, {y}",
         "Map tiles: the only thing the pages load from another host.",
     ),
@@ -289,6 +291,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Reverse proxies in front (nginx: 1): client address and scheme come from X-Forwarded-*.",
     ),
     Setting(
+        "LOCATOR_PUBLIC_URL",
+        "PUBLIC_URL",
+        "",
+        _http_url(site=True),
+        "an http(s) URL without credentials, query or fragment, e.g. https://poi.example.ua, or empty",
+        "The site's address in the absolute URLs it hands out; empty: the request's, never X-Forwarded-Host.",
+    ),
+    Setting(
         "LOCATOR_EMBED_ANCESTORS",
         "EMBED_ANCESTORS",
         "*",
@@ -362,12 +372,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Imported points must lie in this box (default: Ukraine); others are rejected by feature.",
     ),
     Setting(
-        "PORT",
-        "PORT",
-        "5000",
-        _whole(1, 65535),
-        "a TCP port number (1-65535)",
-        "Port of the served site (scripts/serve.sh).",
+        "PORT", "PORT", "5000", _whole(1, 65535), "a TCP port 1-65535", "Port scripts/serve.sh serves on."
     ),
 )
 
@@ -381,12 +386,11 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         try:
             config[setting.key] = setting.parse(raw)
         except (ValueError, TypeError, OverflowError):
-            shown = "(hidden)" if setting.env == "SECRET_KEY" else repr(raw)
+            shown = "(hidden)" if setting.env == "SECRET_KEY" or "@" in raw else repr(raw)  # a URL's password
             raise ConfigError(f"{setting.env}={shown} is not valid: expected {setting.accepts}") from None
     if config["ENV"] == "production" and len(config["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError(
-            f"SECRET_KEY must be set (at least {MIN_SECRET_KEY_LENGTH} characters)"
-            " when LOCATOR_ENV=production"
+            f"SECRET_KEY must be set ({MIN_SECRET_KEY_LENGTH}+ characters) when LOCATOR_ENV=production"
         )
     return config
 

@@ -75,6 +75,9 @@ def test_a_bad_secret_key_is_never_echoed():
         ("LOCATOR_CACHE_SECONDS", "0", "CACHE_SECONDS", 0),
         ("PORT", "8080", "PORT", 8080),
         ("PORT", "65535", "PORT", 65535),
+        ("LOCATOR_PUBLIC_URL", "", "PUBLIC_URL", ""),
+        ("LOCATOR_PUBLIC_URL", "https://poi.example.ua/", "PUBLIC_URL", "https://poi.example.ua"),
+        ("LOCATOR_PUBLIC_URL", "http://10.0.0.5:8080/poi/", "PUBLIC_URL", "http://10.0.0.5:8080/poi"),
     ],
 )
 def test_good_values_are_read(env, value, key, expected):
@@ -116,6 +119,15 @@ def test_good_values_are_read(env, value, key, expected):
         ("PORT", "0"),
         ("PORT", "65536"),
         ("PORT", "70000"),
+        ("LOCATOR_PUBLIC_URL", "poi.example.ua"),
+        ("LOCATOR_PUBLIC_URL", "//poi.example.ua"),
+        ("LOCATOR_PUBLIC_URL", "ftp://poi.example.ua"),
+        ("LOCATOR_PUBLIC_URL", "https://"),
+        ("LOCATOR_PUBLIC_URL", "https://poi.example.ua/?from=snippet"),
+        ("LOCATOR_PUBLIC_URL", "https://poi.example.ua/#map"),
+        ("LOCATOR_PUBLIC_URL", "https://poi.example.ua:https"),
+        ("LOCATOR_PUBLIC_URL", "https://poi.example.ua/\n"),
+        ("LOCATOR_PUBLIC_URL", "https://poi.example.ua/ x"),
     ],
 )
 def test_a_bad_value_raises_config_error_naming_the_variable(env, value):
@@ -126,6 +138,12 @@ def test_a_bad_value_raises_config_error_naming_the_variable(env, value):
     assert repr(value) in message
     accepts = next(setting.accepts for setting in SETTINGS if setting.env == env)
     assert accepts in message
+
+
+def test_a_public_url_with_credentials_is_refused_and_never_echoed():
+    with pytest.raises(ConfigError, match="LOCATOR_PUBLIC_URL=") as raised:
+        load(environ={"LOCATOR_PUBLIC_URL": "https://admin:hunter2@poi.example.ua"})
+    assert "hunter2" not in str(raised.value)
 
 
 def test_every_setting_has_a_valid_default_and_documentation():

@@ -128,7 +128,9 @@ def test_builder_makes_a_snippet_and_previews_it(browser, site):
             and 'sandbox="allow-scripts allow-popups"' in snippet
         )
         assert "services=water" in snippet and "region=" in snippet
-        assert "services=water" in page.get_attribute("#preview", "src")
+        assert f'src="{site.url("/embed?")}' in snippet  # the site's own address (LOCATOR_PUBLIC_URL)
+        preview = page.get_attribute("#preview", "src")
+        assert preview.startswith("/embed?") and "services=water" in preview  # from wherever it was opened
         frame = page.frame_locator("#preview")
         expect(frame.locator("#map-app")).to_have_attribute("data-loaded", "true")
         tab.guard.assert_clean(page)

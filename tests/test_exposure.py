@@ -4,6 +4,7 @@ cached, /healthz tells strangers only up or down, and each route reads only the 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from helpers import assert_problem, csrf_token, login
@@ -91,19 +92,251 @@ def test_an_api_write_past_its_limit_is_refused_and_changes_nothing(
     assert small.status_code == 200  # a normal write is well inside the limit
 
 
-def test_a_forwarded_host_never_names_the_site(db_path):
-    """Behind a trusted proxy the client's address and scheme come from X-Forwarded-*, but never
-    the host: a client can send X-Forwarded-Host through the proxy (issue 16)."""
+# What a client may send to name another site: the Host itself, and every forwarding header.
+FORGED = {
+    "Host": "evil.example",
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Proto": "http",
+    "X-Forwarded-Port": "8443",
+    "X-Forwarded-Prefix": "/evil",
+    "Forwarded": 'host=evil.example;proto=http;for="198.51.100.7"',
+}
+PUBLIC_URL = "https://poi.example.ua"
+
+
+@pytest.fixture
+def site_app(db_path, monkeypatch):
+    """An app behind one trusted proxy; make(LOCATOR_PUBLIC_URL=...) sets environment variables."""
     from locator import create_app
 
-    app = create_app({"DATABASE": str(db_path), "SEED_FILE": "", "TRUSTED_PROXIES": 1})
-    try:
-        forged = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
-        document = app.test_client().get("/api/v1/openapi.json", headers=forged)
-        assert document.status_code == 200
-        assert "evil.example" not in document.get_data(as_text=True)
-        assert document.get_json()["servers"][0]["url"].startswith("https://localhost")  # the scheme is kept
-        builder = app.test_client().get("/embed/builder", headers=forged)
-        assert builder.status_code == 200 and "evil.example" not in builder.get_data(as_text=True)
-    finally:
+    made = []
+
+    def make(**environment):
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        app = create_app({"DATABASE": str(db_path), "SEED_FILE": "", "TRUSTED_PROXIES": 1})
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
         app.extensions["locator.store"].close()
+
+
+def _handed_out(client, headers) -> dict[str, str]:
+    """Every absolute URL the site hands out, as a client with these headers sees it."""
+    builder = client.get("/embed/builder", headers=headers).get_data(as_text=True)
+    widget = client.get("/embed", headers=headers).get_data(as_text=True)
+    return {
+        "servers": client.get("/api/v1/openapi.json", headers=headers).get_json()["servers"][0]["url"],
+        "snippet": re.search(r'data-widget-url="([^"]*)"', builder).group(1),
+        "preview": re.search(r'data-preview-url="([^"]*)"', builder).group(1),
+        "preview_src": re.search(r'<iframe id="preview"[^>]* src="([^"]*)"', builder).group(1),
+        "widget_home": re.search(r'class="embed-credit"><a href="([^"]*)"', widget).group(1),
+        "redirect": client.get("/operator", headers=headers).headers["Location"],
+    }
+
+
+def test_the_public_url_names_the_site_whatever_the_request_says(site_app):
+    """With LOCATOR_PUBLIC_URL, no header of a request (Host, X-Forwarded-*, Forwarded) reaches
+    an address the site hands out (issue 16). Pages still answer any Host (docs/deployment.md)."""
+    client = site_app(LOCATOR_PUBLIC_URL=PUBLIC_URL + "/").test_client()  # the slash is dropped
+    assert _handed_out(client, FORGED) == {
+        "servers": f"{PUBLIC_URL}/",
+        "snippet": f"{PUBLIC_URL}/embed",
+        "preview": "/embed",  # this site, as the builder was opened (its CSP frames only itself)
+        "preview_src": "/embed",
+        "widget_home": f"{PUBLIC_URL}/",
+        "redirect": f"{PUBLIC_URL}/operator/",
+    }
+    for path in ("/", "/api", "/embed/builder", "/embed", "/manifest.webmanifest", "/api/v1/openapi.json"):
+        response = client.get(path, headers=FORGED)
+        assert response.status_code == 200, path
+        assert "evil" not in response.get_data(as_text=True), path
+    manifest = client.get("/manifest.webmanifest", headers=FORGED).get_json()
+    assert {manifest[key] for key in ("id", "start_url", "scope")} == {"/"}  # relative: no host at all
+
+
+def test_a_forwarded_host_never_names_the_site(site_app):
+    """Without LOCATOR_PUBLIC_URL the address is the request's scheme and Host; behind a trusted
+    proxy the scheme comes from X-Forwarded-Proto, but never the host: a client can send
+    X-Forwarded-Host through the proxy (issue 16)."""
+    client = site_app().test_client()
+    forged = {key: value for key, value in FORGED.items() if key != "Host"} | {"X-Forwarded-Proto": "https"}
+    assert _handed_out(client, forged) == {
+        "servers": "https://localhost/",  # the scheme is kept
+        "snippet": "https://localhost/embed",
+        "preview": "/embed",
+        "preview_src": "/embed",
+        "widget_home": "https://localhost/",
+        "redirect": "/operator/",  # a slash redirect names no host at all
+    }
+    for path in ("/api/v1/openapi.json", "/embed/builder", "/embed"):
+        assert "evil" not in client.get(path, headers=forged).get_data(as_text=True), path
+
+
+# -- what the console shows of points outside the reader's scope (issue 16, docs/operators.md) -----
+
+KYIV_POINT, LVIV_POINT = "kyiv-01", "lviv-01"
+# What only the point's own readers may see: who wrote it, what citizens typed.
+PRIVATE = {
+    KYIV_POINT: ("op-kyiv-hanna", "Кличте Марію, +380 67 000 00 01", "Відповіли: сусід Тарас"),
+    LVIV_POINT: ("op-lviv-petro", "Я Ігор з третього поверху", "Відповіли: пані Оксана"),
+}
+READERS = {  # who reads, and the points whose private details they see
+    "admin": {KYIV_POINT, LVIV_POINT},
+    "kc": {KYIV_POINT, LVIV_POINT},  # a viewer without a scope: the call centre, everywhere
+    "kc-lviv": {LVIV_POINT},  # a viewer given a region sees it there only
+    "op-kyiv-hanna": {KYIV_POINT},
+    "op-lviv-petro": {LVIV_POINT},
+}
+PUBLIC_PATHS = [
+    "/",
+    "/list?q=Київ",
+    "/list?q=Львів",
+    "/embed",
+    f"/points/{KYIV_POINT}",
+    f"/points/{LVIV_POINT}",
+    f"/api/v1/points/{KYIV_POINT}",
+    f"/api/v1/points/{LVIV_POINT}",
+    "/api/v1/points",
+    "/api/v1/points.geojson",
+    "/api/v1/points.csv",
+    "/api/v1/points?format=compact",
+    "/api/v1/changes",
+    "/api/v1/nearest?lat=50.45&lon=30.52&k=5",
+    "/api/v1/nearest?lat=49.84&lon=24.03&k=5",
+]
+
+
+@pytest.fixture
+def private_world(app, store, seeded, make_user):
+    """Two scoped operators, each of whom wrote to a point of their region, and citizens' comments
+    on both points, one report answered (its answerer's name is private too)."""
+    from locator.domain.reports import Report, ReportKind
+    from locator.services import points as commands
+    from locator.services.reports import dismiss_reports
+
+    make_user("admin", "admin")
+    make_user("kc", "viewer")
+    make_user("kc-lviv", "viewer", regions=["Львівська обл."])
+    regions = {KYIV_POINT: "Київська обл.", LVIV_POINT: "Львівська обл."}
+    for point_id, (name, comment, answered) in PRIVATE.items():
+        operator = make_user(name, "operator", regions=[regions[point_id]])
+        store.reports.add(Report(point_id, ReportKind.FULL, comment=answered), source="a")
+        dismiss_reports(store, operator, point_id, None)  # answered, by name
+        commands.set_status(store, operator, point_id, None, status="full")  # history, by name
+        store.reports.add(Report(point_id, ReportKind.CLOSED, comment=comment), source="b")
+    return app
+
+
+def _console_paths(app, point_id: str) -> list[str]:
+    """Every page the console answers to GET for a point (and its lists and exports): a new
+    page or JSON endpoint is checked here without being named."""
+    from locator import console
+
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] not in console.BLUEPRINT_NAMES or "GET" not in rule.methods:
+            continue
+        values = {"point_id": point_id, "fmt": ["csv", "geojson"]}
+        for fmt in values["fmt"] if "fmt" in rule.arguments else [None]:
+            args = {name: fmt if name == "fmt" else values[name] for name in rule.arguments}
+            paths.append(rule.build(args)[1])
+    return sorted(set(paths))
+
+
+def _texts(client, paths) -> dict[str, str]:
+    return {path: client.get(path).get_data(as_text=True) for path in paths}
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+def test_the_console_shows_names_and_comments_only_within_the_readers_scope(private_world, reader):
+    client = private_world.test_client()
+    assert login(client, reader).status_code == 302
+    for point_id, secrets in PRIVATE.items():
+        shown = _texts(client, _console_paths(private_world, point_id))
+        page, history = shown[f"/operator/points/{point_id}"], shown[f"/operator/points/{point_id}/history"]
+        if point_id in READERS[reader]:
+            assert all(secret in page for secret in secrets[1:]), (reader, point_id)  # both comments
+            assert secrets[0] in page and secrets[0] in history  # who answered, who changed
+            assert "private-note" not in page + history
+        else:
+            for path, text in shown.items():
+                for secret in secrets:
+                    if secret != reader:  # (a reader's own name is in the console's header)
+                        assert secret not in text, (reader, path, secret)
+            # The public view instead: the reports counted, the history's authors by kind.
+            assert "private-note" in page and "private-note" in history
+            assert 'class="report-counts"' in page and "(1)</h2>" in page
+            assert "<td>оператор</td>" in history
+
+
+def test_console_exports_hold_no_names_or_comments(private_world):
+    client = private_world.test_client()
+    login(client, "admin")
+    for path in ("/operator/export.csv", "/operator/export.geojson"):
+        text = client.get(path).get_data(as_text=True)
+        assert "kyiv-01" in text
+        assert not [s for secrets in PRIVATE.values() for s in secrets if s in text], path
+    login(client, "op-kyiv-hanna")
+    assert client.get("/operator/export.csv").status_code == 403  # exports are the admins'
+
+
+@pytest.mark.parametrize("reader", [None, "admin", "op-kyiv-hanna"])
+def test_public_pages_and_the_api_never_show_names_or_comments(private_world, reader):
+    """Whoever asks, logged in to the console or not: the public outputs are the same."""
+    client = private_world.test_client()
+    if reader:
+        login(client, reader)
+    for path, text in _texts(client, PUBLIC_PATHS).items():
+        assert not [s for secrets in PRIVATE.values() for s in secrets if s in text], path
+    page = client.get(f"/points/{KYIV_POINT}").get_data(as_text=True)
+    assert "оператор" in page  # who in general, not by name
+
+
+def test_a_stranger_reaches_no_console_page(private_world):
+    client = private_world.test_client()
+    for path in _console_paths(private_world, KYIV_POINT):
+        if path == "/operator/login":
+            continue
+        response = client.get(path)
+        assert response.status_code == 302 and "/operator/login" in response.headers["Location"], path
+
+
+@pytest.mark.parametrize(
+    ("role", "regions", "settlements", "disabled", "sees"),
+    [
+        ("admin", (), (), False, {"kyiv", "lviv"}),
+        ("viewer", (), (), False, {"kyiv", "lviv"}),
+        ("viewer", ("львівська обл.",), (), False, {"lviv"}),  # case folded, as the write scope
+        ("operator", ("Київська обл.",), (), False, {"kyiv"}),
+        ("operator", (), ("Львів",), False, {"lviv"}),
+        ("admin", (), (), True, set()),
+    ],
+)
+def test_who_may_read_a_points_private_details(role, regions, settlements, disabled, sees):
+    from helpers import make_point
+
+    from locator.domain.users import Role, User
+
+    user = User(1, "u", Role(role), regions, settlements, disabled=disabled)
+    points = {
+        "kyiv": make_point("k", region="Київська обл.", settlement="Київ"),
+        "lviv": make_point("l", region="Львівська обл.", settlement="Львів"),
+    }
+    assert {name for name, point in points.items() if user.may_read_private(point)} == sees
+
+
+def test_public_history_names_kinds_of_authors_only():
+    from locator.domain.users import author_kind
+
+    assert [
+        author_kind(by) for by in ("citizens", "import:a.geojson", "seed:x", "restore:b.db", "olena")
+    ] == [
+        "citizens",
+        "import",
+        "import",
+        "import",
+        "operator",
+    ]

@@ -88,8 +88,11 @@ def point(point_id: str):
         config["TILE_ATTRIBUTION"],
         marker=(here.lat, here.lon),
     )
+    # Comments and who answered them only where the reader may see them (User.may_read_private);
+    # elsewhere the counts, as the public point page shows them.
+    private = g.user.may_read_private(current)
     reports = store().reports
-    open_reports = reports.open_for(current.id)
+    report_counts = reports.open_counts([current.id]).get(current.id, Counter())
     return render_template(
         "operator/point.html",
         point=current,
@@ -101,10 +104,12 @@ def point(point_id: str):
         now=now,
         stale=current.is_stale(now, stale_after()),
         statuses=OPERATOR_STATUSES,
-        open_reports=open_reports,
-        report_counts=Counter(row["kind"] for row in open_reports),
+        private=private,
+        report_counts=report_counts,
+        report_total=sum(report_counts.values()),
         report_senders=reports.open_senders(current.id),
-        answered_reports=reports.answered_for(current.id, limit=20),
+        open_reports=reports.open_for(current.id) if private else [],
+        answered_reports=reports.answered_for(current.id, limit=20) if private else [],
     )
 
 
@@ -176,11 +181,11 @@ def archive(point_id: str):
 @bp.get("/points/<point_id>/history")
 @login_required
 def history(point_id: str):
-    """Who changed what, from what, to what, when."""
+    """Who changed what, from what, to what, when (who by name only where User.may_read_private)."""
     current = point_or_404(point_id)
-    return render_template(
-        "operator/history.html", point=current, history=store().history(point_id, limit=1000)
-    )
+    private = g.user.may_read_private(current)
+    history = store().history(point_id, limit=1000, authors=private)
+    return render_template("operator/history.html", point=current, history=history, private=private)
 
 
 def _save(point_id: str, write: Callable[[], Point], message: Callable[[Point], str]):

@@ -24,6 +24,18 @@ class Role(StrEnum):
     VIEWER = "viewer"  # reads the console (e.g. a call centre)
 
 
+# Who wrote a history row, as anyone may know it: never an operator's name (issue 16).
+CITIZENS = "citizens"  # the author of the flag enough citizens' reports set (store/reports.py)
+SYSTEM_AUTHORS = ("import", "seed", "restore")  # system actors' names begin so (services/actors.py)
+
+
+def author_kind(by: str) -> str:
+    """A history row's author as the public sees it: "citizens", "import" or "operator"."""
+    if by == CITIZENS:
+        return CITIZENS
+    return "import" if by.startswith(SYSTEM_AUTHORS) else "operator"
+
+
 @dataclass(frozen=True)
 class User:
     id: int
@@ -67,6 +79,17 @@ class User:
 
     def may_edit(self, point: Point) -> bool:
         return self.may_edit_place(point.region, point.settlement)
+
+    def may_read_private(self, point: Point) -> bool:
+        """What the public never sees of a point: operators' names in its history and citizens'
+        report comments (free text that may hold personal data). Admins see them everywhere,
+        operators only in their scope, viewers everywhere unless given regions or settlements
+        (then there only). Elsewhere the console shows the point as the public sees it."""
+        if self.disabled:
+            return False
+        if self.role is Role.ADMIN or (self.role is Role.VIEWER and not self.scope_keys):
+            return True
+        return fold(point.region) in self.scope_keys or fold(point.settlement) in self.scope_keys
 
     @property
     def is_admin(self) -> bool:

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.datastructures import Headers
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request
 
 from locator.http.routes import API_PREFIX, READ_METHODS
+from locator.http.urls import redirect_target
 
 
 class ResponseHeaders(Headers):
@@ -62,7 +64,8 @@ class LocatorFlask(Flask):
     """Flask with the two per-request costs it lets an app trim: response headers (above), and
     ``ensure_sync``, which asks ``inspect`` about every hook and view on every request (eleven
     times a request here); nothing here is async, and a function's answer never changes. Its
-    JSON bodies are read strictly (StrictJSONProvider)."""
+    JSON bodies are read strictly (StrictJSONProvider), and its slash redirects name the site's
+    address, not the request's Host (http/urls.py)."""
 
     response_class = LocatorResponse
     json_provider_class = StrictJSONProvider
@@ -79,6 +82,12 @@ class LocatorFlask(Flask):
             return made
         except TypeError:  # an unhashable callable
             return super().ensure_sync(func)
+
+    def raise_routing_exception(self, request: Request) -> NoReturn:
+        error = request.routing_exception
+        if isinstance(error, RequestRedirect):
+            error.new_url = redirect_target(self, error.new_url)
+        super().raise_routing_exception(request)
 
 
 class SessionUnlessApiRead(SecureCookieSessionInterface):

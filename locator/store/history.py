@@ -14,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from locator.domain.point import EDITABLE_FIELDS, Point, Status, format_time
+from locator.domain.users import author_kind
 
 HISTORY_FIELDS = EDITABLE_FIELDS + ("verified_at",)
 INSERT_HISTORY = 'INSERT INTO history (point_id, seq, at, "by", field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)'
@@ -24,14 +25,22 @@ def record_history(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     conn.executemany(INSERT_HISTORY, rows)
 
 
-def point_history(db: sqlite_utils.Database, point_id: str, limit: int) -> list[dict[str, Any]]:
-    """A point's changes, newest first, with their authors (the console's view)."""
-    return list(
+def point_history(
+    db: sqlite_utils.Database, point_id: str, limit: int, *, authors: bool = True
+) -> list[dict[str, Any]]:
+    """A point's changes, newest first. With authors, "by" names who (the console of the point's
+    own operators); without, "author" says only what kind of author ("operator", "citizens",
+    "import": users.author_kind) and no row carries a name."""
+    rows = list(
         db.query(
             "SELECT seq, at, by, field, old, new FROM history WHERE point_id = ? ORDER BY id DESC LIMIT ?",
             [point_id, limit],
         )
     )
+    if not authors:
+        for row in rows:
+            row["author"] = author_kind(row.pop("by") or "")
+    return rows
 
 
 def change_feed(db: sqlite_utils.Database, since: int, limit: int) -> list[dict[str, Any]]:

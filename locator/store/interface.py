@@ -189,8 +189,9 @@ class PointsBackend(Protocol):
     def changed_since(self, seq: int) -> tuple[int, list[Point], list[str]]:
         """(current counter, points changed after seq, ids deleted after seq), read at one moment."""
 
-    def history(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:
-        """A point's changes, newest first, with their authors."""
+    def history(self, point_id: str, limit: int = 200, *, authors: bool = True) -> list[dict[str, Any]]:
+        """A point's changes, newest first, with their authors ("by"); authors=False: each row says
+        only the kind of author ("author": operator, citizens or import), never a name."""
 
     def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
         """The public change feed after a cursor, oldest first, without authors."""

@@ -135,9 +135,9 @@ class Store(SQLiteConnection):
             ]
         return current, changed, deleted
 
-    def history(self, point_id: str, limit: int = 200) -> list[dict[str, Any]]:
-        """A point's changes, newest first."""
-        return point_history(self.db, point_id, limit)
+    def history(self, point_id: str, limit: int = 200, *, authors: bool = True) -> list[dict[str, Any]]:
+        """A point's changes, newest first; authors=False: no names (store/history.py)."""
+        return point_history(self.db, point_id, limit, authors=authors)
 
     def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
         """History rows after a cursor, oldest first: the public change feed (no authors)."""

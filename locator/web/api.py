@@ -18,6 +18,7 @@ from locator.http.bodies import BR_QUALITY_KEPT, BR_QUALITY_KEPT_LONG, BodyCache
 from locator.http.encoding import json_response, kept_or_made_response
 from locator.http.errors import ApiError
 from locator.http.policy import etag_for, etag_valid_until, not_modified
+from locator.http.urls import site_root
 from locator.io.compact import compact_table
 from locator.io.features import feature_collection, point_feature, points_csv
 from locator.io.json_bytes import dump_json
@@ -168,10 +169,11 @@ def point_etag(point: Point, *more: Any) -> str:
 @bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3.1 description of this API."""
-    etag = etag_for("openapi", request.host_url, clock=False)
+    server = site_root() + "/"  # LOCATOR_PUBLIC_URL, or this request's scheme and Host
+    etag = etag_for("openapi", server, clock=False)
     if (cached := not_modified(etag)) is not None:
         return cached
-    return json_response(dump_json(openapi.document(request.host_url)), etag, "application/json")
+    return json_response(dump_json(openapi.document(server)), etag, "application/json")
 
 
 CHANGES_PAGE = 500  # default and largest page of the change feed

@@ -14,6 +14,7 @@ from locator.domain.filters import fold, parse_filter
 from locator.domain.point import SERVICES, Category, Kind, Status
 from locator.domain.validation import ValidationError, parse_coordinate
 from locator.http.errors import ApiError
+from locator.http.urls import external_url
 from locator.search.places import find_places
 from locator.web import labels
 from locator.web.i18n import LANGUAGES
@@ -91,6 +92,7 @@ def widget():
         services=SERVICES,
         chosen=options["filter"].services,
         statuses=list(Status),
+        home_url=external_url("public.map_page"),  # opens in a new tab, on the site's address
         switch=[
             (code, url_for("embed.widget", **(request.args.to_dict() | {"lang": code}))) for code in LANGUAGES
         ],
@@ -107,5 +109,8 @@ def builder():
         kinds=list(Kind),
         categories=list(Category),
         regions=current_app.extensions["locator.store"].regions(),
-        widget_url=url_for("embed.widget", _external=True),
+        # The snippet names the site's address (LOCATOR_PUBLIC_URL); the preview is this site,
+        # whatever address the builder was opened at (the page's CSP frames only its own origin).
+        widget_url=external_url("embed.widget"),
+        preview_url=url_for("embed.widget"),
     )

@@ -28,6 +28,13 @@ REPORT = {
 }
 KIND = {"fixed": _l("Стаціонарний"), "mobile": _l("Мобільний")}
 ROLE = {"admin": _l("адміністратор"), "operator": _l("оператор"), "viewer": _l("спостерігач")}
+# A history row's author without a name (domain/users.author_kind): the public page, and the
+# console for a point outside the reader's scope.
+AUTHOR = {
+    "citizens": _l("громадяни (повідомлення)"),
+    "import": _l("імпорт даних"),
+    "operator": _l("оператор"),
+}
 CATEGORY = {"state": _l("ДСНС / місцева влада"), "business": _l("Відповідальний бізнес")}
 SERVICE = {
     "power": _l("Електрика, зарядка"),
@@ -147,5 +154,6 @@ def init_app(app: Flask) -> None:
         FIELD_LABEL=FIELD,
         REPORT_LABEL=REPORT,
         ROLE_LABEL=ROLE,
+        AUTHOR_LABEL=AUTHOR,
         services_order=SERVICES,
     )

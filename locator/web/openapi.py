@@ -166,7 +166,7 @@ COMPONENTS: dict[str, Any] = DATA["components"] | {"schemas": DATA["components"]
 
 
 def document(server_url: str = "/") -> dict[str, Any]:
-    """The whole document, for a site served at server_url."""
+    """The whole document, for a site served at server_url (http/urls.site_root)."""
     return {
         "openapi": DATA["openapi"],
         "info": DATA["info"],

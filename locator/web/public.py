@@ -11,6 +11,7 @@ from locator.domain.filters import PointFilter
 from locator.domain.point import SERVICES, Category, Kind, Status, utcnow
 from locator.domain.reports import ReportKind
 from locator.domain.validation import ID_PATTERN, MAX_ID, parse_coordinate
+from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
 from locator.search.gazetteer import Settlement
 from locator.store import NotFoundError
@@ -165,7 +166,7 @@ def _shown(settlement: Settlement) -> dict:
 @bp.get("/api")
 def api_page():
     """Show the API for developers: every endpoint, its parameters and answers."""
-    return render_template("public/api.html", doc=openapi.document(request.host_url))
+    return render_template("public/api.html", doc=openapi.document(site_root() + "/"))
 
 
 @bp.get("/points/<point_id>")
@@ -194,7 +195,8 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
         config["TILE_ATTRIBUTION"],
         marker=(point.lat, point.lon),
     )
-    history = [row for row in store.history(point.id) if row["field"] in STATUS_HISTORY_FIELDS]
+    # Without authors: operators' names never leave the console (issue 16).
+    history = [row for row in store.history(point.id, authors=False) if row["field"] in STATUS_HISTORY_FIELDS]
     reports = store.reports.open_counts([point.id]).get(point.id, {})
     page = render_template(
         "public/point.html",

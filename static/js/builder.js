@@ -1,13 +1,15 @@
-/* Widget builder: the chosen options become the iframe's query string, preview and snippet. */
+/* Widget builder: the chosen options become the iframe's query string, preview and snippet.
+   The snippet names the site's public address; the preview loads the widget from this page's own. */
 (function () {
   "use strict";
   var form = document.getElementById("builder-form");
   var preview = document.getElementById("preview");
   var snippet = document.getElementById("snippet");
   var base = form.dataset.widgetUrl;
+  var previewBase = form.dataset.previewUrl;
   var words = JSON.parse(form.dataset.text); // in the page's language
 
-  function widgetUrl() {
+  function widgetQuery() {
     var params = new URLSearchParams();
     var region = form.elements.region.value;
     var settlement = form.elements.settlement.value.trim();
@@ -20,8 +22,7 @@
     if (statuses.length && statuses.length < form.elements.status.length) {
       params.set("status", statuses.map(function (i) { return i.value; }).join(","));
     }
-    var query = params.toString();
-    return query ? base + "?" + query : base;
+    return params.toString();
   }
 
   function escapeAttribute(value) {
@@ -29,9 +30,11 @@
   }
 
   function update() {
-    var url = widgetUrl();
+    var query = widgetQuery();
+    var url = query ? base + "?" + query : base;
+    var previewUrl = query ? previewBase + "?" + query : previewBase;
     var height = Math.min(1200, Math.max(300, parseInt(form.elements.height.value, 10) || 520));
-    if (preview.getAttribute("src") !== url) preview.setAttribute("src", url);
+    if (preview.getAttribute("src") !== previewUrl) preview.setAttribute("src", previewUrl);
     preview.setAttribute("height", String(height));
     snippet.value =
       '<iframe src="' + escapeAttribute(url) + '" title="' + escapeAttribute(words.iframe_title) + '" width="100%" height="' + height +
