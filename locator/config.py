@@ -369,7 +369,7 @@ SETTINGS: tuple[Setting, ...] = (
         "22.0,44.3,40.3,52.4",
         _bounds,
         "min_lon,min_lat,max_lon,max_lat in degrees",
-        "Imported points must lie in this box (default: Ukraine); others are rejected by feature.",
+        "Every written point and stop (API, console, import) must lie in this box (default: Ukraine).",
     ),
     Setting(
         "PORT", "PORT", "5000", _whole(1, 65535), "a TCP port 1-65535", "Port scripts/serve.sh serves on."

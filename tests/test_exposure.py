@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from helpers import assert_problem, csrf_token, login
+from helpers import assert_problem, csrf_token, login, make_point
 
 STRANGER = {"REMOTE_ADDR": "203.0.113.5"}  # not in LOCATOR_METRICS_ALLOW (127.0.0.1, ::1)
 CONSOLE_PAGES = [
@@ -340,3 +340,25 @@ def test_public_history_names_kinds_of_authors_only():
         "import",
         "operator",
     ]
+
+
+@pytest.mark.parametrize(
+    "origin, accepted",
+    [
+        (PUBLIC_URL, True),  # a page of the site, through a proxy that forwards another Host
+        ("http://127.0.0.1:8000", True),  # the Host the request came with
+        ("https://evil.example", False),
+        ("https://poi.example.ua.evil.example", False),
+        ("null", False),
+    ],
+)
+def test_reports_come_from_the_sites_own_pages_as_the_public_url_names_them(site_app, origin, accepted):
+    app = site_app(LOCATOR_PUBLIC_URL=PUBLIC_URL)
+    app.extensions["locator.store"].import_points([make_point("p1")])
+    client = app.test_client()
+    response = client.post(
+        "/api/v1/points/p1/reports",
+        json={"kind": "closed"},
+        headers={"Origin": origin, "Host": "127.0.0.1:8000"},
+    )
+    assert response.status_code == (201 if accepted else 403), response.get_data(as_text=True)

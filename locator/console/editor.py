@@ -11,6 +11,8 @@ from locator.console.writes import form_version, point_or_404
 from locator.domain.point import EDITABLE_FIELDS, OPERATOR_STATUSES, SERVICES, Category, Kind
 from locator.domain.scope import PLACE_FIELD, Forbidden
 from locator.domain.validation import ValidationError
+from locator.search.regions import canonical_region
+from locator.search.settlements import REGIONS
 from locator.services import places
 from locator.services import points as commands
 from locator.store import NotFoundError, VersionConflict
@@ -97,6 +99,9 @@ def _edit_form(record: dict, errors: dict, *, new: bool, version: int | None = N
             statuses=OPERATOR_STATUSES,
             kinds=list(Kind),
             categories=list(Category),
+            # The regions' one public spelling (search/settlements.py REGIONS): a select, not text.
+            region_names=sorted(names[0] for names in REGIONS.values()),
+            region_now=canonical_region(str(record.get("region") or "")),
         ),
         status,
     )

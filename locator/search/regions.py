@@ -16,7 +16,7 @@ import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +125,7 @@ def shared() -> RegionMap:
     return RegionMap(json.loads(REGIONS_FILE.read_text(encoding="utf-8")))
 
 
+@lru_cache(maxsize=4096)  # a file's thousands of rows spell a few dozen regions
 def canonical_region(text: str) -> str | None:
     """The region's one public name (REGIONS) for any spelling of it; "" for none, None unknown."""
     if not text or not text.strip():

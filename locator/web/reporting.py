@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from locator.domain.validation import ValidationError
 from locator.http.errors import ApiError
 from locator.http.routes import sender
+from locator.http.urls import site_root
 from locator.services.reports import submit_report
 from locator.store import NotFoundError
 from locator.store.reports import ReportLimited
@@ -35,13 +36,15 @@ def sender_key() -> str:
 
 
 def same_site_or_403() -> None:
-    """Refuse a report sent by a page of another site (browsers say so in these headers)."""
-    if request.headers.get("Sec-Fetch-Site") == "cross-site":
-        raise ApiError(403, "Forbidden", "reports are accepted from this site's pages only", "Origin")
+    """Refuse a report sent by a page of another site (browsers say so in these headers). This
+    site is the request's Host, or LOCATOR_PUBLIC_URL's when a proxy forwards another Host."""
     origin = request.headers.get("Origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
-        raise ApiError(403, "Forbidden", "reports are accepted from this site's pages only", "Origin")
-    if origin == "null":
+    ours = {request.host, urlsplit(site_root()).netloc}
+    if (
+        request.headers.get("Sec-Fetch-Site") == "cross-site"
+        or origin == "null"
+        or (origin and urlsplit(origin).netloc not in ours)
+    ):
         raise ApiError(403, "Forbidden", "reports are accepted from this site's pages only", "Origin")
 
 
