@@ -214,18 +214,20 @@ def private_world(app, store, seeded, make_user):
     """Two scoped operators, each of whom wrote to a point of their region, and citizens' comments
     on both points, one report answered (its answerer's name is private too)."""
     from locator.domain.reports import Report, ReportKind
+    from locator.search.regions import Territory
     from locator.services import points as commands
     from locator.services.reports import dismiss_reports
 
     make_user("admin", "admin")
     make_user("kc", "viewer")
     make_user("kc-lviv", "viewer", regions=["Львівська обл."])
-    regions = {KYIV_POINT: "Київська обл.", LVIV_POINT: "Львівська обл."}
+    regions = {KYIV_POINT: "Київ", LVIV_POINT: "Львівська обл."}
+    territory = Territory()
     for point_id, (name, comment, answered) in PRIVATE.items():
         operator = make_user(name, "operator", regions=[regions[point_id]])
         store.reports.add(Report(point_id, ReportKind.FULL, comment=answered), source="a")
-        dismiss_reports(store, operator, point_id, None)  # answered, by name
-        commands.set_status(store, operator, point_id, None, status="full")  # history, by name
+        dismiss_reports(store, territory, operator, point_id, None)  # answered, by name
+        commands.set_status(store, territory, operator, point_id, None, status="full")  # history, by name
         store.reports.add(Report(point_id, ReportKind.CLOSED, comment=comment), source="b")
     return app
 

@@ -31,6 +31,7 @@ from locator.domain.validation import parse_point
 from locator.search import distance as sphere
 from locator.search import nearest
 from locator.search.distance import EARTH_RADIUS_M, bearing_deg, compass, haversine_each_m, haversine_m
+from locator.search.regions import Territory
 from locator.store import beacon
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -432,7 +433,10 @@ def test_another_app_on_the_same_file_sees_every_write_at_once(client, seeded, d
     other_store.close()
 
 
-def test_a_separate_process_import_is_seen_by_the_next_request(client, seeded, db_path, tmp_path):
+def test_a_separate_process_import_is_seen_by_the_next_request(client, store, seeded, db_path, tmp_path):
+    # The seed spells regions many ways (one blank); an import settles them. Settle them first.
+    seeded = [Territory().settle(p, follow=True) for p in seeded]
+    store.import_points(seeded)
     assert nearest_ids(client)[0] == "kyiv-01"
     keep = [p for p in seeded if p.id != "kyiv-01"]  # deleted by --replace
     keep = [p.with_changes(status=Status.CLOSED) if p.id == "kyiv-02" else p for p in keep]

@@ -118,7 +118,12 @@ B_API_WRITES = [
         id="post-in-B",
     ),
     pytest.param("PATCH", f"/api/v1/points/{B_POINT}", {"status": "closed"}, id="patch-B"),
-    pytest.param("PATCH", f"/api/v1/points/{A_POINT}", {"region": LVIV}, id="patch-region-A-to-B"),
+    pytest.param(
+        "PATCH",
+        f"/api/v1/points/{A_POINT}",
+        {"region": LVIV, "lat": 49.84, "lon": 24.03},
+        id="patch-region-A-to-B",
+    ),
     pytest.param("PATCH", f"/api/v1/points/{B_POINT}", {"region": KYIV}, id="patch-region-B-to-A"),
 ]
 
@@ -202,8 +207,12 @@ def test_only_admins_reach_the_console_import(app, store, world, tmp_path, who):
 @pytest.mark.parametrize(
     "batch, replace",
     [
-        pytest.param(lambda store: [make_point("new-b", region=LVIV, now=None)], False, id="add-in-B"),
-        pytest.param(lambda store: [store.get(A_POINT).with_changes(region=LVIV)], False, id="move-A-to-B"),
+        pytest.param(
+            lambda store: [make_point("new-b", lat=49.84, lon=24.03, now=None)], False, id="add-in-B"
+        ),
+        pytest.param(
+            lambda store: [store.get(A_POINT).with_changes(lat=49.84, lon=24.03)], False, id="move-A-to-B"
+        ),
         pytest.param(lambda store: [store.get(B_POINT).with_changes(name="мій")], False, id="change-B"),
         pytest.param(
             lambda store: [p for p in store.all() if p.region == KYIV], True, id="replace-deletes-B"
@@ -285,23 +294,26 @@ def test_create_checks_the_place_of_the_new_point(store, world):
     before = db_state(store)
     for actor in (VIEWER, OPERATOR_A):
         with pytest.raises(Forbidden):
-            points.create(store, actor, record)
+            points.create(store, TERRITORY, actor, record)
     assert db_state(store) == before
-    assert points.create(store, ADMIN, record).region == LVIV
-    assert points.create(store, OPERATOR_A, record | {"id": "new-a", "region": KYIV}).region == KYIV
+    assert points.create(store, TERRITORY, ADMIN, record).region == "Львівська область"
+    in_a = record | {"id": "new-a", "region": KYIV, "lat": 50.511, "lon": 30.79}  # Бровари
+    assert points.create(store, TERRITORY, OPERATOR_A, in_a).region == "Київська область"
 
 
 def test_admins_write_anywhere_through_the_api(client, store, world):
     response = client.patch(
-        f"/api/v1/points/{A_POINT}", json={"region": LVIV}, headers=world["admin"] | {"If-Match": "v1"}
+        f"/api/v1/points/{A_POINT}",
+        json={"region": LVIV, "lat": 49.84, "lon": 24.03},
+        headers=world["admin"] | {"If-Match": "v1"},
     )
     assert response.status_code == 200
-    assert store.get(A_POINT).region == LVIV
+    assert store.get(A_POINT).region == "Львівська область"
 
 
 def test_a_write_without_a_version_lands_on_what_is_stored(store, world):
     store.update(A_POINT, {"note": "інше"}, by="someone", verify=False)
-    saved = points.set_status(store, OPERATOR_A, A_POINT, None, status="closed")
+    saved = points.set_status(store, TERRITORY, OPERATOR_A, A_POINT, None, status="closed")
     assert saved.status.value == "closed" and saved.note == "інше"
 
 

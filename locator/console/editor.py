@@ -100,7 +100,7 @@ def _edit_form(record: dict, errors: dict, *, new: bool, version: int | None = N
             kinds=list(Kind),
             categories=list(Category),
             # The regions' one public spelling (search/settlements.py REGIONS): a select, not text.
-            region_names=sorted(names[0] for names in REGIONS.values()),
+            region_names=sorted(REGIONS.values()),
             region_now=canonical_region(str(record.get("region") or "")),
         ),
         status,

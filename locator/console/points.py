@@ -90,7 +90,7 @@ def point(point_id: str):
     )
     # Comments and who answered them only where the reader may see them (User.may_read_private);
     # elsewhere the counts, as the public point page shows them.
-    private = g.user.may_read_private(current)
+    private = places.may_read_private(g.user, current)
     reports = store().reports
     report_counts = reports.open_counts([current.id]).get(current.id, Counter())
     return render_template(
@@ -183,7 +183,7 @@ def archive(point_id: str):
 def history(point_id: str):
     """Who changed what, from what, to what, when (who by name only where User.may_read_private)."""
     current = point_or_404(point_id)
-    private = g.user.may_read_private(current)
+    private = places.may_read_private(g.user, current)
     history = store().history(point_id, limit=1000, authors=private)
     return render_template("operator/history.html", point=current, history=history, private=private)
 

@@ -66,12 +66,14 @@ class User:
             return False
         if self.role is Role.ADMIN:
             return True
-        if self.role is not Role.OPERATOR:
-            return False
+        return self.role is Role.OPERATOR and self.in_scope(region, settlement)
+
+    def in_scope(self, region: str, settlement: str) -> bool:
+        """Whether a place is among the user's regions or settlements. A settlement scope holds
+        within its region only (the region comes from coordinates); an entry without a region
+        (made before regions were checked) matches the name alone."""
         if fold(region) in self.region_keys:
             return True
-        # A settlement scope holds within its region only (the region comes from coordinates).
-        # An entry without a region (made before regions were checked) matches the name alone.
         name = fold(settlement)
         return bool(name) and (
             (name, fold(region)) in self.settlement_keys or (name, "") in self.settlement_keys
@@ -87,9 +89,9 @@ class User:
         (then there only). Elsewhere the console shows the point as the public sees it."""
         if self.disabled:
             return False
-        if self.role is Role.ADMIN or (self.role is Role.VIEWER and not self.scope_keys):
+        if self.role is Role.ADMIN or (self.role is Role.VIEWER and not (self.regions or self.settlements)):
             return True
-        return fold(point.region) in self.scope_keys or fold(point.settlement) in self.scope_keys
+        return self.in_scope(point.region, point.settlement)
 
     @property
     def is_admin(self) -> bool:

@@ -60,6 +60,6 @@ def _check_scope(
     existing = {point.id: point for point in store.all()}
     for point in batch:
         as_is = spelt_publicly(existing.get(point.id))
-        check_write(actor, as_is, places(territory, territory.settle(point)))
+        check_write(actor, as_is, places(territory, territory.settle(point, follow=True)))  # as read_file
     for point_id in removed:
         check_write(actor, spelt_publicly(existing[point_id]), ())

@@ -53,6 +53,11 @@ def may_edit(actor: User, point: Point) -> bool:
     return in_public_names(actor).may_edit(spelt_publicly(point))
 
 
+def may_read_private(actor: User, point: Point) -> bool:
+    """Whether the actor may read the point's operator names and report comments."""
+    return in_public_names(actor).may_read_private(spelt_publicly(point))
+
+
 def check_new(territory: Territory, actor: User, record: Mapping[str, Any]) -> dict[str, Any]:
     """A new point's record, settled and allowed (ValidationError, Forbidden otherwise)."""
     point = territory.settle(parse_point(record))
