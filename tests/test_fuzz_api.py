@@ -29,8 +29,9 @@ MAX_EXAMPLES = 40  # per operation: the file runs in about 20 s on 2 busy cores 
 RESPONSE_LIMIT_S = 2.0  # one answer; a hang or a quadratic blow-up shows up here
 # Rules JSON Schema cannot state, so a schema-valid request may break them and get a 400 naming
 # the parameter: a bbox's minimum above its maximum, a stop ending before it starts or lasting
-# over 7 days, stops on a fixed point, a missing_service report that names no service.
-CROSS_FIELD = {"bbox", "stops", "service"}
+# over 7 days, stops on a fixed point, a missing_service report that names no service, a region
+# the coordinates lie far from.
+CROSS_FIELD = {"bbox", "stops", "service", "region"}
 SEEDED = ("kyiv-01", "kyiv-02", "mob-01")
 
 # The document is built by the same pure function that serves /api/v1/openapi.json (checked

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from locator.domain import parsers as parse
+from locator.domain.regions import PUBLIC_NAMES, UKRAINE_BOUNDS
 from locator.domain.values import OPERATOR_STATUSES, SERVICES, Category, Kind, Status, Stop, utcnow
 
 # parse_point's value for a missing time: the `now` it was given; the updated_at it read.
@@ -51,6 +52,15 @@ class Field:
 BOOLEAN = {"type": "boolean"}
 STRING = {"type": "string"}
 NULLABLE_COUNT = {"type": ["integer", "null"], "minimum": 0}
+
+
+def _within(schema: dict[str, Any], low: float, high: float) -> dict[str, Any]:
+    """A coordinate as a write takes it: inside LOCATOR_BOUNDS (the document states the default)."""
+    return schema | {
+        "minimum": low,
+        "maximum": high,
+        "description": "within LOCATOR_BOUNDS (default: Ukraine)",
+    }
 
 
 def _enum(values) -> dict[str, Any]:
@@ -111,10 +121,26 @@ POINT_DECLARATION: tuple[Field, ...] = (
         in_compact=True,  # as a bit mask
     ),
     Field(
-        "lat", float, float, parse.LAT_SCHEMA, parse.parse_lat, required=True, editable=True, in_compact=True
+        "lat",
+        float,
+        float,
+        parse.LAT_SCHEMA,
+        parse.parse_lat,
+        required=True,
+        editable=True,
+        in_compact=True,
+        input_schema=_within(parse.LAT_SCHEMA, UKRAINE_BOUNDS[1], UKRAINE_BOUNDS[3]),
     ),
     Field(
-        "lon", float, float, parse.LON_SCHEMA, parse.parse_lon, required=True, editable=True, in_compact=True
+        "lon",
+        float,
+        float,
+        parse.LON_SCHEMA,
+        parse.parse_lon,
+        required=True,
+        editable=True,
+        in_compact=True,
+        input_schema=_within(parse.LON_SCHEMA, UKRAINE_BOUNDS[0], UKRAINE_BOUNDS[2]),
     ),
     *(
         Field(
@@ -126,9 +152,24 @@ POINT_DECLARATION: tuple[Field, ...] = (
             default="",
             editable=True,
             input_schema=parse.text_schema(parse.MAX_TEXT),
-            in_compact=name != "region",
+            in_compact=True,
         )
-        for name in ("address", "settlement", "region")
+        for name in ("address", "settlement")
+    ),
+    Field(
+        "region",
+        str,
+        str,
+        STRING,
+        parse.parse_text,
+        default="",
+        editable=True,
+        input_schema={
+            "type": "string",
+            "enum": ["", *PUBLIC_NAMES],
+            "description": "one of the regions' public names (other spellings of one are read as it);"
+            " blank: the region the coordinates lie in. A region given must lie within 1 km of them",
+        },
     ),
     *(
         Field(

@@ -22,15 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from locator.domain.point import Point
+from locator.domain.regions import PUBLIC_NAMES, UKRAINE_BOUNDS
 from locator.domain.validation import Problem, ValidationError
 from locator.search.settlements import REGIONS, region_code
 
 REGIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "regions.json"
-UKRAINE_BOUNDS = (22.0, 44.3, 40.3, 52.4)  # min_lon, min_lat, max_lon, max_lat: LOCATOR_BOUNDS
 BORDER_M = 1_000  # how far the shipped borders may be off; within it, either region is accepted
 CELL_DEG = 0.05
 METRES_PER_DEG = 111_195.0
-KNOWN = ", ".join(names[0] for names in REGIONS.values())
+KNOWN = ", ".join(PUBLIC_NAMES)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from locator.domain.regions import REGIONS  # the one list; others import it from here too
 from locator.search.transliteration import (
     RUSSIAN_ONLY,
     UKRAINIAN_MARKS,
@@ -31,37 +32,6 @@ log = logging.getLogger(__name__)
 GEONAMES_FILE = "cities500.json"
 COUNTRY = "UA"
 MIN_ALTERNATE = 3  # alternate names shorter than this ("Ko" for Kyiv) only add noise
-
-# GeoNames' first-level codes for Ukraine (FIPS 10-4 "UP01".."UP27").
-REGIONS = {
-    "01": ("Черкаська область", "Cherkasy Oblast"),
-    "02": ("Чернігівська область", "Chernihiv Oblast"),
-    "03": ("Чернівецька область", "Chernivtsi Oblast"),
-    "04": ("Дніпропетровська область", "Dnipropetrovsk Oblast"),
-    "05": ("Донецька область", "Donetsk Oblast"),
-    "06": ("Івано-Франківська область", "Ivano-Frankivsk Oblast"),
-    "07": ("Харківська область", "Kharkiv Oblast"),
-    "08": ("Херсонська область", "Kherson Oblast"),
-    "09": ("Хмельницька область", "Khmelnytskyi Oblast"),
-    "10": ("Кіровоградська область", "Kirovohrad Oblast"),
-    "11": ("Автономна Республіка Крим", "Autonomous Republic of Crimea"),
-    "12": ("Київ", "Kyiv"),
-    "13": ("Київська область", "Kyiv Oblast"),
-    "14": ("Луганська область", "Luhansk Oblast"),
-    "15": ("Львівська область", "Lviv Oblast"),
-    "16": ("Миколаївська область", "Mykolaiv Oblast"),
-    "17": ("Одеська область", "Odesa Oblast"),
-    "18": ("Полтавська область", "Poltava Oblast"),
-    "19": ("Рівненська область", "Rivne Oblast"),
-    "20": ("Севастополь", "Sevastopol"),
-    "21": ("Сумська область", "Sumy Oblast"),
-    "22": ("Тернопільська область", "Ternopil Oblast"),
-    "23": ("Вінницька область", "Vinnytsia Oblast"),
-    "24": ("Волинська область", "Volyn Oblast"),
-    "25": ("Закарпатська область", "Zakarpattia Oblast"),
-    "26": ("Запорізька область", "Zaporizhzhia Oblast"),
-    "27": ("Житомирська область", "Zhytomyr Oblast"),
-}
 
 
 @dataclass(frozen=True)
