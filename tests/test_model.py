@@ -138,7 +138,7 @@ def test_required_field_absent_is_a_problem(field):
         pytest.param("occupancy", 10**400, "whole number", id="occupancy-10**400"),
         ("phone", "call me", "digits"),
         ("phone", "+380<script>", "digits"),
-        ("updated_at", "yesterday", "isoformat"),
+        ("updated_at", "yesterday", "ISO 8601"),
         ("verified_at", 1700000000, "ISO 8601"),
         ("version", -3, "whole number"),
     ],

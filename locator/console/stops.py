@@ -14,6 +14,7 @@ from flask_babel import gettext
 
 from locator.console.session import login_required, store, territory
 from locator.console.writes import form_version, refused_as_http
+from locator.domain.parsers import whole_number
 from locator.domain.point import Point
 from locator.domain.validation import ValidationError
 from locator.services import stops as commands
@@ -63,8 +64,8 @@ def add_stop(point_id: str):
 @login_required
 def remove_stop(point_id: str):
     """Remove one stop (by its place in the list the operator saw; the version guards it)."""
-    raw = request.form.get("index", "")
-    index = int(raw) if raw.isdigit() else -1
+    index = whole_number(request.form.get("index", ""))
+    index = -1 if index is None else index
     try:
         return _save_schedule(
             point_id,

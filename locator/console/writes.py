@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from flask import abort, request
 
 from locator.console.session import store
+from locator.domain.parsers import whole_number
 from locator.domain.point import Point
 from locator.domain.scope import Forbidden
 from locator.store import NotFoundError
@@ -16,8 +17,7 @@ from locator.store import NotFoundError
 
 def form_version() -> int | None:
     """The version the form was made from; None if it carries none (then whatever is stored)."""
-    raw = request.form.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return whole_number(request.form.get("version", ""))
 
 
 def point_or_404(point_id: str) -> Point:

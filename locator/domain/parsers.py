@@ -7,6 +7,7 @@ import functools
 import json
 import math
 import re
+import reprlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -29,13 +30,15 @@ MAX_COUNT = 1_000_000  # capacity and occupancy, in people
 MAX_ID = 64
 MAX_PHONE = 40
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-# Unicode category Cc (C0, DEL, C1) except tab and newline, which free text may carry.
-CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Unicode category Cc (C0, DEL, C1) except tab and newline, which free text may carry; and lone
+# surrogates, which no database or page can hold (a JSON body cannot carry them, but a stop's JSON
+# text or a file could: the write then failed with a 500; issue 16).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ()\-]{3,30}$")
 
 # The same rules as JSON Schema (ECMA-262) patterns; tests/test_fuzz_api.py holds the API to them.
-# Free text has no control characters but tab and newline (CONTROL_CHARACTERS); required text has
-# at least one visible character.
+# Free text has no control characters but tab and newline (CONTROL_CHARACTERS; lone surrogates
+# are left out, as a JSON body cannot carry them); required text has at least one visible character.
 TEXT_CHAR = "[^\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f]"
 VISIBLE_CHAR = "[^\\s\\u0000-\\u001f\\u007f-\\u009f]"
 # PHONE_PATTERN once surrounding spaces are stripped; empty means none
@@ -68,7 +71,10 @@ def parse_time(value: Any) -> datetime:
         text = value.strip()
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
-        moment = datetime.fromisoformat(text)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:  # (its message repeats the text, which may be a megabyte)
+            raise ValueError("expected an ISO 8601 date and time") from None
     else:
         raise ValueError("expected an ISO 8601 date and time")
     if moment.tzinfo is None:
@@ -101,7 +107,7 @@ def parse_enum(enum: type[StrEnum], value: Any) -> Any:
     member = _members(enum).get(text)  # enum(text), in a fifth of the time
     if member is None:
         allowed = ", ".join(member.value for member in enum)
-        raise ValueError(f"{value!r} is not one of: {allowed}")
+        raise ValueError(f"{reprlib.repr(value)} is not one of: {allowed}")  # (shortened)
     return member
 
 
@@ -125,7 +131,8 @@ def parse_services(value: Any) -> frozenset[str]:
     items = [item for item in items if item]
     unknown = [item for item in items if item not in SERVICE_BIT]
     if unknown:
-        raise ValueError(f"unknown service {', '.join(map(repr, unknown))}; known: {', '.join(SERVICES)}")
+        shown = ", ".join(map(reprlib.repr, unknown))  # (shortened: a value may be a megabyte)
+        raise ValueError(f"unknown service {shown}; known: {', '.join(SERVICES)}")
     return frozenset(items)
 
 
@@ -159,10 +166,16 @@ def parse_count(value: Any) -> int | None:
 
 
 def clean_text(value: Any, limit: int) -> str:
-    """Free text: stripped, control characters refused, length bounded. Never HTML."""
+    """Free text: stripped, control characters refused, length bounded. Never HTML.
+
+    A number is taken as its text (files and forms carry house numbers so); any other type is
+    refused, not written as its Python form ({'a': 1}, True). A browser sends a textarea's line
+    breaks as CRLF: they become newlines."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = str(value).strip()
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool) or value in (math.inf, -math.inf):
+        raise ValueError("expected text")
+    text = str(value).replace("\r\n", "\n").strip()
     if len(text) > limit:
         raise ValueError(f"longer than {limit} characters")
     if CONTROL_CHARACTERS.search(text):
@@ -175,7 +188,7 @@ def parse_stops(value: Any) -> tuple[Stop, ...]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past ~1,000 levels (issue 16)
             raise ValueError("expected a JSON list of stops") from None
     if not isinstance(value, (list, tuple)):
         raise ValueError("expected a list of stops")
@@ -256,4 +269,22 @@ def parse_version(raw: Any) -> int:
 
 
 def parse_moved_at(raw: Any) -> datetime | None:
-    return parse_time(raw) if isinstance(raw, (str, datetime)) and str(raw).strip() else None
+    """A moment, or None when blank; anything else is refused like any other time, not ignored."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, float) and math.isnan(raw):
+        return None
+    return parse_time(raw)
+
+
+MAX_WHOLE_DIGITS = 18  # a version, an index, a page size: int() refuses 4,300 digits, a 500
+
+
+def whole_number(text: str) -> int | None:
+    """A whole number 0 or more written in ASCII digits, else None. str.isdigit() and
+    isdecimal() pass "²" and "١", and int() refuses the one and a 5,000-digit number, each a
+    500 (issue 16): a form's version, a stop's index, an API's page size read through this."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= MAX_WHOLE_DIGITS:
+        return int(text)
+    return None

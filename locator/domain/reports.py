@@ -39,7 +39,7 @@ def parse_report(point_id: str, data: Mapping[str, Any]) -> Report:
         kind = parse_enum(ReportKind, data.get("kind"))
     except ValueError as error:
         problems.append(Problem("kind", str(error)))
-    raw_service = data.get("service") or ""
+    raw_service = "" if data.get("service") is None else data["service"]
     if not isinstance(raw_service, str):
         problems.append(Problem("service", "expected a service name"))
     elif raw_service.strip() and raw_service.strip().lower() not in SERVICE_BIT:
@@ -50,11 +50,12 @@ def parse_report(point_id: str, data: Mapping[str, Any]) -> Report:
         problems.append(Problem("service", "say which service is missing"))
     if kind is not None and kind is not ReportKind.MISSING_SERVICE and service:
         service = ""  # a leftover choice in the form; only "missing service" names one
-    raw_comment = data.get("comment") or ""
+    # ({} or [] is refused, not taken as no comment)
+    raw_comment = "" if data.get("comment") is None else data["comment"]
     try:
         if not isinstance(raw_comment, str):
             raise ValueError("expected text")
-        comment = clean_text(raw_comment.replace("\r\n", "\n"), MAX_COMMENT)
+        comment = clean_text(raw_comment, MAX_COMMENT)
     except ValueError as error:
         problems.append(Problem("comment", str(error)))
     if problems:

@@ -11,6 +11,10 @@ that this module has recognised by its content as what its extension says, from 
 - .gpkg: an SQLite file whose header carries GeoPackage's application id;
 - .csv / .txt never reach GDAL (pandas reads them).
 
+A GeoJSON file whose text escapes a NUL ("\\u0000") or a lone surrogate ("\\ud800") is refused too:
+GDAL ends a string at the one and reads the other as U+FFFD, so a point's text would change
+without a word (the fast reader leaves such files to GDAL; issue 16, part 5).
+
 Such content leaves GDAL one driver to choose (a FeatureCollection is no VRT, an SQLite file
 with GeoPackage's id no GDALG). GDAL's network access is switched off for the process besides,
 and a refusal names the file by its name only, never a server path.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,10 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # PRAGMA application_id, at byte 68 of the header: "GPKG" (1.2+), "GP10" and "GP11" (older).
 GPKG_APPLICATION_IDS = (b"GPKG", b"GP10", b"GP11")
 APPLICATION_ID_AT = 68
+# A \u escape of a NUL or a surrogate that is an escape (an even number of backslashes before it).
+SUSPECT_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+HIGH_SURROGATE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
+LOW_SURROGATE = re.compile(r"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 # No GDAL network access, whatever a file names: /vsicurl/ and friends open nothing (set before
 # GDAL loads; an operator's own setting is kept).
@@ -61,6 +70,9 @@ def _check_geojson(path: Path, text: str) -> dict[str, Any] | None:
         raise NotAllowed(f"{path.name} is not GeoJSON (not valid JSON)") from None
     if not isinstance(document, dict) or document.get("type") not in GEOJSON_TYPES:
         raise NotAllowed(f"{path.name} is not GeoJSON: a FeatureCollection or a Feature is needed")
+    misread = _misread_escape(text)
+    if misread:
+        raise NotAllowed(f"{path.name} holds {misread}, which no text may carry: remove it")
     declared = document.get("crs")
     if declared is not None and not (isinstance(declared, dict) and declared.get("type") == "name"):
         raise NotAllowed(
@@ -68,6 +80,21 @@ def _check_geojson(path: Path, text: str) -> dict[str, Any] | None:
             " cannot be read: name it (e.g. urn:ogc:def:crs:EPSG::3857) or use WGS84"
         )
     return declared
+
+
+def _misread_escape(text: str) -> str | None:
+    """The first NUL or lone surrogate the text escapes, and its line; None when there is none."""
+    for match in SUSPECT_ESCAPE.finditer(text):
+        end = match.end()
+        escape = text[end - 6 : end]
+        if escape != "\\u0000":
+            if HIGH_SURROGATE.fullmatch(escape) and LOW_SURROGATE.match(text, end):
+                continue  # the first half of a pair (an emoji, written as ASCII)
+            if LOW_SURROGATE.fullmatch(escape) and HIGH_SURROGATE.fullmatch(text, end - 12, end - 6):
+                continue  # its second half
+        what = "a NUL character" if escape == "\\u0000" else "a lone surrogate"
+        return f"{what} ({escape}) on line {text.count(chr(10), 0, end) + 1}"
+    return None
 
 
 def _check_geopackage(path: Path) -> None:

@@ -317,7 +317,7 @@ def _clean_record(row: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and key == "services" and value.startswith("["):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # (nested past ~1,000 levels: text, as it is)
                 pass
         record[str(key)] = value
     return record

@@ -133,7 +133,7 @@ def _text_column(name: str, records: list[dict[str, Any]]) -> bool:
             if value is not None and value.startswith("["):
                 try:
                     record[name] = json.loads(value)
-                except ValueError:
+                except (ValueError, RecursionError):  # (nested past ~1,000 levels: text, as it is)
                     pass
     return True
 

@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.http import unquote_etag
 
 from locator.domain.filters import PointFilter, parse_filter
+from locator.domain.parsers import whole_number
 from locator.domain.point import Point, Status, format_time, utcnow
 from locator.domain.validation import ID_PATTERN, MAX_ID, ValidationError, parse_coordinate
 from locator.http import revalidation
@@ -201,12 +202,12 @@ def _whole(param: str, low: int, high: int, default: int, args: Mapping[str, str
     raw = (request.args if args is None else args).get(param)
     if raw is None:
         return default
-    raw = raw.strip()
-    if not raw.isdecimal() or not low <= int(raw) <= high:
+    number = whole_number(raw)
+    if number is None or not low <= number <= high:
         raise ApiError(
             400, "Invalid parameter", f"{param} must be a whole number from {low} to {high}", param
         )
-    return int(raw)
+    return number
 
 
 def _number(param: str, low: float, high: float, args: Mapping[str, str]) -> float:

@@ -30,7 +30,8 @@ from locator.web.api import dump_json, point_etag, point_or_404
 
 bp = Blueprint("api_write", __name__, url_prefix="/api/v1")
 
-IF_MATCH = re.compile(r'^(?:W/)?"?v?(\d+)(?:-[A-Za-z0-9]*)?"?$')
+# ASCII digits, at most 18: \d also takes "١", and int() refuses 4,300 digits (a 500; issue 16)
+IF_MATCH = re.compile(r'^(?:W/)?"?v?([0-9]{1,18})(?:-[A-Za-z0-9]*)?"?$')
 ANY_VERSION = None  # If-Match: * (whatever version is stored)
 
 

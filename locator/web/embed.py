@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from locator.domain.filters import fold, parse_filter
+from locator.domain.parsers import whole_number
 from locator.domain.point import SERVICES, Category, Kind, Status
 from locator.domain.validation import ValidationError, parse_coordinate
 from locator.http.errors import ApiError
@@ -40,10 +41,9 @@ def _options() -> dict:
     config = current_app.config
     center, zoom = config["MAP_CENTER"], config["MAP_ZOOM"]
     if args.get("zoom", "").strip():
-        raw = args["zoom"].strip()
-        if not raw.isdecimal() or not 3 <= int(raw) <= 18:
+        zoom = whole_number(args["zoom"])
+        if zoom is None or not 3 <= zoom <= 18:
             raise ApiError(400, "Invalid option", "zoom must be a whole number from 3 to 18", "zoom")
-        zoom = int(raw)
     if args.get("center", "").strip():
         parts = args["center"].split(",")
         try:
