@@ -155,6 +155,7 @@ REFUSED = [  # who, method, path, body, status, the field blamed (None: the scop
     ("brovary", "POST", "/api/v1/points", point("x", **at("Львів"), settlement="Бровари"), 403, None),
     ("brovary", "PATCH", "/api/v1/points/tent-1", {"settlement": "Бровари", **at("Ірпінь")}, 403, None),
     ("admin", "POST", "/api/v1/points", point("x", lat=0, lon=0), 400, "lat"),
+    ("admin", "POST", "/api/v1/points", point("x", lat=50.45, lon=-0.0), 400, "lon"),  # names the one out
     ("admin", "POST", "/api/v1/points", point("x", **at("Одеса"), region=LVIV), 400, "region"),
     ("admin", "PATCH", "/api/v1/points/tent-1", {"stops": [stop("Одеса") | {"lat": 10.0}]}, 400, "stops"),
 ]
@@ -232,7 +233,7 @@ def test_bounds_hold_for_every_path_not_only_imports(tmp_path, password_hash):
     assert (
         client.post("/api/v1/points", json=point("k", **at("Хрещатик")), headers=headers).status_code == 201
     )
-    assert_problem(client.post("/api/v1/points", json=point("l", **at("Львів")), headers=headers), 400, "lat")
+    assert_problem(client.post("/api/v1/points", json=point("l", **at("Львів")), headers=headers), 400, "lon")
     patch = client.patch("/api/v1/points/k", json=at("Одеса"), headers=headers | {"If-Match": "*"})
     assert_problem(patch, 400, "lat")
     app.extensions["locator.store"].close()

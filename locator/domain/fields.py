@@ -120,27 +120,22 @@ POINT_DECLARATION: tuple[Field, ...] = (
         editable=True,
         in_compact=True,  # as a bit mask
     ),
-    Field(
-        "lat",
-        float,
-        float,
-        parse.LAT_SCHEMA,
-        parse.parse_lat,
-        required=True,
-        editable=True,
-        in_compact=True,
-        input_schema=_within(parse.LAT_SCHEMA, UKRAINE_BOUNDS[1], UKRAINE_BOUNDS[3]),
-    ),
-    Field(
-        "lon",
-        float,
-        float,
-        parse.LON_SCHEMA,
-        parse.parse_lon,
-        required=True,
-        editable=True,
-        in_compact=True,
-        input_schema=_within(parse.LON_SCHEMA, UKRAINE_BOUNDS[0], UKRAINE_BOUNDS[2]),
+    *(
+        Field(
+            name,
+            float,
+            float,
+            schema,
+            parser,
+            required=True,
+            editable=True,
+            in_compact=True,
+            input_schema=_within(schema, UKRAINE_BOUNDS[low], UKRAINE_BOUNDS[high]),
+        )
+        for name, schema, parser, low, high in (
+            ("lat", parse.LAT_SCHEMA, parse.parse_lat, 1, 3),
+            ("lon", parse.LON_SCHEMA, parse.parse_lon, 0, 2),
+        )
     ),
     *(
         Field(

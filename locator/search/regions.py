@@ -156,7 +156,10 @@ class Territory:
         """The point, or a stop of its schedule, lies outside LOCATOR_BOUNDS."""
         found = []
         if reason := outside(self.bounds, point.lat, point.lon):
-            found.append(Problem(position_field, reason))
+            min_lon, min_lat, max_lon, max_lat = self.bounds
+            lat_inside = min_lat <= point.lat <= max_lat
+            field = "lon" if position_field == "lat" and lat_inside else position_field
+            found.append(Problem(field, reason))
         for index, stop in enumerate(point.stops):
             if reason := outside(self.bounds, stop.lat, stop.lon):
                 found.append(Problem("stops", f"stop {index + 1}: {reason}"))
