@@ -20,6 +20,8 @@ from browser_support import (
 )
 from playwright.sync_api import expect
 
+from locator.web.embed import SANDBOX
+
 EMBED_BUDGET_BYTES = 120_000  # HTML, scripts, styles and the region's data, compressed, tiles excluded
 
 
@@ -42,7 +44,7 @@ def partner(tmp_path_factory, site) -> Iterator[callable]:
             "<!doctype html><html><head><meta charset='utf-8'><title>Громада</title></head><body>"
             "<h1>Новини громади</h1>"
             f'<iframe id="poi" src="{src}" title="Пункти незламності" width="100%" height="600"'
-            ' sandbox="allow-scripts allow-popups" allow="geolocation"></iframe></body></html>',
+            f' sandbox="{SANDBOX}" allow="geolocation"></iframe></body></html>',
             encoding="utf-8",
         )
         return f"http://127.0.0.1:{server.server_port}/{name}"
@@ -96,6 +98,41 @@ def test_widget_renders_filters_and_lists_nearest_inside_a_sandboxed_cross_origi
         context.close()
 
 
+def test_a_point_opened_from_the_widget_takes_a_report_and_the_widgets_search_works(browser, site, partner):
+    """The whole flow from a partner page on another origin, in the snippet's sandbox: the point
+    opens on our site in a new tab that has left the sandbox, so its report form can be sent; the
+    widget's own place search (a form) works inside it."""
+    context, tab = open_guarded_tab(
+        browser,
+        site,
+        geolocation={"latitude": BROVARY[0], "longitude": BROVARY[1]},
+        permissions=["geolocation"],
+    )
+    try:
+        page = tab.page
+        page.goto(partner({"region": REGION}, name="flow.html"))
+        frame = page.frame_locator("#poi")
+        expect(frame.locator("#map-app")).to_have_attribute("data-loaded", "true")
+        frame.locator("#search-input").fill("Бровари")
+        frame.locator("#search-form button[type=submit]").click()
+        expect(frame.locator("#results li.result").first).to_be_visible()
+        with context.expect_page() as opened:
+            frame.locator("#results li.result h3 a").first.click()
+        point_page = opened.value
+        point_page.wait_for_load_state()
+        form = point_page.locator("#report form")
+        form.locator('input[name="kind"][value="full"]').check()
+        with (
+            point_page.expect_navigation(),
+            point_page.expect_response(lambda r: r.request.method == "POST") as sent,
+        ):
+            form.locator('button[type="submit"]').click()
+        assert sent.value.status == 303, sent.value.status
+        expect(point_page.locator("#report [role=status]")).to_be_visible()
+    finally:
+        context.close()
+
+
 def _transfer(request, site: Site) -> int:
     """Bytes on the wire for one request to our site (tiles and the partner page not counted)."""
     if not request.url.startswith(site.base_url):
@@ -125,8 +162,10 @@ def test_builder_makes_a_snippet_and_previews_it(browser, site):
         assert (
             snippet.startswith("<iframe ")
             and 'title="' in snippet
-            and 'sandbox="allow-scripts allow-popups"' in snippet
+            and f'sandbox="{SANDBOX}"' in snippet
+            and "status=open%2Cfull" in snippet.replace(",", "%2C")  # the working statuses, by default
         )
+        assert page.get_attribute("#preview", "sandbox") == SANDBOX
         assert "services=water" in snippet and "region=" in snippet
         assert f'src="{site.url("/embed?")}' in snippet  # the site's own address (LOCATOR_PUBLIC_URL)
         preview = page.get_attribute("#preview", "src")

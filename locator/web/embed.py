@@ -3,7 +3,7 @@
 Options travel in the query string and are validated like API parameters; a bad option gets a
 plain 400 page naming it. Only /embed may be framed (CSP frame-ancestors from
 LOCATOR_EMBED_ANCESTORS); the widget sets no cookie and needs no same-origin access, so it works
-in an iframe sandboxed with "allow-scripts allow-popups".
+in an iframe sandboxed with SANDBOX, which the builder's snippet and preview both carry.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from locator.web import labels
 from locator.web.i18n import LANGUAGES
 from locator.web.maps import build_map
 from locator.web.public import map_settings
+
+# What the widget's frame may do: run its scripts, submit its own place search (a form), and open
+# a point on our site in a new tab that leaves the sandbox, so its report form can be sent.
+SANDBOX = "allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox"
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
@@ -113,4 +117,5 @@ def builder():
         # whatever address the builder was opened at (the page's CSP frames only its own origin).
         widget_url=external_url("embed.widget"),
         preview_url=url_for("embed.widget"),
+        sandbox=SANDBOX,
     )

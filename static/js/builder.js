@@ -7,6 +7,7 @@
   var snippet = document.getElementById("snippet");
   var base = form.dataset.widgetUrl;
   var previewBase = form.dataset.previewUrl;
+  var sandbox = form.dataset.sandbox; // locator/web/embed.py SANDBOX
   var words = JSON.parse(form.dataset.text); // in the page's language
 
   function widgetQuery() {
@@ -38,7 +39,7 @@
     preview.setAttribute("height", String(height));
     snippet.value =
       '<iframe src="' + escapeAttribute(url) + '" title="' + escapeAttribute(words.iframe_title) + '" width="100%" height="' + height +
-      '" style="border:0" loading="lazy" sandbox="allow-scripts allow-popups" allow="geolocation"></iframe>';
+      '" style="border:0" loading="lazy" sandbox="' + escapeAttribute(sandbox) + '" allow="geolocation"></iframe>';
   }
 
   form.addEventListener("input", update);
