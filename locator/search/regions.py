@@ -167,9 +167,9 @@ class Territory:
 
     def settle(self, point: Point, *, follow: bool = False, position_field: str = "lat") -> Point:
         """The point with its region's public name, checked against its coordinates: a region
-        the coordinates are nowhere near is refused (follow=True, for a point that moved: the
-        region follows it instead). A blank region becomes the one the coordinates lie in.
-        Raises ValidationError naming lat, stops or region."""
+        the coordinates are nowhere near is refused, or with follow=True (a write that names no
+        region, a file's row) replaced by the one they lie in. A blank region becomes that one
+        too. Raises ValidationError naming lat or lon, stops, or region."""
         problems = self.problems(point, position_field)
         region = canonical_region(point.region)
         if region is None:
