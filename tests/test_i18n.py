@@ -475,7 +475,9 @@ def _check_english_map(tab: Tab, site: Site) -> None:
     expect(page.locator("#filters summary")).to_have_text("Filters")
     expect(page.locator(".legend")).to_contain_text("Open")
     page.click("#near-me")
-    expect(page.locator("#status-line")).to_have_text("Nearest open points to you:")
+    expect(page.locator("#status-line")).to_have_text(
+        "Nearest open points to you:Freshly confirmed first; an older status comes first only if much closer"
+    )
     first = page.locator("#results li.result").first
     expect(first.locator(".result-distance")).to_have_text(
         re.compile(r"^\d+(\.\d)? k?m · (N|NE|E|SE|S|SW|W|NW) · Open")

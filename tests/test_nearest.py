@@ -264,11 +264,11 @@ def test_http_nearest_matches_brute_force(world):
         lat, lon = random_query(rng, points)
         k = rng.randrange(1, 101)
         args, defaults, _, mask = rng.choice([f for f in filters if f[1] == (Status.OPEN,)])
-        query = dict(args, lat=repr(lat), lon=repr(lon), k=str(k))
+        query = dict(args, lat=repr(lat), lon=repr(lon), k=str(k), order="distance")
         response = client.get("/api/v1/nearest", query_string=query)
         assert response.status_code == 200, response.get_data(as_text=True)
         body = response.get_json()
-        assert body["query"] == {"lat": lat, "lon": lon, "k": k}
+        assert body["query"] == {"lat": lat, "lon": lon, "k": k, "order": "distance"}
         expected = oracle.nearest(lat, lon, k, mask)
         features = body["features"]
         assert [f["id"] for f in features] == [point_id for _, point_id in expected], (n, query)

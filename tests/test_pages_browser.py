@@ -44,6 +44,8 @@ from playwright.sync_api import Browser, expect
 
 TILE_PATH = re.compile(r"^/\d+/\d+/\d+\.png$")
 
+RANKED_NOTE = "Спершу свіжо підтверджені; давніший пункт вище, лише якщо значно ближчий"
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
@@ -228,7 +230,7 @@ def test_near_me_lists_the_nearest_open_points(open_tab: Callable[..., Tab], sit
     tab.goto("/")
     tab.page.click("#near-me")
     expect(tab.page.locator("#map-app")).to_have_attribute("data-nearest", str(NEAREST_K))
-    expect(tab.page.locator("#status-line")).to_have_text("Найближчі відкриті пункти до вас:")
+    expect(tab.page.locator("#status-line")).to_have_text("Найближчі відкриті пункти до вас:" + RANKED_NOTE)
     expected = brute_force_nearest(site.points, *BROVARY)
     assert [p["status"] for p in expected] == ["open"] * NEAREST_K
     assert _api_nearest_names(site, *BROVARY) == [p["name"] for p in expected]
@@ -274,7 +276,9 @@ def test_settlement_search_lists_nearest_open_points(tab: Tab, site: Site) -> No
     tab.page.fill("#search-input", "бровари")
     tab.page.click("#search-form button[type=submit]")
     expect(tab.page.locator("#map-app")).to_have_attribute("data-nearest", str(NEAREST_K))
-    expect(tab.page.locator("#status-line")).to_have_text(f"Найближчі відкриті пункти до: Бровари ({REGION})")
+    expect(tab.page.locator("#status-line")).to_have_text(
+        f"Найближчі відкриті пункти до: Бровари ({REGION})" + RANKED_NOTE
+    )
     # The gazetteer knows the town itself (GeoNames); its points are counted in.
     members = [p for p in site.points if p["settlement"] == "Бровари"]
     place = site.api("/api/v1/places", q="бровари")["places"][0]

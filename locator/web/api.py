@@ -13,6 +13,7 @@ from werkzeug.http import unquote_etag
 from locator.domain.filters import PointFilter, parse_filter
 from locator.domain.parsers import whole_number
 from locator.domain.point import Point, Status, format_time, utcnow
+from locator.domain.trust import trust_of
 from locator.domain.validation import ID_PATTERN, MAX_ID, ValidationError, parse_coordinate
 from locator.http import revalidation
 from locator.http.bodies import BR_QUALITY_KEPT, BR_QUALITY_KEPT_LONG, BodyCache
@@ -25,12 +26,14 @@ from locator.io.features import feature_collection, point_feature, points_csv
 from locator.io.json_bytes import dump_json
 from locator.search.distance import bearing_deg, compass
 from locator.search.nearest import Snapshot
+from locator.search.ranking import RankedHit, ranked_nearest
 from locator.store import NotFoundError
 from locator.web import openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 K_DEFAULT, K_MAX = 5, 100
+ORDERS = ("trust", "distance")  # nearest's order=: weighed by trust (domain/trust.py), or plain
 
 
 def _bodies() -> BodyCache:
@@ -246,8 +249,16 @@ def nearest_body(
     lat, lon = _number("lat", -90, 90, args), _number("lon", -180, 180, args)
     k = _whole("k", 1, K_MAX, K_DEFAULT, args)
     wanted = _filter((Status.OPEN,), args)
+    order = _choice("order", ORDERS, args)
+    if order == "distance":
+        hits = [
+            RankedHit(hit.point, hit.distance_m, trust_of(hit.point, now, stale_after))
+            for hit in snapshot.nearest(lat, lon, k, wanted, now)
+        ]
+    else:
+        hits = ranked_nearest(snapshot, lat, lon, k, wanted, now, stale_after)
     features = []
-    for hit in snapshot.nearest(lat, lon, k, wanted, now):
+    for hit in hits:
         p = hit.point
         heading = bearing_deg(lat, lon, p.lat, p.lon)
         features.append(
@@ -258,9 +269,21 @@ def nearest_body(
                 distance_m=round(hit.distance_m, 3),
                 bearing_deg=round(heading, 1),
                 direction=compass(heading),
+                trust=hit.trust.value,
             )
         )
-    return dump_json(feature_collection(features, query={"lat": lat, "lon": lon, "k": k}, seq=snapshot.seq))
+    query = {"lat": lat, "lon": lon, "k": k, "order": order}
+    return dump_json(feature_collection(features, query=query, seq=snapshot.seq))
+
+
+def _choice(param: str, allowed: tuple[str, ...], args: Mapping[str, str]) -> str:
+    """One of ``allowed`` (the first is the default), or an ApiError naming the parameter."""
+    raw = args.get(param)
+    if raw is None or raw == "":
+        return allowed[0]
+    if raw not in allowed:
+        raise ApiError(400, "Invalid parameter", f"{param} must be one of: {', '.join(allowed)}", param)
+    return raw
 
 
 @bp.get("/places")

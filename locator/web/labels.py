@@ -27,6 +27,13 @@ REPORT = {
     "missing_service": _l("Немає послуги (світла, тепла…)"),
 }
 KIND = {"fixed": _l("Стаціонарний"), "mobile": _l("Мобільний")}
+# Why a point stands where it does in "near me" (domain/trust.py): each result carries its mark.
+TRUST = {
+    "fresh": _l("Свіжий статус"),
+    "stale": _l("Статус давній: нижче за свіжі"),
+    "never_confirmed": _l("Оператор ще не підтвердив: нижче за свіжі"),
+    "reported_closed": _l("Громадяни повідомили, що зачинено: нижче за інші"),
+}
 ROLE = {"admin": _l("адміністратор"), "operator": _l("оператор"), "viewer": _l("спостерігач")}
 # A history row's author without a name (domain/users.author_kind): the public page, and the
 # console for a point outside the reader's scope.
@@ -116,6 +123,8 @@ SCRIPT_TEXT = {
     "capacity": _l("Місткість"),
     "here_since": _l("Прибув на це місце {time}"),
     "report": _l("Повідомити про проблему"),
+    # Above "near me" results: the order is not plain distance (domain/trust.py).
+    "ranked": _l("Спершу свіжо підтверджені; давніший пункт вище, лише якщо значно ближчий"),
     "unconfirmed": _l("Кілька людей повідомили, що пункт зачинено; оператор ще не перевірив"),
     # Offline (service worker): {time} is when the server last confirmed the kept snapshot.
     "offline": _l("Офлайн: дані станом на {time}"),
@@ -128,7 +137,14 @@ SCRIPT_TEXT = {
 
 def for_script() -> dict:
     """The same words in the reader's language, for map.js (through the data-labels attribute)."""
-    words = {"status": STATUS, "kind": KIND, "category": CATEGORY, "service": SERVICE, "compass": COMPASS}
+    words = {
+        "status": STATUS,
+        "kind": KIND,
+        "category": CATEGORY,
+        "service": SERVICE,
+        "compass": COMPASS,
+        "trust": TRUST,
+    }
     found = {group: {key: str(text) for key, text in table.items()} for group, table in words.items()}
     found["text"] = {key: str(text) for key, text in SCRIPT_TEXT.items()}
     found["text"]["unit_m"] = gettext("%(n)s м", n="{n}")

@@ -24,6 +24,7 @@ from locator.domain.fields import (
 )
 from locator.domain.point import SERVICES, Category, Kind, Status
 from locator.domain.reports import MAX_COMMENT, ReportKind
+from locator.domain.trust import Trust
 
 DATA_FILE = Path(__file__).with_name("openapi.json")
 DATA: dict[str, Any] = json.loads(DATA_FILE.read_text(encoding="utf-8"))
@@ -92,6 +93,11 @@ FEATURE_EXTRAS: dict[str, Any] = {
     "distance_m": {"type": "number", "minimum": 0, "description": "nearest only"},
     "bearing_deg": {"type": "number", "minimum": 0, "maximum": 360, "description": "nearest only"},
     "direction": {"enum": ["N", "NE", "E", "SE", "S", "SW", "W", "NW"], "description": "nearest only"},
+    "trust": {
+        "enum": [t.value for t in Trust],
+        "description": "nearest only: why the point stands where it does in the answer (fresh, stale,"
+        " never confirmed by an operator, reported closed by citizens); see docs/api.md#ranking",
+    },
 }
 STOP_TIMES = {name: parsers.TIME_SCHEMA for name in ("starts_at", "ends_at")}
 

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from locator.domain.filters import PointFilter
 from locator.domain.point import SERVICES, Category, Kind, Status, utcnow
 from locator.domain.reports import ReportKind
+from locator.domain.trust import WEIGHT
 from locator.domain.validation import ID_PATTERN, MAX_ID, parse_coordinate
 from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
@@ -40,6 +41,7 @@ def map_settings(fmap, filters: dict[str, str] | None = None) -> dict:
         "placesUrl": url_for("api.places"),
         "pointUrl": url_for("public.point_page", point_id="__ID__"),
         "staleAfterS": int(config["STALE_HOURS"] * 3600),
+        "trustWeights": {trust.value: list(weight) for trust, weight in WEIGHT.items()},
         "services": list(SERVICES),
     }
 

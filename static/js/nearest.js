@@ -49,7 +49,9 @@ function resultItem(app, p) {
   const where = [p.address, p.settlement].filter(Boolean).join(", ");
   if (where) item.appendChild(el("p", null, where));
   item.appendChild(el("p", "age", words.text("verified", { age: words.ageText(Date.parse(p.verified_at) / 1000) })));
-  if (p.stale) item.appendChild(el("p", "stale-warning", words.text("stale")));
+  // Why it stands here (domain/trust.py): a doubtful status says so and ranks lower.
+  if (p.trust && p.trust !== "fresh") item.appendChild(el("p", "stale-warning trust-" + p.trust, words.trust[p.trust]));
+  else if (p.stale) item.appendChild(el("p", "stale-warning", words.text("stale")));
   if (p.services.length) {
     const names = p.services.map(function (name) {
       return words.service[name] || name;
@@ -72,6 +74,8 @@ function resultItem(app, p) {
 function renderNearest(app, features, heading, origin) {
   app.results.textContent = "";
   app.statusLine.textContent = features.length ? heading : app.words.text("none_found");
+  // how the list is ordered (domain/trust.py), on a line of its own under the heading
+  if (features.length) app.statusLine.appendChild(el("small", "ranked-note", app.words.text("ranked")));
   const bounds = L.latLngBounds([origin]);
   features.forEach(function (feature) {
     const p = feature.properties;

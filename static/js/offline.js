@@ -3,7 +3,7 @@
 
 import { compassPoint, haversine } from "./distance.js";
 import { readFilter, serviceMask } from "./filters.js";
-import { hasStatusIn, isStale } from "./points.js";
+import { hasStatusIn, isStale, rankedDistance, trustOf } from "./points.js";
 
 const RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
 const ONLINE_SETTLE_MS = 1500; // a connection that just came back often fails its very first request
@@ -49,13 +49,22 @@ export function nearestHere(app, lat, lon, k) {
   const kind = wanted.kinds && wanted.kinds.length === 1 ? wanted.kinds[0] : null;
   const category = wanted.categories && wanted.categories.length === 1 ? wanted.categories[0] : null;
   const hits = [];
+  const nowS = Date.now() / 1000;
+  const weights = settings.trustWeights;
   app.points.forEach(function (p) {
     if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
     if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
-    hits.push({ point: p, distance: haversine(lat, lon, p.lat, p.lon) });
+    const distance = haversine(lat, lon, p.lat, p.lon);
+    const trust = trustOf(p, settings.staleAfterS, nowS);
+    hits.push({ point: p, distance: distance, trust: trust, ranked: rankedDistance(distance, trust, weights) });
   });
+  // The API's order (search/ranking.py): ranked distance, then distance, then id.
   hits.sort(function (a, b) {
-    return a.distance - b.distance || (a.point.id < b.point.id ? -1 : a.point.id > b.point.id ? 1 : 0);
+    return (
+      a.ranked - b.ranked ||
+      a.distance - b.distance ||
+      (a.point.id < b.point.id ? -1 : a.point.id > b.point.id ? 1 : 0)
+    );
   });
   return hits.slice(0, k).map(function (hit) {
     const p = hit.point;
@@ -70,6 +79,7 @@ export function nearestHere(app, lat, lon, k) {
         lat: p.lat,
         lon: p.lon,
         stale: isStale(p, settings.staleAfterS),
+        trust: hit.trust,
         verified_at: new Date(p.verifiedAt * 1000).toISOString(),
         services: settings.services.filter(function (name, bit) {
           return p.services & (1 << bit);

@@ -45,6 +45,20 @@ export function isStale(point, staleAfterS) {
   return Date.now() / 1000 - point.verifiedAt > staleAfterS;
 }
 
+/** How far the point's status can be trusted: domain/trust.py's trust_of, the weakest first. */
+export function trustOf(point, staleAfterS, nowS) {
+  if (point.status === "unconfirmed") return "reported_closed";
+  if (point.verifiedAt === null || point.verifiedAt === undefined) return "never_confirmed";
+  if (nowS - point.verifiedAt > staleAfterS) return "stale";
+  return "fresh";
+}
+
+/** The distance a point counts as in "near me": domain/trust.py's ranked_distance, with the
+ *  server's own weights (map settings' trustWeights), so the offline order is the online one. */
+export function rankedDistance(distanceM, trust, weights) {
+  return weights[trust][0] * distanceM + weights[trust][1];
+}
+
 /** The names of the services set in a mask, in the reader's language where known. */
 export function serviceNames(mask, services, names) {
   const found = [];

@@ -56,6 +56,7 @@ export function makeWords(labels) {
     status: labels.status,
     service: labels.service,
     compass: labels.compass,
+    trust: labels.trust,
     locale: labels.locale,
   };
 }
