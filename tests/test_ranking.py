@@ -113,6 +113,11 @@ def test_a_stale_point_comes_first_only_when_much_closer(client, store):
     plain = client.get(f"/api/v1/nearest?lat={lat}&lon={lon}&k=3&order=distance").get_json()
     assert [f["id"] for f in plain["features"]] == ["stale-300m", "fresh-1200m", "fresh-2500m"]
     assert [f["properties"]["trust"] for f in plain["features"]] == ["stale", "fresh", "fresh"]
+    # /list (no JavaScript) orders the same and says why the stale one is below
+    page = client.get(f"/list?lat={lat}&lon={lon}").get_data(as_text=True)
+    shown = [page.index(f"/points/{point_id}") for point_id in ("fresh-1200m", "stale-300m", "fresh-2500m")]
+    assert shown == sorted(shown)
+    assert page.count("Статус давній: нижче за свіжі") == 1
 
 
 @pytest.mark.parametrize("value", ["nearest", "TRUST", "trust,distance", "\x00", "x" * 5000])

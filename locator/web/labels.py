@@ -165,6 +165,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         STATUS_LABEL=STATUS,
         KIND_LABEL=KIND,
+        TRUST_LABEL=TRUST,
         CATEGORY_LABEL=CATEGORY,
         SERVICE_LABEL=SERVICE,
         FIELD_LABEL=FIELD,

@@ -15,6 +15,7 @@ from locator.domain.validation import ID_PATTERN, MAX_ID, parse_coordinate
 from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
 from locator.search.gazetteer import Settlement
+from locator.search.ranking import ranked_nearest
 from locator.store import NotFoundError
 from locator.web import i18n, labels, openapi, pwa
 from locator.web.maps import build_map
@@ -122,10 +123,11 @@ def list_page():
                 )
     except ValueError:
         error = gettext("Координати мають бути числами: широта від -90 до 90, довгота від -180 до 180.")
+    now = utcnow()
+    stale_after = timedelta(hours=current_app.config["STALE_HOURS"])
     if place:
         wanted = PointFilter(statuses=frozenset({Status.OPEN}), services=frozenset(chosen))
-        hits = snapshot.nearest(place["lat"], place["lon"], LIST_RESULTS, wanted)
-    now = utcnow()
+        hits = ranked_nearest(snapshot, place["lat"], place["lon"], LIST_RESULTS, wanted, now, stale_after)
     rows = [
         {
             "point": hit.point,
@@ -133,7 +135,8 @@ def list_page():
             "direction": labels.COMPASS[
                 compass(bearing_deg(place["lat"], place["lon"], hit.point.lat, hit.point.lon))
             ],
-            "stale": hit.point.is_stale(now, timedelta(hours=current_app.config["STALE_HOURS"])),
+            "stale": hit.point.is_stale(now, stale_after),
+            "trust": hit.trust.value,
         }
         for hit in hits
     ]
