@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from helpers import make_point
 
@@ -64,6 +66,20 @@ def test_bad_options_are_a_400_naming_the_option(client, points, query, param):
     assert param in response.get_data(as_text=True)
 
 
-def test_settlement_option_centres_the_widget_on_it(client, points):
-    html = client.get("/embed?settlement=бровари").get_data(as_text=True)
-    assert "[50.51, 30.79]" in html  # folium's map centre
+def _centre(html: str) -> tuple[float, float]:
+    """folium's map centre, as the page states it."""
+    found = re.search(r"center: \[([-\d.]+), ([-\d.]+)\]", html)
+    assert found, "no map centre in the page"
+    return float(found.group(1)), float(found.group(2))
+
+
+@pytest.mark.parametrize("name", ["бровари", "Бровари", "Brovary", "BROVARY"])
+def test_settlement_option_centres_the_widget_on_it(client, points, name):
+    """Any spelling the place search knows, Latin included (the builder's place picker)."""
+    lat, lon = _centre(client.get("/embed", query_string={"settlement": name}).get_data(as_text=True))
+    assert abs(lat - 50.51) < 0.02 and abs(lon - 30.79) < 0.03, (lat, lon)
+
+
+def test_a_settlement_outside_the_chosen_region_is_a_400(client, points):
+    response = client.get("/embed", query_string={"settlement": "Бровари", "region": "Львівська область"})
+    assert response.status_code == 400 and "settlement" in response.get_data(as_text=True)

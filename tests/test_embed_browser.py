@@ -175,3 +175,41 @@ def test_builder_makes_a_snippet_and_previews_it(browser, site):
         tab.guard.assert_clean(page)
     finally:
         context.close()
+
+
+def test_builder_place_picker_takes_latin_names_and_never_previews_an_error(browser, site):
+    """Typing shows places from the place search; only a picked place reaches the snippet and
+    the preview, so a half-typed name never loads an error page in the preview."""
+    context, tab = open_guarded_tab(browser, site)
+    try:
+        page = tab.page
+        page.goto(site.url("/embed/builder"))
+        first_src = page.get_attribute("#preview", "src")
+        field = page.locator("#b-settlement")
+        field.press_sequentially("Brov")  # each key an input event, as a person types
+        option = page.locator("#b-places button", has_text="Бровари")
+        expect(option.first).to_be_visible()
+        assert page.get_attribute("#preview", "src") == first_src  # typing changed nothing yet
+        box = option.first.bounding_box()
+        assert box["height"] >= 48
+        option.first.click()
+        expect(field).to_have_value(f"Бровари ({REGION})")
+        snippet = page.input_value("#snippet")
+        assert (
+            "center=50.5" in snippet.replace("%2C", ",")
+            and "zoom=12" in snippet
+            and "settlement" not in snippet
+        )
+        frame = page.frame_locator("#preview")
+        expect(frame.locator("#map-app")).to_have_attribute("data-loaded", "true")
+        # hostile or unknown text: no options, a plain message, the preview unchanged
+        picked_src = page.get_attribute("#preview", "src")
+        field.fill("")
+        field.press_sequentially("<img src=x onerror=alert(1)>")
+        expect(page.locator("#b-place-hint")).to_have_text("Такого населеного пункту не знайдено")
+        assert page.locator("#b-places button").count() == 0
+        assert page.get_attribute("#preview", "src") != picked_src  # the pick was undone: no centre
+        assert "center=" not in page.input_value("#snippet")
+        tab.guard.assert_clean(page)
+    finally:
+        context.close()

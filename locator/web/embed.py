@@ -16,7 +16,6 @@ from locator.domain.point import SERVICES, Category, Kind, Status
 from locator.domain.validation import ValidationError, parse_coordinate
 from locator.http.errors import ApiError
 from locator.http.urls import external_url
-from locator.search.places import find_places
 from locator.web import labels
 from locator.web.i18n import LANGUAGES
 from locator.web.maps import build_map
@@ -67,9 +66,18 @@ def _place_center(settlement: str, region: str, default: tuple, zoom: int) -> tu
     if region:
         places = [p for p in places if fold(p.region) == fold(region)]
     if settlement:
-        found = [p for p in find_places(places, settlement) if fold(p.name) == fold(settlement)]
+        # The one place-name search (any script, old spellings), biggest first, in the region if
+        # one is chosen: "Brovary" and "Бровари" centre the same widget.
+        names = current_app.extensions["locator.gazetteer"].find(settlement[:100], places, limit=50)
+        found = [
+            m.settlement
+            for m in names
+            if m.exact and (not region or fold(m.settlement.region) == fold(region))
+        ]
         if not found:
-            raise ApiError(400, "Invalid option", f"settlement {settlement!r} has no points", "settlement")
+            raise ApiError(
+                400, "Invalid option", f"settlement {settlement[:100]!r} is not known", "settlement"
+            )
         return (found[0].lat, found[0].lon), max(zoom, PLACE_ZOOM)
     if places:
         total = sum(p.points for p in places)
@@ -117,5 +125,7 @@ def builder():
         # whatever address the builder was opened at (the page's CSP frames only its own origin).
         widget_url=external_url("embed.widget"),
         preview_url=url_for("embed.widget"),
+        places_url=url_for("api.places"),
+        place_zoom=PLACE_ZOOM,
         sandbox=SANDBOX,
     )
