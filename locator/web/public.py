@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext
+from markupsafe import Markup
 
 from locator.domain.filters import PointFilter
 from locator.domain.point import SERVICES, Category, Kind, Status, utcnow
@@ -21,6 +22,13 @@ from locator.web import i18n, labels, openapi, pwa
 from locator.web.maps import build_map
 
 bp = Blueprint("public", __name__)
+
+
+@bp.app_context_processor
+def _offline_marker() -> dict:
+    """Where a page kept for offline use says when it was saved (the service worker fills it)."""
+    return {"OFFLINE_SAVED": Markup(pwa.SAVED_MARKER)}
+
 
 POINT_ZOOM = 15
 STATUS_HISTORY_FIELDS = {"status", "created", "verified_at", "deleted"}

@@ -13,6 +13,9 @@ import hashlib
 from pathlib import Path
 
 from flask import Flask, current_app, url_for
+from flask_babel import force_locale, gettext
+
+from locator.web.i18n import LANGUAGES, SCRIPT_LOCALE
 
 # The map's ES modules: map.js and every module it imports, directly or not (tests/test_pwa.py
 # follows the imports and checks this list, and the page's modulepreload links, against them).
@@ -42,6 +45,9 @@ WORKER_TEMPLATE = "public/sw.js"
 # the last copy (the answer still lands in the cache when it comes).
 NETWORK_TIMEOUT_MS = 4000
 LIST_ANSWERS_KEPT = 10  # /list answers kept for offline use, most recent first
+POINT_PAGES_KEPT = 30  # point pages kept (visited, or listed as nearest), most recent first
+# Where a kept /list answer or point page says when it was saved (the worker fills it in).
+SAVED_MARKER = "<!--offline-saved-->"
 SNAPSHOT_HEADER = "X-Offline-Snapshot"  # marks an answer the worker took from its cache
 
 
@@ -55,8 +61,30 @@ def worker_settings() -> dict:
         "shell": [url_for("static", filename=name) for name in SHELL_STATIC],
         "timeoutMs": NETWORK_TIMEOUT_MS,
         "listAnswers": LIST_ANSWERS_KEPT,
+        "pointPrefix": url_for("public.point_page", point_id="__ID__").removesuffix("__ID__"),
+        "pointPages": POINT_PAGES_KEPT,
+        "savedMarker": SAVED_MARKER,
         "snapshotHeader": SNAPSHOT_HEADER,
+        "css": url_for("static", filename="css/site.css"),
+        "languages": list(LANGUAGES),
+        "words": {lang: _worker_words(lang) for lang in LANGUAGES},
     }
+
+
+def _worker_words(lang: str) -> dict[str, str]:
+    """The sentences of the pages the worker writes itself, offline, in one language."""
+    with force_locale(lang):
+        return {
+            "lang": lang,
+            "locale": SCRIPT_LOCALE[lang],
+            "offline": gettext("Немає зв'язку"),
+            # {time}: when the server sent the kept copy
+            "saved": gettext("Офлайн: збережено %(time)s", time="{time}"),
+            "no_answer": gettext("Немає збереженої відповіді для «%(place)s».", place="{place}"),
+            "no_page": gettext("Ця сторінка не збережена для роботи без зв'язку."),
+            "kept": gettext("Збережені відповіді"),
+            "to_map": gettext("← До мапи"),
+        }
 
 
 def version(app: Flask) -> str:

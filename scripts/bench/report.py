@@ -27,6 +27,7 @@ PIECES = (
     ("writes", "writes_under_load.py", "Writes under read load"),
     ("import", "import_bench.py", "Import"),
     ("map", "map_bench.py", "Map page in headless Chromium"),
+    ("phone", "phone_bench.py", "The map on a slow phone (Lighthouse's mobile profile)"),
 )
 NOTES_START = "<!-- notes: kept by report.py from run to run -->"
 NOTES_END = "<!-- /notes -->"

@@ -5,7 +5,7 @@
 import { pointUrl, showOnMap } from "./clusters.js";
 import { readFilter } from "./filters.js";
 import { directionsUrl, el, link } from "./words.js";
-import { nearestHere } from "./offline.js";
+import { keepPointPages, nearestHere } from "./offline.js";
 
 const NEAREST_K = 5; // points listed
 const FIT_PADDING_PX = 30;
@@ -83,6 +83,13 @@ function renderNearest(app, features, heading, origin) {
     bounds.extend([p.lat, p.lon]);
   });
   if (features.length) app.map.fitBounds(bounds, { padding: [FIT_PADDING_PX, FIT_PADDING_PX], maxZoom: FIT_MAX_ZOOM });
+  if (!app.snapshotAt) {
+    keepPointPages(
+      features.map(function (feature) {
+        return feature.properties.id;
+      })
+    );
+  }
   app.root.dataset.nearest = String(features.length);
 }
 

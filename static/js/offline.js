@@ -121,3 +121,9 @@ export function placesHere(points, query) {
       return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     });
 }
+
+/** Ask the service worker to keep these points' pages (with phone numbers) for a lost connection. */
+export function keepPointPages(ids) {
+  const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (worker) worker.postMessage({ type: "keep-points", ids: ids });
+}
