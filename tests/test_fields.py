@@ -32,7 +32,7 @@ NAMES = tuple(f.name for f in POINT_DECLARATION)
 STORE_OWN_COLUMNS = {"services_mask": int, "region_key": str, "search_text": str, "seq": int}
 # Properties answers carry beside the declared fields (moved_at travels as located_since).
 FEATURE_EXTRAS = {"operator_status", "located_since", "stop", "stale", "status_age_s"}
-NEAREST_EXTRAS = {"distance_m", "bearing_deg", "direction"}
+NEAREST_EXTRAS = {"distance_m", "bearing_deg", "direction", "trust"}
 # The compact table's one column that is not a declared field under its own name.
 COMPACT_RENAMED = {"moved_at": "located_since"}
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ import pytest
 from browser_support import BROVARY, NEAREST_K, make_seed, write_geojson
 from playwright.sync_api import Browser, Page, expect
 from pwa_support import LiveSite, open_context, serve_site
+
+from locator.search.transliteration import key, loose, script
 
 CONTROLLED = "() => navigator.serviceWorker.controller !== null"
 # Each poll starts a look at the data cache and reads the previous look's answer.
@@ -143,5 +146,53 @@ def test_the_map_page_is_kept_per_language(browser: Browser, site: LiveSite) -> 
         assert page.get_attribute("html", "lang") == "en"
         expect(page.locator("#map-app")).to_have_attribute("data-loaded", "true")
         assert not watch.page_errors and not watch.foreign
+    finally:
+        context.close()
+
+
+LATIN_KEYS = """async (queries) => {
+  const offline = await import('/static/js/offline.js');
+  return queries.map((query) => offline.latinKeys(query));
+}"""
+
+
+def test_the_snapshot_carries_latin_keys_and_the_page_reads_queries_as_the_server(
+    browser: Browser, site: LiveSite
+) -> None:
+    """static/js/offline.js latinKeys is transliteration.py's key and loose, on Latin queries."""
+    rng = random.Random(17)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFXYZ -'’.0123456789ąčęėįšųūžłøđıæœðéüö"
+    queries = ["Brovary", "BILA-Tserkva", "Vinnitsa", "Łódź", "Zaporizhzhia", "Ærø", "Čop", "o'clock"]
+    queries += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 14))) for _ in range(300)]
+    queries = [q for q in queries if script(q) == "latin"]
+    context, page, _ = open_context(browser, site)
+    try:
+        _first_visit(page, site)
+        got = page.evaluate(LATIN_KEYS, queries)
+        assert got == [[key(q), loose(key(q))] for q in queries]
+        data = page.evaluate(
+            "async () => (await (await fetch('/api/v1/points?format=compact')).json()).latin"
+        )
+        assert data["Бровари"] == ["brovary", "brovar"] and data["Київ"] == [key("Київ"), loose(key("Київ"))]
+    finally:
+        context.close()
+
+
+def test_offline_search_finds_latin_names(browser: Browser, site: LiveSite) -> None:
+    context, page, watch = open_context(browser, site)
+    try:
+        _first_visit(page, site)
+        context.set_offline(True)
+        page.reload()
+        expect(page.locator("#offline-banner")).to_be_visible()
+        answers = {}
+        for query in ("бровари", "Brovary", "brovari"):
+            page.fill("#search-input", query)
+            page.click("#search-form button[type=submit]")
+            expect(page.locator("#results li.result")).not_to_have_count(0)
+            expect(page.locator("#status-line")).to_contain_text("Бровари")
+            answers[query] = page.locator("#results li.result h3").all_inner_texts()
+        assert answers["Brovary"] == answers["бровари"] == answers["brovari"]
+        assert not watch.page_errors
     finally:
         context.close()

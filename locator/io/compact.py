@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,9 +32,17 @@ COMPACT_FIELDS = (
 ROWS_KEPT = 300_000  # compact rows kept per process (~0.3 KB each); past that the cache starts over
 
 
-def compact_table(points: Iterable[Point], seq: int, now: datetime, stale_after: timedelta) -> bytes:
+def compact_table(
+    points: Iterable[Point],
+    seq: int,
+    now: datetime,
+    stale_after: timedelta,
+    latin: Callable[[Iterable[str]], dict[str, list[str]]] | None = None,
+) -> bytes:
     """The map's data: one row per point (COMPACT_FIELDS), only what the map draws and its popup
-    shows; far smaller than GeoJSON. Rows of points without stops come from _ROWS."""
+    shows; far smaller than GeoJSON. Rows of points without stops come from _ROWS. ``latin``
+    gives the settlements' Latin keys (search/transliteration.py) for the offline search."""
+    points = points if isinstance(points, list) else list(points)
     head = dump_json(
         {
             "seq": seq,
@@ -42,6 +50,7 @@ def compact_table(points: Iterable[Point], seq: int, now: datetime, stale_after:
             "stale_after_s": int(stale_after.total_seconds()),
             "services": list(SERVICES),
             "fields": list(COMPACT_FIELDS),
+            "latin": latin(p.settlement for p in points) if latin else {},
             "rows": [],
         }
     )

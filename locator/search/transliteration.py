@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 # The official Ukrainian-Latin table (KMU resolution 55, 27 January 2010). Ь and the apostrophe
@@ -76,6 +77,14 @@ def loose(matched: str) -> str:
 
 
 LOOSE_DROP = str.maketrans({"y": None, "i": None, "j": None, "w": "v"})
+
+
+def latin_keys(names: Iterable[str]) -> dict[str, list[str]]:
+    """Each name's key and loose key: the map's snapshot carries them, so its offline search
+    finds "Brovary" and "Brovari" as the server's place search does (static/js/offline.js)."""
+    return {name: [cached_key(name), cached_loose(cached_key(name))] for name in set(names) if name}
+
+
 # While the index is built the same names come up again and again; these remember them until
 # the build clears them (Gazetteer.build).
 cached_key = lru_cache(maxsize=None)(key)

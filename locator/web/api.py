@@ -27,6 +27,7 @@ from locator.io.json_bytes import dump_json
 from locator.search.distance import bearing_deg, compass
 from locator.search.nearest import Snapshot
 from locator.search.ranking import RankedHit, ranked_nearest
+from locator.search.transliteration import latin_keys
 from locator.store import NotFoundError
 from locator.web import openapi
 
@@ -114,7 +115,7 @@ def _points_response(chosen: str, download: bool = False) -> Response:
     def make() -> bytes:
         points = snapshot.matching(wanted, now)  # the index's points: the same as _store().find
         if chosen == "compact":
-            return compact_table(points, seq, now, _stale_after())
+            return compact_table(points, seq, now, _stale_after(), latin_keys)
         if chosen == "csv":
             return points_csv(points, now).encode("utf-8")
         features = [point_feature(p, now, _stale_after()) for p in points]

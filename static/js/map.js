@@ -22,6 +22,7 @@ const app = {
   statusLine: document.getElementById("status-line"),
   results: document.getElementById("results"),
   offlineBanner: document.getElementById("offline-banner"),
+  latin: {}, // settlement -> [key, loose key] (locator/search/transliteration.py)
   points: [], // {id, lat, lon, status, kind, category, base, services, verifiedAt, name, ...}
   features: [], // one per point, as supercluster reads them
   snapshotAt: null, // offline: when the server last confirmed the worker's copy (ms); null online
@@ -42,6 +43,7 @@ function loadPoints(quiet) {
     })
     .then(function (data) {
       settings.services = data.services;
+      app.latin = data.latin || {}; // settlement -> its Latin keys, for the offline search
       const table = decodeTable(data);
       app.points = table.points;
       app.features = table.features;

@@ -95,20 +95,50 @@ function fold(value) {
   return value.toLowerCase().replace(APOSTROPHES, "'");
 }
 
-/** Settlements of the kept points matching a name, best first, as /api/v1/places ranks them. */
-export function placesHere(points, query) {
+/** A Latin query as locator/search/transliteration.py's key and loose read it ("Brovary"). */
+export function latinKeys(query) {
+  const plain = query
+    .toLowerCase()
+    .replace(/[łøđıæœð]/g, function (c) {
+      return LATIN_EXTRA[c];
+    })
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "");
+  const key = plain.replace(/[^a-z0-9]+/g, "");
+  return [key, key.replace(/[yij]/g, "").replace(/w/g, "v").replace(/(.)\1+/g, "$1")];
+}
+
+// transliteration.py's LATIN_EXTRA: letters with no mark to strip
+const LATIN_EXTRA = { ł: "l", ø: "o", đ: "d", ı: "i", æ: "ae", œ: "oe", ð: "d" };
+const LATIN_QUERY = /^[\x00-\x7f\u00c0-\u024f]*[A-Za-z][\x00-\x7f\u00c0-\u024f]*$/;
+
+/** Settlements of the kept points matching a name, best first, as /api/v1/places ranks them.
+ *  A Latin query is matched on the snapshot's Latin keys (``latin``: name -> [key, loose]). */
+export function placesHere(points, query, latin) {
   const needle = fold(query);
+  const wanted = LATIN_QUERY.test(query) && latin ? latinKeys(query) : null;
+  const matches = {};
+  function matching(name) {
+    if (!(name in matches)) {
+      const keys = wanted && latin[name];
+      matches[name] = keys
+        ? keys[0].indexOf(wanted[0]) >= 0 || keys[1].indexOf(wanted[1]) >= 0
+        : fold(name).indexOf(needle) >= 0;
+    }
+    return matches[name];
+  }
   const groups = {};
   points.forEach(function (p) {
-    if (!p.settlement || fold(p.settlement).indexOf(needle) < 0) return;
+    if (!p.settlement || !matching(p.settlement)) return;
     const place = groups[p.settlement] || (groups[p.settlement] = { name: p.settlement, lat: 0, lon: 0, points: 0 });
     place.lat += p.lat;
     place.lon += p.lon;
     place.points += 1;
   });
   function rank(place) {
-    const name = fold(place.name);
-    return [name !== needle ? 1 : 0, name.indexOf(needle) === 0 ? 0 : 1, -place.points];
+    const name = wanted ? latin[place.name][0] : fold(place.name);
+    const target = wanted ? wanted[0] : needle;
+    return [name !== target ? 1 : 0, name.indexOf(target) === 0 ? 0 : 1, -place.points];
   }
   return Object.keys(groups)
     .map(function (name) {

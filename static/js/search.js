@@ -31,7 +31,7 @@ export function startSearch(app, form, input) {
     askPlaces(app, query)
       .catch(function (error) {
         if (!app.points.length) throw error;
-        return { places: placesHere(app.points, query) }; // offline: the snapshot's own settlements
+        return { places: placesHere(app.points, query, app.latin) }; // offline: the snapshot's own settlements
       })
       .then(function (data) {
         if (!data.places.length) {
