@@ -712,12 +712,12 @@ def test_rejected_import_lists_problems_per_feature_and_writes_nothing(admin, st
     assert "відхилено: 4 проблем(и). Нічого не записано." in page
     rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)
     assert [row[:3] for row in rows] == [
-        ("1", "bad-1", "name"),
-        ("1", "bad-1", "lat"),
-        ("2", "bad-2", "status"),
-        ("3", "ok-1", "id"),
+        ("2", "bad-1", "name"),
+        ("2", "bad-1", "lat"),
+        ("3", "bad-2", "status"),
+        ("4", "ok-1", "id"),
     ]
-    assert "duplicate id, first used by feature 0" in rows[3][3]
+    assert "duplicate id, first used in feature 1" in rows[3][3]
     assert 'name="staged"' not in page  # nothing to apply
     assert db_state(store) == before
     assert not list((tmp_path / "uploads").glob("*"))  # the rejected upload is not kept

@@ -18,12 +18,14 @@ from locator.store.rows import point_row
 
 @dataclass
 class ImportSummary:
-    """The ids an import adds, changes, leaves as they are and (with replace) removes."""
+    """The ids an import adds, changes, leaves as they are and (with replace) removes; for each
+    changed id, its changed fields as (field, old, new) text, as the history will record them."""
 
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    changes: dict[str, list[tuple[str, str | None, str | None]]] = field(default_factory=dict)
 
     def writes_anything(self) -> bool:
         return bool(self.added or self.changed or self.removed)
@@ -108,8 +110,9 @@ def _classify(existing: dict[str, Point], points: list[Point], replace: bool) ->
         old = existing.get(point.id)
         if old is None:
             summary.added.append(point.id)
-        elif differences(old, point):
+        elif diffs := differences(old, point):
             summary.changed.append(point.id)
+            summary.changes[point.id] = diffs
         else:
             summary.unchanged.append(point.id)
     if replace:
