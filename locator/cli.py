@@ -36,7 +36,9 @@ def seed_if_empty(app: Flask) -> ImportSummary | None:
         return None
     from locator.io.files import ImportLimits  # geopandas: loaded by this command only
 
-    batch = imports.read_file(path, ImportLimits.from_config(app.config))
+    # Demo data only: its points without a time count as confirmed at seeding, standing in for
+    # the operators a demo has not got (a real import never confirms; docs/operators.md).
+    batch = imports.read_file(path, ImportLimits.from_config(app.config), confirmed_at=utcnow())
     territory = app.extensions["locator.territory"]
     return imports.apply_import(store, territory, system_actor(f"seed:{path.name}"), batch)
 

@@ -374,7 +374,7 @@ def test_reimporting_a_file_without_times_keeps_verification_times(store, tmp_pa
     )
     assert (summary.unchanged, summary.changed) == (["a"], ["b"])
     assert store.get("a").verified_at == old  # nothing changed: the old confirmation stands
-    assert store.get("b").verified_at > old  # the file changed the status: confirmed at import
+    assert store.get("b").verified_at is None  # a status the file brings: never confirmed
     assert store.change_seq() == seq + 1
 
 

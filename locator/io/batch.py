@@ -56,9 +56,10 @@ class FeatureProblem:
 class PointBatch(list):
     """The points of one file, plus the ids of those that did not say when they were verified.
 
-    A file without times (an official export, say) must not make every point look freshly
-    confirmed: for those ids the import keeps the stored verification time unless something
-    about the point changed.
+    An import is not a confirmation (issue 17): a point whose row carries no verified_at is
+    never confirmed (verified_at None, stale), unless the store keeps an operator's confirmation
+    of the same status and place (store/imports.py). A verified_at the file carries is the
+    partner's claim, kept, but never later than the import.
     """
 
     def __init__(self, points: list[Point], untimed: frozenset[str]):
@@ -81,9 +82,12 @@ def whole_file(template: str, **params: Any) -> FeatureProblem:
     return FeatureProblem(0, None, Problem.of("file", template, **params), FILE)
 
 
-def checked(read: Records, name: str, now: datetime, limits: ImportLimits) -> PointBatch:
+def checked(
+    read: Records, name: str, now: datetime, limits: ImportLimits, *, confirmed_at: datetime | None = None
+) -> PointBatch:
     """The records of one file validated into Points, or ImportRejected with every problem of
-    every record: its fields, its place (bounds, region) and a repeated id, all in one pass."""
+    every record: its fields, its place (bounds, region) and a repeated id, all in one pass.
+    Rows without verified_at get confirmed_at: None (never confirmed), except for the demo's seed."""
     records = read.records
     if len(records) > limits.max_features:
         raise ImportRejected(
@@ -117,13 +121,21 @@ def checked(read: Records, name: str, now: datetime, limits: ImportLimits) -> Po
         if found:
             problems.extend(FeatureProblem(number, point_id, p, read.unit) for p in found)
             continue
-        if point.verified_at is None or record.get("verified_at") in (None, ""):
+        if _blank(record.get("verified_at")):
             untimed.add(point.id)
+            point = point.with_changes(verified_at=confirmed_at)
+        elif point.verified_at > now:  # (validation allows 5 minutes of clock skew)
+            point = point.with_changes(verified_at=now)
         points.append(point)
     if problems:
         problems.sort(key=lambda p: p.number)  # (a sheet's unreadable rows were put first)
         raise ImportRejected(problems)
     return PointBatch(points, frozenset(untimed))
+
+
+def _blank(value: Any) -> bool:
+    """No value, as parse_point reads one (None, blank text, NaN)."""
+    return value is None or (isinstance(value, str) and not value.strip()) or value != value
 
 
 def raw_id(value: Any) -> str | None:

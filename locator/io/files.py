@@ -55,13 +55,19 @@ NOT_UTF8 = "text that is not UTF-8 (Windows-1251 or Latin-1?): save the file as 
 
 
 def read_points(
-    path: str | Path, *, now: datetime | None = None, limits: ImportLimits | None = None
+    path: str | Path,
+    *,
+    now: datetime | None = None,
+    limits: ImportLimits | None = None,
+    confirmed_at: datetime | None = None,
 ) -> PointBatch:
     """Every point in the file, validated and within limits; raise ImportRejected listing every
-    problem of every row (its row or feature number and id)."""
+    problem of every row (its row or feature number and id). A row without verified_at is never
+    confirmed (confirmed_at: the demo seed's stand-in for operators)."""
     path, limits = Path(path), limits or ImportLimits()
     with gcpause.paused():
-        return checked(_read_records(path, limits), path.name, now or utcnow(), limits)
+        read = _read_records(path, limits)
+        return checked(read, path.name, now or utcnow(), limits, confirmed_at=confirmed_at)
 
 
 def _read_records(path: Path, limits: ImportLimits) -> Records:

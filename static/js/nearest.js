@@ -48,7 +48,7 @@ function resultItem(app, p) {
   item.appendChild(line);
   const where = [p.address, p.settlement].filter(Boolean).join(", ");
   if (where) item.appendChild(el("p", null, where));
-  item.appendChild(el("p", "age", words.text("verified", { age: words.ageText(Date.parse(p.verified_at) / 1000) })));
+  item.appendChild(el("p", "age", words.confirmedText(p.verified_at ? Date.parse(p.verified_at) / 1000 : 0)));
   if (p.stale) item.appendChild(el("p", "stale-warning", words.text("stale")));
   if (p.services.length) {
     const names = p.services.map(function (name) {
