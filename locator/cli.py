@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,9 @@ def seed_if_empty(app: Flask) -> ImportSummary | None:
         return None
     from locator.io.files import ImportLimits  # geopandas: loaded by this command only
 
-    batch = imports.read_file(path, ImportLimits.from_config(app.config))
+    # Demo data only: its points without a time count as confirmed at seeding, standing in for
+    # the operators a demo has not got (a real import never confirms; docs/operators.md).
+    batch = imports.read_file(path, ImportLimits.from_config(app.config), confirmed_at=utcnow())
     territory = app.extensions["locator.territory"]
     return imports.apply_import(store, territory, system_actor(f"seed:{path.name}"), batch)
 
@@ -60,8 +63,9 @@ def seed_command() -> None:
 def import_command(file: str, replace: bool, dry_run: bool) -> None:
     """Import points from GeoJSON, CSV (lat/lon columns) or any format geopandas reads.
 
-    Every feature is checked first; if any is invalid, each problem is listed and nothing
-    changes.
+    Every feature is checked first; if any is invalid, every problem of every row is listed
+    (CSV: the spreadsheet's row number, the header being row 1; GeoJSON: the feature's number
+    from 1) and nothing changes. --dry-run also lists each changed field, from what, to what.
 
     Example: flask --app app points import data/points.geojson --replace
     """
@@ -75,16 +79,29 @@ def import_command(file: str, replace: bool, dry_run: bool) -> None:
         raise click.ClickException(
             f"{file}: {len(rejected.problems)} problem(s); nothing was imported"
         ) from None
-    if dry_run:
-        click.echo(f"{file}: {len(batch)} valid points; nothing written (dry run)")
-        return
     actor = system_actor(f"import:{Path(file).name}")
     territory = current_app.extensions["locator.territory"]
+    if dry_run:
+        summary = imports.plan_import(_store(), territory, actor, batch, replace=replace)
+        click.echo(
+            f"{file}: {len(batch)} valid points; would add {len(summary.added)}, change"
+            f" {len(summary.changed)}, leave {len(summary.unchanged)} unchanged, remove"
+            f" {len(summary.removed)}; nothing written (dry run)"
+        )
+        for point_id in summary.changed:
+            for field, old, new in summary.changes[point_id]:
+                # As JSON text: a value's quotes and line breaks are shown, never acted on.
+                click.echo(f"  {point_id}: {field}: {_shown(old)} -> {_shown(new)}")
+        return
     summary = imports.apply_import(_store(), territory, actor, batch, replace=replace)
     click.echo(
         f"{file}: {len(summary.added)} added, {len(summary.changed)} changed, "
         f"{len(summary.unchanged)} unchanged, {len(summary.removed)} removed"
     )
+
+
+def _shown(value: str | None) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 @points_cli.command("export")

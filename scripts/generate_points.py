@@ -6,9 +6,10 @@ Everything here is invented except the settlements: real names, real approximate
 weighted by population. Points are scattered around those centres, kept inside Ukraine's
 bounding box and off the big water next to some towns (the Dnipro in Kyiv, the sea coast).
 
-Most points carry no verified_at/updated_at, so the importer stamps them with the import time
-and a freshly seeded demo looks current; about 15% are 1-4 days old and show as stale
-(--fresh: none). Output is deterministic for a given --seed (and --now).
+Most points carry no verified_at/updated_at, so `points seed` stamps them with the seeding time
+(the seed alone: a real import never confirms, such points stay "never confirmed") and a freshly
+seeded demo looks current; about 15% are 1-4 days old and show as stale (--fresh: none). Output
+is deterministic for a given --seed (and --now).
 
 Example:
     python scripts/generate_points.py --area kyiv --count 450 --seed 2026 --out data/points.geojson
@@ -743,7 +744,7 @@ def build_features(area: str, count: int, seed: int, now: datetime, fresh: bool)
         name = choose_name(place, kind, u, seen.setdefault((place.name, place.region), {}))
         properties = {"id": f"{prefix}-{i + 1:0{width}d}"}
         properties |= properties_for(place, kind, u, name, services_named(masks[i]))
-        if not fresh and u[16] < 0.15:  # stale: the importer keeps these times instead of stamping now
+        if not fresh and u[16] < 0.15:  # stale: the seed keeps these times instead of stamping now
             properties["verified_at"] = properties["updated_at"] = stale_time(now, u[16] / 0.15)
         geometry = {"type": "Point", "coordinates": [lon[i], lat[i]]}
         features.append({"type": "Feature", "geometry": geometry, "properties": properties})

@@ -53,7 +53,7 @@ from locator.domain.validation import ValidationError, parse_point
 
 SHAPE = {dict: "dict", list: "list", bool: "bool"}  # else a number (or null)
 COORDINATES = ("lat", "lon")  # a GeoJSON file carries them in its geometry
-FEATURE_PROBLEM = re.compile(r"^feature \d+", re.M)  # else a problem of the whole file
+FEATURE_PROBLEM = re.compile(r"^(?:feature|row) \d+", re.M)  # else a problem of the whole file
 
 
 @pytest.fixture(scope="module")
@@ -187,11 +187,17 @@ DOORS = {
 }
 
 
-def blamed(output: str, number: int, field: str) -> bool:
-    """The output names feature `number` and the field (for a coordinate: or the geometry)."""
+def blamed(output: str, where: str, field: str) -> bool:
+    """The output names the row or feature and the field (for a coordinate: or the geometry)."""
     fields = (field, "geometry", *COORDINATES) if field in COORDINATES else (field,)
     names = "|".join(map(re.escape, fields))
-    return re.search(rf"feature {number}(?: \(id .*?\))?: (?:{names}): ", output, re.S) is not None
+    return re.search(rf"{where}(?: \(id .*?\))?: (?:{names}): ", output, re.S) is not None
+
+
+def where(path: Path, index: int) -> str:
+    """How a problem names the case at 0-based index: a CSV's spreadsheet row (the header is
+    row 1), a GeoJSON's feature counted from 1."""
+    return f"row {index + 2}" if path.suffix == ".csv" else f"feature {index + 1}"
 
 
 def check(imports, door: str, path: Path, cases: list[Case] | None, field: str, before: Unchanged) -> None:
@@ -211,7 +217,9 @@ def check(imports, door: str, path: Path, cases: list[Case] | None, field: str, 
         return
     for number, case in enumerate(cases):
         if case.verdict == REFUSE:
-            assert blamed(output, number, field), f"{what}: feature {number} ({case.label}) not named"
+            assert blamed(output, where(path, number), field), (
+                f"{what}: {where(path, number)} ({case.label}) not named"
+            )
 
 
 @pytest.mark.parametrize("field", sorted(POINT_KINDS))

@@ -154,26 +154,26 @@ def test_rejected_file_lists_every_problem_with_index_and_id(tmp_path):
     )
     with pytest.raises(ImportRejected) as caught:
         read_points(path, now=FIXED_NOW)
-    found = {(p.index, p.point_id, p.problem.field) for p in caught.value.problems}
-    assert found == {
-        (2, "dup", "id"),
-        (3, "line", "geometry"),
-        (4, "nowhere", "lat"),
-        (4, "nowhere", "lon"),
-        (5, "bad-status", "status"),
-        (6, "too-north", "lat"),
+    found = {(p.number, p.point_id, p.problem.field) for p in caught.value.problems}
+    assert found == {  # features are numbered from 1
+        (3, "dup", "id"),
+        (4, "line", "geometry"),
+        (5, "nowhere", "lat"),
+        (5, "nowhere", "lon"),
+        (6, "bad-status", "status"),
+        (7, "too-north", "lat"),
     }
     message = str(caught.value)
-    assert "feature 2 (id dup): id: duplicate id, first used by feature 1" in message
-    assert "feature 5 (id bad-status): status:" in message
-    assert "feature 6 (id too-north): lat: must be between -90 and 90" in message
+    assert "feature 3 (id dup): id: duplicate id, first used in feature 2" in message
+    assert "feature 6 (id bad-status): status:" in message
+    assert "feature 7 (id too-north): lat: must be between -90 and 90" in message
 
 
 def test_a_feature_without_an_id_is_named_by_its_index(tmp_path):
     path = write_geojson(tmp_path / "bad.geojson", [make_record("a"), make_record(None, name="Без id")])
     with pytest.raises(ImportRejected) as caught:
         read_points(path, now=FIXED_NOW)
-    assert [str(p) for p in caught.value.problems] == ["feature 1: id: is required"]
+    assert [str(p) for p in caught.value.problems] == ["feature 2: id: is required"]
 
 
 @pytest.mark.parametrize(
@@ -222,7 +222,7 @@ def test_geopackage_with_a_non_point_geometry_is_rejected(tmp_path):
     frame.to_file(tmp_path / "mixed.gpkg", driver="GPKG")
     with pytest.raises(ImportRejected) as caught:
         read_points(tmp_path / "mixed.gpkg", now=FIXED_NOW)
-    assert {(p.index, p.point_id) for p in caught.value.problems} == {(1, "b")}
+    assert {(p.number, p.point_id) for p in caught.value.problems} == {(2, "b")}
 
 
 # -- the CLI -----------------------------------------------------------------------------------------
@@ -266,7 +266,11 @@ def test_cli_dry_run_writes_nothing(runner, store, db_path, tmp_path):
     path = write_geojson(tmp_path / "new.geojson", [make_record("a", status="closed"), make_record("z")])
     result = invoke(runner, "import", path, "--replace", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "2 valid points; nothing written (dry run)" in result.output
+    assert (
+        "2 valid points; would add 1, change 1, leave 0 unchanged, remove 1; nothing written (dry run)"
+        in result.output
+    )
+    assert '  a: status: "open" -> "closed"' in result.output  # each changed field, from what, to what
     assert dump(db_path) == before
 
 
@@ -289,11 +293,11 @@ def test_cli_rejected_import_changes_nothing(runner, store, db_path, tmp_path):
     assert result.exit_code != 0
     output = result.output  # click's runner mixes stderr into output
     for expected in (
-        "feature 1 (id a): id: duplicate id",
-        "feature 2 (id line): geometry: expected a Point, got a LineString",
-        "feature 3 (id nowhere): lat: is required",
-        "feature 4 (id c): status: 'bogus' is not one of",
-        "feature 5 (id d): lat: must be between -90 and 90",
+        "feature 2 (id a): id: duplicate id, first used in feature 1",
+        "feature 3 (id line): geometry: expected a Point, got a LineString",
+        "feature 4 (id nowhere): lat: is required",
+        "feature 5 (id c): status: 'bogus' is not one of",
+        "feature 6 (id d): lat: must be between -90 and 90",
         "6 problem(s); nothing was imported",
     ):
         assert expected in output, output
@@ -370,7 +374,7 @@ def test_reimporting_a_file_without_times_keeps_verification_times(store, tmp_pa
     )
     assert (summary.unchanged, summary.changed) == (["a"], ["b"])
     assert store.get("a").verified_at == old  # nothing changed: the old confirmation stands
-    assert store.get("b").verified_at > old  # the file changed the status: confirmed at import
+    assert store.get("b").verified_at is None  # a status the file brings: never confirmed
     assert store.change_seq() == seq + 1
 
 

@@ -1,5 +1,6 @@
 """Bounded imports: size, feature count, the allowed area, coordinate systems and encodings.
-Each problem names the feature (index and id) and nothing is written, by the CLI or the console."""
+Each problem names the feature or row (its number and id) and nothing is written, by the CLI or
+the console."""
 
 from __future__ import annotations
 
@@ -105,9 +106,9 @@ def test_points_outside_the_allowed_area_are_named(imported, tmp_path):
     )
     imported(
         path,
-        "feature 1 (id minsk): geometry: lat 53.9, lon 27.56 is outside the allowed area"
+        "feature 2 (id minsk): geometry: lat 53.9, lon 27.56 is outside the allowed area"
         " (lat 44.3..52.4, lon 22.0..40.3; LOCATOR_BOUNDS)",
-        "feature 2 (id null-island): geometry: lat 0.0, lon 0.0 is outside",
+        "feature 3 (id null-island): geometry: lat 0.0, lon 0.0 is outside",
         "2 problem(s)",
     )
 
@@ -130,7 +131,7 @@ def test_a_mobile_point_stop_outside_the_area_is_named(imported, tmp_path):
         },
     ]
     path = write_geojson(tmp_path / "stops.geojson", [make_record("tent", kind="mobile", stops=stops)])
-    imported(path, "feature 0 (id tent): stops: stop 2: lat 53.9, lon 27.56 is outside the allowed area")
+    imported(path, "feature 1 (id tent): stops: stop 2: lat 53.9, lon 27.56 is outside the allowed area")
 
 
 def test_the_allowed_area_is_a_setting(db_path, tmp_path, monkeypatch):
@@ -141,7 +142,7 @@ def test_the_allowed_area_is_a_setting(db_path, tmp_path, monkeypatch):
     path.write_text(CSV_HEADER + "minsk,Мінськ,open,53.9,27.56\nkyiv,Київ,open,50.45,30.52\n")
     result = app.test_cli_runner().invoke(args=["points", "import", str(path)])
     assert result.exit_code != 0
-    assert "feature 1 (id kyiv): geometry: lat 50.45, lon 30.52 is outside" in result.output
+    assert "row 3 (id kyiv): lat: lat 50.45, lon 30.52 is outside" in result.output  # the header is row 1
     assert "minsk" not in result.output
 
 
@@ -161,10 +162,10 @@ def test_null_and_empty_coordinates_are_named(imported, tmp_path):
     nothing = feature("nothing", 30.5, 50.4)
     nothing["geometry"] = None
     path.write_text(collection([feature("ok", 30.5, 50.4), empty, nothing]))
-    imported(path, "feature 1 (id empty): lat: is required", "feature 2 (id nothing): lon: is required")
+    imported(path, "feature 2 (id empty): lat: is required", "feature 3 (id nothing): lon: is required")
     csv_path = tmp_path / "holes.csv"
     csv_path.write_text(CSV_HEADER + "ok,A,open,50.4,30.5\nblank,B,open,,\nnan,C,open,nan,30.5\n")
-    imported(csv_path, "feature 1 (id blank): lat: is required", "feature 2 (id nan): lat: must be between")
+    imported(csv_path, "row 3 (id blank): lat: is required", "row 4 (id nan): lat: must be between")
 
 
 # -- coordinate reference systems --------------------------------------------------------------------
@@ -235,11 +236,11 @@ ROWS = "a,Школа №1,open,50.45,30.52\nb,Ліцей «Світло»,open,5
             [
                 "holds text that is not UTF-8",
                 "(byte 0xD8 on line 2)",
-                "feature 0 (id a): encoding",
-                "feature 1 (id b): encoding",
+                "row 2 (id a): encoding",
+                "row 3 (id b): encoding",
             ],
         ),
-        ("latin-1", ["holds text that is not UTF-8", "feature 1 (id b): encoding"]),  # « is 0xAB
+        ("latin-1", ["holds text that is not UTF-8", "row 3 (id b): encoding"]),  # « is 0xAB
         ("utf-16", ["is not UTF-8 text (it looks like UTF-16): save the file as UTF-8"]),
         ("utf-16-le", ["is not UTF-8 text (it looks like UTF-16)"]),
     ],
@@ -255,7 +256,7 @@ def test_a_geojson_with_invalid_utf8_names_the_feature(imported, tmp_path):
     path = tmp_path / "mixed.geojson"
     text = collection([feature("good", 30.52, 50.45), feature("bad", 30.53, 50.46, note="XXXX")])
     path.write_bytes(text.encode().replace(b"XXXX", b"caf\xe9"))
-    output = imported(path, "mixed.geojson holds text that is not UTF-8", "feature 1 (id bad): encoding:")
+    output = imported(path, "mixed.geojson holds text that is not UTF-8", "feature 2 (id bad): encoding:")
     assert "id good" not in output
 
 
@@ -274,9 +275,10 @@ def test_every_problem_of_a_file_is_listed_at_once(tmp_path):
     path.write_text(CSV_HEADER + "a,A,open,53.9,27.5\na,A,open,50.4,30.5\nb,B,bogus,50.4,30.5\n")
     with pytest.raises(ImportRejected) as caught:
         read_points(path)
-    assert {(p.index, p.point_id, p.problem.field) for p in caught.value.problems} == {
-        (0, "a", "geometry"),
-        (2, "b", "status"),
+    assert {(p.number, p.point_id, p.problem.field) for p in caught.value.problems} == {
+        (2, "a", "lat"),  # the header is row 1; a CSV's position is its lat and lon columns
+        (3, "a", "id"),  # a repeated id, even of a row that is wrong itself
+        (4, "b", "status"),
     }
 
 
@@ -306,10 +308,11 @@ def test_console_import_applies_the_same_bounds(admin, store, db_path):
     response = upload(admin, "far.geojson", data)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert re.search(r"<td>1</td><td>minsk</td><td>geometry</td><td>lat 53.9, lon 27.56 is outside", page)
+    found = r"<td>2</td><td>minsk</td><td>geometry</td><td>lat 53.9, lon 27.56 — поза дозволеною територією"
+    assert re.search(found, page)  # in the console's language
     assert dump(db_path) == before
     cp1251 = upload(admin, "cp1251.csv", (CSV_HEADER + ROWS).encode("cp1251")).get_data(as_text=True)
-    assert "<td>0</td><td>a</td><td>encoding</td>" in cp1251
+    assert "<td>2</td><td>a</td><td>encoding</td>" in cp1251
     assert dump(db_path) == before
 
 

@@ -17,6 +17,7 @@ import pytest
 from locator.domain.filters import fold, search_text
 from locator.domain.point import SERVICES, format_time, sorted_services
 from locator.domain.validation import parse_point, parse_services
+from locator.io import batch as batches
 from locator.io import files, gcpause, plain_geojson
 from locator.store import Store
 from tests.helpers import FIXED_NOW, UKRAINE, random_points, random_record
@@ -142,7 +143,7 @@ def random_document(rng: random.Random, n: int) -> dict[str, Any]:
 def outcome(records: list[dict[str, Any]], path: Path) -> tuple:
     """What an import makes of these records: the points, or the rejection's whole text."""
     try:
-        batch = files._points(records, path, FIXED_NOW, LIMITS)
+        batch = batches.checked(batches.Records.features(records), path.name, FIXED_NOW, LIMITS)
     except files.ImportRejected as rejected:
         return ("rejected", str(rejected))
     return ("points", list(batch), batch.untimed)
@@ -162,7 +163,7 @@ def test_fast_reader_gives_the_points_geopandas_gives(tmp_path, seed):
     text = files._read_text(path)
     fast = plain_geojson.read_records(text)
     assert fast is not None  # every shape random_document makes is one the fast reader takes
-    gdal = files._gdal_records(path, text)
+    gdal = files._gdal_records(path, text).records
     assert without_nulls(fast) == without_nulls(gdal)
     expected = outcome(gdal, path)
     assert outcome(fast, path) == expected
@@ -187,7 +188,7 @@ def test_an_export_reads_back_the_same_either_way(tmp_path, seed):
     text = files._read_text(path)
     fast = plain_geojson.read_records(text)
     assert fast is not None
-    gdal = files._gdal_records(path, text)
+    gdal = files._gdal_records(path, text).records
     assert without_nulls(fast) == without_nulls(gdal)
     assert outcome(fast, path) == outcome(gdal, path)
     assert sorted(p.id for p in files.read_points(path, now=FIXED_NOW)) == sorted(p.id for p in points)
@@ -264,7 +265,7 @@ def test_dates_and_clock_times_stay_the_text_they_were_on_both_paths(name, tmp_p
     path.write_text(text, "utf-8")
     fast = plain_geojson.read_records(text)
     assert fast is not None
-    gdal = files._gdal_records(path, text)
+    gdal = files._gdal_records(path, text).records
     assert without_nulls(fast) == without_nulls(gdal)
     points = sorted(files.read_points(path, now=FIXED_NOW), key=lambda p: p.id)
     for point, changed in zip(points, DATE_LIKE[name], strict=True):

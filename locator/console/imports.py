@@ -19,11 +19,13 @@ from locator.console.session import admin_required, bp, stale_after, store, terr
 from locator.domain.point import utcnow
 from locator.domain.scope import Forbidden
 from locator.services import imports as commands
+from locator.web.messages import UNIT, say
 
 UPLOAD_SUFFIXES = (".geojson", ".json", ".csv", ".gpkg")
 # The names _plan stages files under: any other name in the apply form is "not found" (a name of
 # 10,000 characters made the file system's check raise, a 500; issue 16).
 STAGED_NAME = re.compile(r"[0-9a-f]{24}\.(?:geojson|json|csv|gpkg)")
+CHANGES_SHOWN = 200  # changed points whose fields the dry run lists (all are counted)
 
 
 def _upload_dir() -> Path:
@@ -49,7 +51,13 @@ def import_points():
     _upload_dir()  # (each visit also deletes the uploads left too long)
     if request.method == "POST":
         return _apply() if request.form.get("apply") else _plan()
-    return render_template("operator/import.html", report=None)
+    return _page(None)
+
+
+def _page(report: dict | None):
+    return render_template(
+        "operator/import.html", report=report, say=say, UNIT=UNIT, CHANGES_SHOWN=CHANGES_SHOWN
+    )
 
 
 def _apply():
@@ -103,11 +111,12 @@ def _plan():
         report["plan"] = commands.plan_import(store(), territory(), g.user, batch, replace=replace)
     except ImportRejected as rejected:
         report["rejected"] = rejected.problems
+        report["unit"] = next((p.unit for p in rejected.problems if p.unit != "file"), "file")
         staged.unlink(missing_ok=True)
     except Forbidden:
         staged.unlink(missing_ok=True)
         abort(403)
-    return render_template("operator/import.html", report=report)
+    return _page(report)
 
 
 @bp.get("/export.<fmt>")

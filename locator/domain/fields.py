@@ -219,11 +219,17 @@ POINT_DECLARATION: tuple[Field, ...] = (
         default_factory=utcnow,
         missing=NOW_DEFAULT,
     ),
+    # When an operator last confirmed the status; None: never (a point an import brought without
+    # a time of its own: only an operator's act confirms; issue 17). Such a point counts as stale.
     Field(
         "verified_at",
-        datetime,
+        datetime | None,
         str,
-        parse.TIME_SCHEMA,
+        {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "when the status was last confirmed; null: never confirmed (counts as stale)",
+        },
         parse.parse_time,
         default_factory=utcnow,
         missing=UPDATED_AT_DEFAULT,

@@ -50,6 +50,15 @@ LON_SCHEMA = {"type": "number", "minimum": -180, "maximum": 180}
 TIME_SCHEMA = {"type": "string", "format": "date-time"}
 
 
+class Invalid(ValueError):
+    """A value refused, with its message as a template and its parameters, so a page can say
+    it in its reader's language (web/messages.py); str() is the English sentence."""
+
+    def __init__(self, template: str, **params: Any):
+        self.template, self.params = template, params
+        super().__init__(template.format(**params))
+
+
 def text_schema(max_length: int, *, required: bool = False) -> dict[str, Any]:
     """What clean_text accepts (required: and not blank), as JSON Schema."""
     pattern = f"^{TEXT_CHAR}*{VISIBLE_CHAR}{TEXT_CHAR}*$" if required else f"^{TEXT_CHAR}*$"
@@ -60,7 +69,7 @@ def text_schema(max_length: int, *, required: bool = False) -> dict[str, Any]:
 # (year 1 or 9999 with an offset overflowed into a 500; issue 16).
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
-TIME_RANGE_PROBLEM = "must be a moment between 2000 and 2100"
+TIME_RANGE_PROBLEM = "must be a moment between {earliest} and {latest}"
 
 
 def parse_time(value: Any) -> datetime:
@@ -74,17 +83,17 @@ def parse_time(value: Any) -> datetime:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:  # (its message repeats the text, which may be a megabyte)
-            raise ValueError("expected an ISO 8601 date and time") from None
+            raise Invalid("expected an ISO 8601 date and time") from None
     else:
-        raise ValueError("expected an ISO 8601 date and time")
+        raise Invalid("expected an ISO 8601 date and time")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         moment = moment.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00+05:00 is before the first moment Python holds
-        raise ValueError(TIME_RANGE_PROBLEM) from None
+        raise Invalid(TIME_RANGE_PROBLEM, earliest=EARLIEST_TIME.year, latest=LATEST_TIME.year) from None
     if not EARLIEST_TIME <= moment < LATEST_TIME:
-        raise ValueError(TIME_RANGE_PROBLEM)
+        raise Invalid(TIME_RANGE_PROBLEM, earliest=EARLIEST_TIME.year, latest=LATEST_TIME.year)
     return moment.replace(microsecond=0)
 
 
@@ -99,7 +108,7 @@ def parse_bool(value: Any) -> bool:
             return True
         if text in ("false", "0", "no", "n", "f", ""):
             return False
-    raise ValueError("expected true or false")
+    raise Invalid("expected true or false")
 
 
 def parse_enum(enum: type[StrEnum], value: Any) -> Any:
@@ -107,7 +116,9 @@ def parse_enum(enum: type[StrEnum], value: Any) -> Any:
     member = _members(enum).get(text)  # enum(text), in a fifth of the time
     if member is None:
         allowed = ", ".join(member.value for member in enum)
-        raise ValueError(f"{reprlib.repr(value)} is not one of: {allowed}")  # (shortened)
+        raise Invalid(
+            "{value} is not one of: {allowed}", value=reprlib.repr(value), allowed=allowed
+        )  # (shortened)
     return member
 
 
@@ -127,24 +138,24 @@ def parse_services(value: Any) -> frozenset[str]:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [part.strip().lower() for item in value for part in str(item).split(",")]
     else:
-        raise ValueError("expected a list of services or a comma-separated string")
+        raise Invalid("expected a list of services or a comma-separated string")
     items = [item for item in items if item]
     unknown = [item for item in items if item not in SERVICE_BIT]
     if unknown:
         shown = ", ".join(map(reprlib.repr, unknown))  # (shortened: a value may be a megabyte)
-        raise ValueError(f"unknown service {shown}; known: {', '.join(SERVICES)}")
+        raise Invalid("unknown service {shown}; known: {known}", shown=shown, known=", ".join(SERVICES))
     return frozenset(items)
 
 
 def parse_coordinate(value: Any, low: float, high: float) -> float:
     if isinstance(value, bool):
-        raise ValueError("expected a number")
+        raise Invalid("expected a number")
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
-        raise ValueError("expected a number") from None
+        raise Invalid("expected a number") from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise ValueError(f"must be between {low:g} and {high:g}")
+        raise Invalid("must be between {low} and {high}", low=f"{low:g}", high=f"{high:g}")
     return number
 
 
@@ -155,13 +166,13 @@ def parse_count(value: Any) -> int | None:
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, bool):
-        raise ValueError("expected a whole number")
+        raise Invalid("expected a whole number")
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int too large for a float
-        raise ValueError("expected a whole number") from None
+        raise Invalid("expected a whole number") from None
     if not number.is_integer() or number < 0 or number > MAX_COUNT:
-        raise ValueError(f"expected a whole number from 0 to {MAX_COUNT}")
+        raise Invalid("expected a whole number from 0 to {most}", most=MAX_COUNT)
     return int(number)
 
 
@@ -174,12 +185,12 @@ def clean_text(value: Any, limit: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if not isinstance(value, (str, int, float)) or isinstance(value, bool) or value in (math.inf, -math.inf):
-        raise ValueError("expected text")
+        raise Invalid("expected text")
     text = str(value).replace("\r\n", "\n").strip()
     if len(text) > limit:
-        raise ValueError(f"longer than {limit} characters")
+        raise Invalid("longer than {limit} characters", limit=limit)
     if CONTROL_CHARACTERS.search(text):
-        raise ValueError("contains control characters")
+        raise Invalid("contains control characters")
     return text
 
 
@@ -189,22 +200,24 @@ def parse_stops(value: Any) -> tuple[Stop, ...]:
         try:
             value = json.loads(value)
         except (ValueError, RecursionError):  # RecursionError: nested past ~1,000 levels (issue 16)
-            raise ValueError("expected a JSON list of stops") from None
+            raise Invalid("expected a JSON list of stops") from None
     if not isinstance(value, (list, tuple)):
-        raise ValueError("expected a list of stops")
+        raise Invalid("expected a list of stops")
     if len(value) > MAX_STOPS:
-        raise ValueError(f"at most {MAX_STOPS} stops")
+        raise Invalid("at most {most} stops", most=MAX_STOPS)
     stops = []
     for number, item in enumerate(value, 1):
         if isinstance(item, Stop):
             stops.append(item)
             continue
         if not isinstance(item, Mapping):
-            raise ValueError(f"stop {number}: expected an object with place, lat, lon, starts_at, ends_at")
+            raise Invalid(
+                "stop {number}: expected an object with place, lat, lon, starts_at, ends_at", number=number
+            )
         try:
             place = clean_text(item.get("place"), MAX_TEXT)
             if not place:
-                raise ValueError("place is required")
+                raise Invalid("place is required")
             stop = Stop(
                 place=place,
                 lat=parse_coordinate(item.get("lat"), -90, 90),
@@ -213,11 +226,11 @@ def parse_stops(value: Any) -> tuple[Stop, ...]:
                 ends_at=parse_time(item.get("ends_at")),
             )
         except ValueError as error:
-            raise ValueError(f"stop {number}: {error}") from None
+            raise Invalid("stop {number}: {problem}", number=number, problem=error) from None
         if stop.ends_at <= stop.starts_at:
-            raise ValueError(f"stop {number}: ends_at must be after starts_at")
+            raise Invalid("stop {number}: ends_at must be after starts_at", number=number)
         if stop.ends_at - stop.starts_at > MAX_STOP_LENGTH:
-            raise ValueError(f"stop {number}: longer than {MAX_STOP_LENGTH.days} days")
+            raise Invalid("stop {number}: longer than {days} days", number=number, days=MAX_STOP_LENGTH.days)
         stops.append(stop)
     return tuple(sorted(stops, key=lambda stop: (stop.starts_at, stop.ends_at, stop.place)))
 
@@ -225,14 +238,14 @@ def parse_stops(value: Any) -> tuple[Stop, ...]:
 def parse_id(raw: Any) -> str:
     text = clean_text(raw, MAX_ID) if not isinstance(raw, float) else clean_text(f"{raw:g}", MAX_ID)
     if not ID_PATTERN.match(text):
-        raise ValueError("use letters, digits and . _ : - only, starting with a letter or digit")
+        raise Invalid("use letters, digits and . _ : - only, starting with a letter or digit")
     return text
 
 
 def parse_phone(raw: Any) -> str:
     text = clean_text(raw, MAX_PHONE)
     if text and not PHONE_PATTERN.match(text):
-        raise ValueError("expected digits, spaces, + ( ) and - only")
+        raise Invalid("expected digits, spaces, + ( ) and - only")
     return text
 
 

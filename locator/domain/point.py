@@ -60,10 +60,13 @@ class Point:
         return services_mask(self.services)
 
     def is_stale(self, now: datetime, stale_after: timedelta = STALE_AFTER) -> bool:
-        """A status nobody has confirmed for longer than stale_after cannot be trusted."""
-        return now - self.verified_at > stale_after
+        """A status nobody has confirmed for longer than stale_after, or ever, cannot be trusted."""
+        return self.verified_at is None or now - self.verified_at > stale_after
 
-    def status_age(self, now: datetime) -> timedelta:
+    def status_age(self, now: datetime) -> timedelta | None:
+        """How long ago the status was confirmed; None: never."""
+        if self.verified_at is None:
+            return None
         return max(now - self.verified_at, timedelta(0))
 
     @property
@@ -115,7 +118,7 @@ class Point:
             status=self.status.value,
             services=sorted_services(self.services),
             updated_at=format_time(self.updated_at),
-            verified_at=format_time(self.verified_at),
+            verified_at=format_time(self.verified_at) if self.verified_at else None,
             stops=[stop.to_record() for stop in self.stops],
             moved_at=format_time(self.moved_at) if self.moved_at else None,
         )

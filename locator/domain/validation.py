@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from locator.domain.parsers import (
     MAX_NOTE,
     MAX_TEXT,
     PHONE_PATTERN,
+    Invalid,
     clean_text,
     parse_bool,
     parse_coordinate,
@@ -35,6 +36,7 @@ from locator.domain.point import EDITABLE_FIELDS, OPERATOR_STATUSES, Kind, Point
 __all__ = [
     "CONTROL_CHARACTERS",
     "ID_PATTERN",
+    "Invalid",
     "MAX_COUNT",
     "MAX_ID",
     "MAX_NOTE",
@@ -58,10 +60,25 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one field of one input."""
+    """One thing wrong with one field of one input. The message is English; template and params
+    (when known) let a page say it in its reader's language (web/messages.py)."""
 
     field: str
     message: str
+    template: str | None = field(default=None, compare=False)
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @classmethod
+    def of(cls, field_name: str, template: str, **params: Any) -> Problem:
+        """The problem from an English template ("longer than {limit} characters") and its values."""
+        return cls(field_name, template.format(**params), template, params)
+
+    @classmethod
+    def from_error(cls, field_name: str, error: ValueError) -> Problem:
+        """The problem a parser's ValueError describes (an Invalid keeps its template)."""
+        if isinstance(error, Invalid):
+            return cls(field_name, str(error), error.template, error.params)
+        return cls(field_name, str(error))
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -95,7 +112,7 @@ def parse_point(data: Mapping[str, Any], *, now: datetime | None = None) -> Poin
             or (isinstance(raw, float) and math.isnan(raw))
         ):
             if required:
-                problems.append(Problem(name, "is required"))
+                problems.append(Problem.of(name, "is required"))
                 continue
             if default is NOW_DEFAULT:
                 default = now
@@ -107,21 +124,21 @@ def parse_point(data: Mapping[str, Any], *, now: datetime | None = None) -> Poin
         try:
             values[name] = parse(raw)
         except ValueError as error:
-            problems.append(Problem(name, str(error)))
+            problems.append(Problem.from_error(name, error))
     if values.get("status") is Status.UNCONFIRMED:
         problems.append(
-            Problem(
+            Problem.of(
                 "status",
-                "'unconfirmed' comes from citizens' reports; an operator sets "
-                "one of: " + ", ".join(OPERATOR_STATUSES),
+                "'unconfirmed' comes from citizens' reports; an operator sets one of: {statuses}",
+                statuses=", ".join(OPERATOR_STATUSES),
             )
         )
     if values.get("stops") and values.get("kind", Kind.FIXED) is not Kind.MOBILE:
-        problems.append(Problem("stops", "only a mobile point has a schedule of stops"))
+        problems.append(Problem.of("stops", "only a mobile point has a schedule of stops"))
 
     for moment in ("updated_at", "verified_at", "moved_at"):
         if values.get(moment) is not None and values[moment] > now + timedelta(minutes=5):
-            problems.append(Problem(moment, "is in the future"))
+            problems.append(Problem.of(moment, "is in the future"))
     if problems:
         raise ValidationError(problems)
     return Point(**values)

@@ -22,7 +22,7 @@ COMPACT_FIELDS = (
     "category",
     "base",
     "services",
-    "verified_at",
+    "verified_at",  # unix time; 0: never confirmed
     "name",
     "settlement",
     "address",
@@ -80,7 +80,7 @@ def compact_row(p: Point) -> list[Any]:
         p.category.value,
         int(p.base),
         p.services_mask,
-        int(p.verified_at.timestamp()),
+        int(p.verified_at.timestamp()) if p.verified_at else 0,  # 0: never confirmed
         p.name,
         p.settlement,
         p.address,

@@ -34,7 +34,7 @@ def point_properties(
     if not point.stops and not as_stored:
         return _fixed_properties(point) | {
             "stale": point.is_stale(now, stale_after),
-            "status_age_s": int(point.status_age(now).total_seconds()),
+            "status_age_s": _age_s(point, now),
         }
     stop = point.current_stop(now) if point.stops else None
     point = point if as_stored or stop is None else point.at(now)
@@ -42,7 +42,7 @@ def point_properties(
         _properties(point, now, stop, as_stored)
         | {
             "stale": point.is_stale(now, stale_after),
-            "status_age_s": int(point.status_age(now).total_seconds()),
+            "status_age_s": _age_s(point, now),
         }
         | ({"moved_at": format_time(point.moved_at) if point.moved_at else None} if as_stored else {})
     )
@@ -83,7 +83,7 @@ def _properties(point: Point, now: datetime | None, stop, as_stored: bool) -> di
         "open_24_7": point.open_24_7,
         "note": point.note,
         "updated_at": format_time(point.updated_at),
-        "verified_at": format_time(point.verified_at),
+        "verified_at": format_time(point.verified_at) if point.verified_at else None,
         "version": point.version,
         "archived": point.archived,
         "located_since": format_time(point.moved_at) if point.moved_at else None,
@@ -99,6 +99,12 @@ def _in_order(services: frozenset[str]) -> tuple[str, ...]:
     """A point's services in canonical order; points share few distinct sets, and every API
     answer lists them for each point."""
     return tuple(sorted_services(services))
+
+
+def _age_s(point: Point, now: datetime) -> int | None:
+    """Seconds since the status was confirmed; None: never confirmed."""
+    age = point.status_age(now)
+    return None if age is None else int(age.total_seconds())
 
 
 def point_feature(

@@ -1,43 +1,48 @@
 """Import and export through geopandas: any readable file -> validated Points, and back.
 
 All or nothing: ``read_points`` validates every feature and raises ``ImportRejected`` with every
-problem it found (feature index and id) before anything can be written. Files are bounded
-(``ImportLimits``: size, number of features, an area every point must lie in) and read strictly:
-text must be UTF-8, and a declared coordinate reference system must be one we can convert from.
+problem it found, every problem of every row in one pass (where: a CSV's spreadsheet row, the
+header being row 1, or a feature's 1-based number; and its id; io/batch.py), before anything
+can be written. Files are bounded (``ImportLimits``: size, number of features, an area every
+point must lie in) and read strictly: text must be UTF-8, and a declared coordinate reference
+system must be one we can convert from.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
 import warnings
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio.errors
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from locator.domain.point import Point, utcnow
-from locator.domain.validation import Problem, ValidationError, parse_point
+from locator.domain.validation import Invalid, Problem
 from locator.io import file_guard, gcpause, plain_geojson
-from locator.io.features import (
-    CSV_COLUMNS,
-    csv_row,
-    feature_collection,
-    point_feature,
-    points_csv,
-    unguard_cell,
+from locator.io.batch import (
+    ROW,
+    FeatureProblem,
+    ImportLimits,
+    ImportRejected,
+    PointBatch,
+    Records,
+    checked,
+    raw_id,
+    whole_file,
 )
-from locator.search.regions import Territory
+from locator.io.features import CSV_COLUMNS, csv_row, feature_collection, point_feature, points_csv
+from locator.io.sheet import read_sheet
+
+__all__ = ["FeatureProblem", "ImportLimits", "ImportRejected", "PointBatch", "read_points", "write_points"]
 
 WGS84 = "EPSG:4326"
 CSV_SUFFIXES = (".csv", ".txt")
@@ -49,117 +54,33 @@ CRS_WARNING = re.compile(r"\b(srs|crs|spatial ?ref|projection|coordinate (refere
 NOT_UTF8 = "text that is not UTF-8 (Windows-1251 or Latin-1?): save the file as UTF-8"
 
 
-@dataclass(frozen=True)
-class ImportLimits:
-    """What one import file may be: LOCATOR_IMPORT_MAX_BYTES, _MAX_FEATURES, and the territory
-    (LOCATOR_BOUNDS, regions from coordinates) every point must fit, as any other write's must."""
-
-    max_bytes: int = 50 * 1024 * 1024
-    max_features: int = 200_000
-    territory: Territory = field(default_factory=Territory)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> ImportLimits:
-        return cls(config["IMPORT_MAX_BYTES"], config["IMPORT_MAX_FEATURES"], Territory(config["BOUNDS"]))
-
-
-@dataclass(frozen=True)
-class FeatureProblem:
-    index: int  # 0-based position of the feature (CSV: data row) in the file
-    point_id: str | None
-    problem: Problem
-
-    def __str__(self) -> str:
-        if self.index < 0:  # the whole file
-            return f"{self.problem.message}"
-        who = f"feature {self.index}" + (f" (id {self.point_id})" if self.point_id else "")
-        return f"{who}: {self.problem}"
-
-
-class PointBatch(list):
-    """The points of one file, plus the ids of those that did not say when they were verified.
-
-    A file without times (an official export, say) must not make every point look freshly
-    confirmed: for those ids the import keeps the stored verification time unless something
-    about the point changed.
-    """
-
-    def __init__(self, points: list[Point], untimed: frozenset[str]):
-        super().__init__(points)
-        self.untimed = untimed
-
-
-class ImportRejected(ValueError):
-    """The file cannot be imported; nothing was written."""
-
-    def __init__(self, problems: list[FeatureProblem] | str):
-        if isinstance(problems, str):
-            problems = [FeatureProblem(-1, None, Problem("file", problems))]
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
 def read_points(
-    path: str | Path, *, now: datetime | None = None, limits: ImportLimits = ImportLimits()
+    path: str | Path,
+    *,
+    now: datetime | None = None,
+    limits: ImportLimits | None = None,
+    confirmed_at: datetime | None = None,
 ) -> PointBatch:
     """Every point in the file, validated and within limits; raise ImportRejected listing every
-    problem (feature index and id)."""
-    path = Path(path)
+    problem of every row (its row or feature number and id). A row without verified_at is never
+    confirmed (confirmed_at: the demo seed's stand-in for operators)."""
+    path, limits = Path(path), limits or ImportLimits()
     with gcpause.paused():
-        return _points(_read_records(path, limits), path, now or utcnow(), limits)
+        read = _read_records(path, limits)
+        return checked(read, path.name, now or utcnow(), limits, confirmed_at=confirmed_at)
 
 
-def _points(records: list[dict[str, Any]], path: Path, now: datetime, limits: ImportLimits) -> PointBatch:
-    """The records of one file validated into Points, or ImportRejected with every problem."""
-    if len(records) > limits.max_features:
-        raise ImportRejected(
-            f"{path.name} holds {len(records):,} features, more than the limit of"
-            f" {limits.max_features:,} (LOCATOR_IMPORT_MAX_FEATURES)"
-        )
-    points: list[Point] = []
-    problems: list[FeatureProblem] = []
-    first_index: dict[str, int] = {}
-    untimed: set[str] = set()
-    for index, record in enumerate(records):
-        point_id = record.get("id")
-        point_id = None if point_id in (None, "") else str(point_id)
-        if "__geometry__" in record:
-            problems.append(FeatureProblem(index, point_id, Problem("geometry", record.pop("__geometry__"))))
-            continue
-        try:
-            point = parse_point(record, now=now)
-        except ValidationError as error:
-            problems.extend(FeatureProblem(index, point_id, p) for p in error.problems)
-            continue
-        try:
-            # A file's region follows its coordinates (our own export of a mobile point at a
-            # stop gives the stop's place with its home region); the dry run shows the change.
-            point = limits.territory.settle(point, follow=True, position_field="geometry")
-        except ValidationError as error:
-            problems.extend(FeatureProblem(index, point.id, p) for p in error.problems)
-            continue
-        if point.id in first_index:
-            message = f"duplicate id, first used by feature {first_index[point.id]}"
-            problems.append(FeatureProblem(index, point.id, Problem("id", message)))
-            continue
-        first_index[point.id] = index
-        points.append(point)
-        if record.get("verified_at") in (None, ""):
-            untimed.add(point.id)
-    if problems:
-        raise ImportRejected(problems)
-    return PointBatch(points, frozenset(untimed))
-
-
-def _read_records(path: Path, limits: ImportLimits) -> list[dict[str, Any]]:
+def _read_records(path: Path, limits: ImportLimits) -> Records:
     """Plain dicts (id, name, ..., lat, lon) from any format geopandas or pandas reads."""
     if not path.is_file():
-        raise ImportRejected(f"{path} is not a file")
+        raise ImportRejected("{name} is not a file", name=path.name)
     size = path.stat().st_size
     if size > limits.max_bytes:
         raise ImportRejected(
-            f"{path.name} is {size:,} bytes, more than the limit of {limits.max_bytes:,}"
-            " (LOCATOR_IMPORT_MAX_BYTES)"
+            "{name} is {size} bytes, more than the limit of {limit} (LOCATOR_IMPORT_MAX_BYTES)",
+            name=path.name,
+            size=f"{size:,}",
+            limit=f"{limits.max_bytes:,}",
         )
     suffix = path.suffix.lower()
     text = _read_text(path) if suffix in TEXT_SUFFIXES else None
@@ -167,13 +88,14 @@ def _read_records(path: Path, limits: ImportLimits) -> list[dict[str, Any]]:
         try:
             return _csv_records(text)
         except Exception as error:  # any reader failure is the file's fault, not ours
-            raise ImportRejected(f"cannot read {path.name}: {error}") from None
+            said = error if isinstance(error, Invalid) else str(error)
+            raise ImportRejected("cannot read {name}: {error}", name=path.name, error=said) from None
     # Plain GeoJSON in WGS84 without GDAL and pandas (issue 5: 2 s, not 10, for 100,000 points).
     records = plain_geojson.read_records(text) if suffix in GEOJSON_SUFFIXES else None
-    return records if records is not None else _gdal_records(path, text)
+    return Records.features(records) if records is not None else _gdal_records(path, text)
 
 
-def _gdal_records(path: Path, text: str | None) -> list[dict[str, Any]]:
+def _gdal_records(path: Path, text: str | None) -> Records:
     """Plain dicts from a GeoJSON or GeoPackage file (text: the file's, when it is text), read by
     GDAL only once file_guard has recognised it."""
     try:
@@ -213,56 +135,59 @@ def _gdal_records(path: Path, text: str | None) -> list[dict[str, Any]]:
             record.setdefault("lat", None)
             record.setdefault("lon", None)
         elif geometry.geom_type != "Point":
-            record["__geometry__"] = f"expected a Point, got a {geometry.geom_type}"
+            record["__geometry__"] = geometry.geom_type
         else:
             record["lon"], record["lat"] = geometry.x, geometry.y
         records.append(record)
-    return records
+    return Records.features(records)
 
 
-def _csv_records(text: str) -> list[dict[str, Any]]:
-    """Rows of a CSV file; cells our export guarded against formula injection read back as stored."""
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    return [{k: unguard_cell(v) for k, v in _clean_record(row).items()} for row in frame.to_dict("records")]
+def _csv_records(text: str) -> Records:
+    """Rows of a CSV file (io/sheet.py: its separator, decimal commas, row numbers); cells our
+    export guarded against formula injection read back as stored."""
+    sheet = read_sheet(text)
+    return Records([_clean_record(r) for r in sheet.records], sheet.rows, ROW, sheet.problems)
 
 
 def _read_text(path: Path) -> str:
-    """The file as UTF-8 text; anything else is refused, naming the features it garbles."""
+    """The file as UTF-8 text (a byte order mark is dropped); anything else is refused, naming
+    the rows it garbles. Windows-1251 is not guessed: any bytes read as it, so a wrong guess
+    would store garbled names without a word (docs/operators.md says how to save UTF-8)."""
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
-        raise ImportRejected(f"{path.name} is not UTF-8 text (it looks like UTF-16): save the file as UTF-8")
+        raise ImportRejected(
+            "{name} is not UTF-8 text (it looks like UTF-16): save the file as UTF-8", name=path.name
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        whole = FeatureProblem(
-            -1,
-            None,
-            Problem("file", f"{path.name} holds {NOT_UTF8} (byte 0x{data[error.start]:02X} on line {line})"),
+        whole = whole_file(
+            "{name} holds " + NOT_UTF8 + " (byte 0x{byte} on line {line})",
+            name=path.name,
+            byte=f"{data[error.start]:02X}",
+            line=data.count(b"\n", 0, error.start) + 1,
         )
         raise ImportRejected([whole, *_garbled(path, data.decode("utf-8-sig", errors="replace"))]) from None
 
 
 def _garbled(path: Path, text: str) -> list[FeatureProblem]:
-    """The features of a wrongly encoded file that hold undecodable bytes (best effort)."""
+    """The rows or features of a wrongly encoded file that hold undecodable bytes (best effort)."""
     try:
         if path.suffix.lower() in CSV_SUFFIXES:
-            records = _csv_records(text)
+            read = _csv_records(text)
         else:
             document = json.loads(text)
-            records = [
-                {**(f.get("properties") or {}), "id": (f.get("properties") or {}).get("id", f.get("id"))}
-                for f in document.get("features", [])
-            ]
+            read = Records.features(
+                [
+                    {**(f.get("properties") or {}), "id": (f.get("properties") or {}).get("id", f.get("id"))}
+                    for f in document.get("features", [])
+                ]
+            )
     except Exception:  # the file-level problem says enough
         return []
     return [
-        FeatureProblem(
-            index,
-            None if record.get("id") in (None, "") else str(record.get("id")),
-            Problem("encoding", NOT_UTF8),
-        )
-        for index, record in enumerate(records)
+        FeatureProblem(number, raw_id(record.get("id")), Problem.of("encoding", NOT_UTF8), read.unit)
+        for number, record in zip(read.numbers, read.records, strict=True)
         if "\ufffd" in json.dumps(record, ensure_ascii=False, default=str)
     ]
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from locator.domain.point import Point
+from locator.domain.point import Point, Stop
 from locator.domain.regions import PUBLIC_NAMES, UKRAINE_BOUNDS
-from locator.domain.validation import Problem, ValidationError
+from locator.domain.validation import Invalid, Problem, ValidationError
 from locator.search.settlements import REGIONS, region_code
 
 REGIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "regions.json"
@@ -134,14 +134,19 @@ def canonical_region(text: str) -> str | None:
     return REGIONS[code][0] if code else None
 
 
-def outside(bounds: tuple[float, float, float, float], lat: float, lon: float) -> str | None:
+OUTSIDE = (
+    "lat {lat}, lon {lon} is outside the allowed area (lat {min_lat}..{max_lat},"
+    " lon {min_lon}..{max_lon}; LOCATOR_BOUNDS)"
+)
+
+
+def outside(bounds: tuple[float, float, float, float], lat: float, lon: float) -> Invalid | None:
     """Why (lat, lon) is outside the allowed area, or None when it is inside."""
     min_lon, min_lat, max_lon, max_lat = bounds
     if min_lat <= lat <= max_lat and min_lon <= lon <= max_lon:
         return None
-    return (
-        f"lat {lat}, lon {lon} is outside the allowed area (lat {min_lat}..{max_lat},"
-        f" lon {min_lon}..{max_lon}; LOCATOR_BOUNDS)"
+    return Invalid(
+        OUTSIDE, lat=lat, lon=lon, min_lat=min_lat, max_lat=max_lat, min_lon=min_lon, max_lon=max_lon
     )
 
 
@@ -154,16 +159,34 @@ class Territory:
 
     def problems(self, point: Point, position_field: str = "lat") -> list[Problem]:
         """The point, or a stop of its schedule, lies outside LOCATOR_BOUNDS."""
+        return self.position_problems(point.lat, point.lon, point.stops, position_field)
+
+    def position_problems(
+        self, lat: float | None, lon: float | None, stops: Iterable[Stop] = (), position_field: str = "lat"
+    ) -> list[Problem]:
+        """A position (None: unknown, not checked) or a stop outside LOCATOR_BOUNDS: also asked
+        of a file's row whose other fields are wrong, so one pass lists all its problems."""
         found = []
-        if reason := outside(self.bounds, point.lat, point.lon):
+        if lat is not None and lon is not None and (reason := outside(self.bounds, lat, lon)):
             min_lon, min_lat, max_lon, max_lat = self.bounds
-            lat_inside = min_lat <= point.lat <= max_lat
+            lat_inside = min_lat <= lat <= max_lat
             field = "lon" if position_field == "lat" and lat_inside else position_field
-            found.append(Problem(field, reason))
-        for index, stop in enumerate(point.stops):
+            found.append(Problem.from_error(field, reason))
+        for index, stop in enumerate(stops):
             if reason := outside(self.bounds, stop.lat, stop.lon):
-                found.append(Problem("stops", f"stop {index + 1}: {reason}"))
+                found.append(
+                    Problem.of("stops", "stop {number}: {problem}", number=index + 1, problem=reason)
+                )
         return found
+
+    @staticmethod
+    def region_problem(text: str) -> Problem | None:
+        """A region no spelling of the regions' names gives, or None."""
+        if canonical_region(text) is None:
+            return Problem.of(
+                "region", "unknown region {region}; one of: {known}", region=repr(text), known=KNOWN
+            )
+        return None
 
     def settle(self, point: Point, *, follow: bool = False, position_field: str = "lat") -> Point:
         """The point with its region's public name, checked against its coordinates: a region
@@ -173,7 +196,7 @@ class Territory:
         problems = self.problems(point, position_field)
         region = canonical_region(point.region)
         if region is None:
-            problems.append(Problem("region", f"unknown region {point.region!r}; one of: {KNOWN}"))
+            problems.append(self.region_problem(point.region))
         if problems:
             raise ValidationError(problems)
         located = self.regions.locate(point.lat, point.lon)
@@ -181,9 +204,13 @@ class Territory:
             if region and not follow:
                 raise ValidationError(
                     [
-                        Problem(
+                        Problem.of(
                             "region",
-                            f"lat {point.lat}, lon {point.lon} lies in {located.region}, not in {region}",
+                            "lat {lat}, lon {lon} lies in {located}, not in {region}",
+                            lat=point.lat,
+                            lon=point.lon,
+                            located=located.region,
+                            region=region,
                         )
                     ]
                 )

@@ -7,6 +7,7 @@ touches (added, changed, or removed by --replace) passes the same scope rule as 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,12 +22,14 @@ if TYPE_CHECKING:
     from locator.io.files import ImportLimits, PointBatch
 
 
-def read_file(path: str | Path, limits: ImportLimits) -> PointBatch:
+def read_file(path: str | Path, limits: ImportLimits, *, confirmed_at: datetime | None = None) -> PointBatch:
     """Every point in the file, validated, within the limits and settled in its territory
-    (LOCATOR_BOUNDS, the region its coordinates give); ImportRejected lists every problem."""
+    (LOCATOR_BOUNDS, the region its coordinates give); ImportRejected lists every problem.
+    A point without verified_at is never confirmed: only an operator's act confirms (issue 17);
+    confirmed_at is for the demo seed alone, which stands in for operators."""
     from locator.io import files  # geopandas: only when a file is read
 
-    return files.read_points(path, limits=limits)
+    return files.read_points(path, limits=limits, confirmed_at=confirmed_at)
 
 
 def plan_import(

@@ -50,7 +50,8 @@ def stats(store: Store, stale_before: datetime) -> dict[str, Any]:
         by_status = dict(conn.execute(POINTS_BY_STATUS).fetchall())
         archived = conn.execute("SELECT count(*) FROM points WHERE archived = 1").fetchone()[0]
         stale = conn.execute(
-            "SELECT count(*) FROM points WHERE archived = 0 AND verified_at < ?", [format_time(stale_before)]
+            "SELECT count(*) FROM points WHERE archived = 0 AND (verified_at IS NULL OR verified_at < ?)",
+            [format_time(stale_before)],
         ).fetchone()[0]
         last = conn.execute("SELECT at FROM history ORDER BY id DESC LIMIT 1").fetchone()
         seq = conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]

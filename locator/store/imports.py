@@ -18,12 +18,14 @@ from locator.store.rows import point_row
 
 @dataclass
 class ImportSummary:
-    """The ids an import adds, changes, leaves as they are and (with replace) removes."""
+    """The ids an import adds, changes, leaves as they are and (with replace) removes; for each
+    changed id, its changed fields as (field, old, new) text, as the history will record them."""
 
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    changes: dict[str, list[tuple[str, str | None, str | None]]] = field(default_factory=dict)
 
     def writes_anything(self) -> bool:
         return bool(self.added or self.changed or self.removed)
@@ -59,12 +61,13 @@ def import_rows(
         elif point.id in changed:
             diffs = differences(old, point)
             moved = (point.lat, point.lon) != (old.lat, old.lon)
+            confirmed = _newer(point.verified_at, old.verified_at)
             updated = point.with_changes(
                 version=old.version + 1,
                 updated_at=now,
                 moved_at=point.moved_at or (now if moved else old.moved_at),
                 # A re-import that confirms the status anew answers the citizens' reports.
-                unconfirmed=still_unconfirmed(old, point, verified=point.verified_at > old.verified_at),
+                unconfirmed=still_unconfirmed(old, point, verified=confirmed),
             )
             rows.append(point_row(updated, seq))
             history.extend((point.id, seq, at, by, *diff) for diff in diffs)
@@ -85,10 +88,17 @@ def remove_points(
     return history
 
 
+def _newer(moment: datetime | None, than: datetime | None) -> bool:
+    return moment is not None and (than is None or moment > than)
+
+
 def _keep_verification(
     existing: dict[str, Point], points: list[Point], untimed: frozenset[str]
 ) -> list[Point]:
-    """Untimed points that match the stored one in every field keep its verification time."""
+    """An import is not a confirmation (issue 17): an untimed point (never confirmed, as the
+    file gave no verified_at) that matches the stored one in every field keeps its times; one
+    whose status and place are the stored ones keeps the operator's confirmation of that status;
+    any other is never confirmed."""
     if not untimed:
         return points
     kept = []
@@ -98,6 +108,8 @@ def _keep_verification(
             same_times = point.with_changes(verified_at=old.verified_at, updated_at=old.updated_at)
             if not differences(old, same_times):
                 point = same_times
+            elif (old.status, old.lat, old.lon) == (point.status, point.lat, point.lon):
+                point = point.with_changes(verified_at=old.verified_at)
         kept.append(point)
     return kept
 
@@ -108,8 +120,9 @@ def _classify(existing: dict[str, Point], points: list[Point], replace: bool) ->
         old = existing.get(point.id)
         if old is None:
             summary.added.append(point.id)
-        elif differences(old, point):
+        elif diffs := differences(old, point):
             summary.changed.append(point.id)
+            summary.changes[point.id] = diffs
         else:
             summary.unchanged.append(point.id)
     if replace:

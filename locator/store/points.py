@@ -213,7 +213,8 @@ class Store(SQLiteConnection):
                 verified_at=now, updated_at=now, version=old.version + 1, unconfirmed=False
             )
             upsert_rows(conn, [point_row(new, seq)])
-            change = ("verified_at", format_time(old.verified_at), format_time(now))
+            before = format_time(old.verified_at) if old.verified_at else None  # None: never confirmed
+            change = ("verified_at", before, format_time(now))
             record_history(
                 conn,
                 [(point_id, seq, format_time(now), by, *change), *flag_history(old, new, seq, now, by)],
@@ -239,6 +240,8 @@ class Store(SQLiteConnection):
             merged = merged_record(old, changes)
             merged.update(updated_at=now, verified_at=now if verify else old.verified_at, version=old.version)
             new = parse_point(merged, now=now)
+            if not verify:  # (parse_point would give a never-confirmed point a time)
+                new = new.with_changes(verified_at=old.verified_at)
             diffs = differences(old, new)
             if not diffs and not (verify and old.unconfirmed):  # a confirmation within the same second
                 return old

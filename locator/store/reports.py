@@ -107,9 +107,12 @@ class ReportStore:
             )
             return True
 
-    def _closed_reports(self, conn: sqlite3.Connection, point_id: str, verified_at: datetime, now) -> int:
-        """Open "closed" reports made after the last verification and within the window."""
-        since = format_time(max(verified_at, now - self.rules.window))
+    def _closed_reports(
+        self, conn: sqlite3.Connection, point_id: str, verified_at: datetime | None, now
+    ) -> int:
+        """Open "closed" reports made after the last verification (if any) and within the window."""
+        window_start = now - self.rules.window
+        since = format_time(window_start if verified_at is None else max(verified_at, window_start))
         counted = "count(DISTINCT source)" if self.rules.distinct_senders else "count(*)"
         return conn.execute(
             f"SELECT {counted} FROM reports WHERE point_id = ? AND kind = ? AND resolved_at IS NULL"

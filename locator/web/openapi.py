@@ -88,8 +88,15 @@ FEATURE_EXTRAS: dict[str, Any] = {
         "description": "the scheduled stop the point stands at now (none once an operator"
         " moved it after the stop began)",
     },
-    "stale": {"type": "boolean", "description": "status older than LOCATOR_STALE_HOURS"},
-    "status_age_s": {"type": "integer", "minimum": 0},
+    "stale": {
+        "type": "boolean",
+        "description": "status confirmed longer ago than LOCATOR_STALE_HOURS, or never confirmed",
+    },
+    "status_age_s": {
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "description": "seconds since the status was confirmed; null: never confirmed",
+    },
     "distance_m": {"type": "number", "minimum": 0, "description": "nearest only"},
     "bearing_deg": {"type": "number", "minimum": 0, "maximum": 360, "description": "nearest only"},
     "direction": {"enum": ["N", "NE", "E", "SE", "S", "SW", "W", "NW"], "description": "nearest only"},

@@ -43,7 +43,7 @@ export function popupFor(app, point) {
   if (point.base) status.appendChild(el("span", "badge badge-base", words.text("base")));
   box.appendChild(status);
   if (point.status === "unconfirmed") box.appendChild(el("p", "unconfirmed-notice", words.text("unconfirmed")));
-  box.appendChild(el("p", "age", words.text("verified", { age: words.ageText(point.verifiedAt) })));
+  box.appendChild(el("p", "age", words.confirmedText(point.verifiedAt)));
   if (isStale(point, app.settings.staleAfterS)) box.appendChild(el("p", "stale-warning", words.text("stale")));
   if (point.kind === "mobile" && point.locatedSince) {
     box.appendChild(el("p", "since", words.text("here_since", { time: words.ageText(point.locatedSince) })));

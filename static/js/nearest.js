@@ -48,7 +48,7 @@ function resultItem(app, p) {
   item.appendChild(line);
   const where = [p.address, p.settlement].filter(Boolean).join(", ");
   if (where) item.appendChild(el("p", null, where));
-  item.appendChild(el("p", "age", words.text("verified", { age: words.ageText(Date.parse(p.verified_at) / 1000) })));
+  item.appendChild(el("p", "age", words.confirmedText(p.verified_at ? Date.parse(p.verified_at) / 1000 : 0)));
   // Why it stands here (domain/trust.py): a doubtful status says so and ranks lower.
   if (p.trust && p.trust !== "fresh") item.appendChild(el("p", "stale-warning trust-" + p.trust, words.trust[p.trust]));
   else if (p.stale) item.appendChild(el("p", "stale-warning", words.text("stale")));

@@ -80,7 +80,7 @@ export function nearestHere(app, lat, lon, k) {
         lon: p.lon,
         stale: isStale(p, settings.staleAfterS),
         trust: hit.trust,
-        verified_at: new Date(p.verifiedAt * 1000).toISOString(),
+        verified_at: p.verifiedAt ? new Date(p.verifiedAt * 1000).toISOString() : null, // 0: never confirmed
         services: settings.services.filter(function (name, bit) {
           return p.services & (1 << bit);
         }),

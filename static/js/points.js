@@ -48,7 +48,7 @@ export function isStale(point, staleAfterS) {
 /** How far the point's status can be trusted: domain/trust.py's trust_of, the weakest first. */
 export function trustOf(point, staleAfterS, nowS) {
   if (point.status === "unconfirmed") return "reported_closed";
-  if (point.verifiedAt === null || point.verifiedAt === undefined) return "never_confirmed";
+  if (!point.verifiedAt) return "never_confirmed"; // the compact table's 0
   if (nowS - point.verifiedAt > staleAfterS) return "stale";
   return "fresh";
 }

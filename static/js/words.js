@@ -33,6 +33,13 @@ export function makeWords(labels) {
     return text("ago_day", { n: Math.floor(seconds / 86400) });
   }
 
+  // "Status confirmed 5 min ago", or, for 0 (an imported point no operator has confirmed),
+  // "never confirmed": an import is not a confirmation (issue 17).
+  function confirmedText(epochSeconds) {
+    if (!epochSeconds) return text("never_confirmed");
+    return text("verified", { age: ageText(epochSeconds) });
+  }
+
   function distanceText(metres) {
     if (metres < 1000) return text("unit_m", { n: Math.round(metres) });
     return text("unit_km", { n: numberFormat.format(metres / 1000) });
@@ -51,6 +58,7 @@ export function makeWords(labels) {
     text: text,
     plural: plural,
     ageText: ageText,
+    confirmedText: confirmedText,
     distanceText: distanceText,
     clockTime: clockTime,
     status: labels.status,
