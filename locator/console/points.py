@@ -11,66 +11,13 @@ from flask_babel import gettext
 
 from locator.console.session import bp, login_required, stale_after, store, territory
 from locator.console.writes import form_version, point_or_404, refused_as_http
-from locator.domain.filters import PointFilter
-from locator.domain.point import OPERATOR_STATUSES, Point, Status, utcnow
-from locator.domain.users import Role
-from locator.domain.validation import ValidationError, parse_enum
+from locator.domain.point import OPERATOR_STATUSES, Point, utcnow
+from locator.domain.validation import ValidationError
 from locator.services import places
 from locator.services import points as commands
 from locator.store import VersionConflict
 from locator.web import labels
 from locator.web.maps import build_map
-
-PROBLEM_ORDER = {Status.UNCONFIRMED: 0, Status.CLOSED: 1, Status.FULL: 2, Status.STANDBY: 3, Status.OPEN: 4}
-LIST_LIMIT = 300  # rows on one page of "my points"; a phone should not render thousands
-
-
-@bp.get("/")
-@login_required
-def points():
-    """List the points I look after, stale and problem points first."""
-    status = request.args.get("status", "")
-    region = request.args.get("region", "").strip()
-    only_stale = request.args.get("stale") == "1"
-    show_archived = request.args.get("archived") == "1"
-    statuses = frozenset()
-    if status:
-        try:
-            statuses = frozenset({parse_enum(Status, status)})
-        except ValueError:
-            statuses = frozenset()
-    wanted = PointFilter(statuses=statuses, region=region, include_archived=show_archived)
-    now, stale = utcnow(), stale_after()
-    user = g.user
-    editor = places.in_public_names(user)
-    mine = [
-        p
-        for p in store().find(wanted)
-        if (user.role is not Role.OPERATOR or editor.may_edit(places.spelt_publicly(p)))
-        and (not only_stale or p.is_stale(now, stale))
-        and (p.archived == show_archived)
-    ]
-    reports = store().reports.open_counts()
-    # Citizens' open reports first, then stale, then by how much of a problem the status is.
-    mine.sort(
-        key=lambda p: (
-            p.id not in reports,
-            not p.is_stale(now, stale),
-            PROBLEM_ORDER[p.public_status],
-            p.name,
-        )
-    )
-    return render_template(
-        "operator/points.html",
-        points=mine[:LIST_LIMIT],
-        total=len(mine),
-        now=now,
-        stale_after=stale,
-        reports={point_id: sum(counts.values()) for point_id, counts in reports.items()},
-        statuses=list(Status),
-        regions=store().regions(),
-        chosen={"status": status, "region": region, "stale": only_stale, "archived": show_archived},
-    )
 
 
 @bp.get("/points/<point_id>")
