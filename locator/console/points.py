@@ -9,12 +9,14 @@ from collections.abc import Callable
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from locator.console import undo
 from locator.console.session import bp, login_required, stale_after, store, territory
 from locator.console.writes import form_version, point_or_404, refused_as_http
 from locator.domain.point import OPERATOR_STATUSES, Point, utcnow
 from locator.domain.validation import ValidationError
 from locator.services import places
 from locator.services import points as commands
+from locator.services import undo as undoable
 from locator.store import VersionConflict
 from locator.web import labels
 from locator.web.maps import build_map
@@ -57,6 +59,7 @@ def point(point_id: str):
         report_senders=reports.open_senders(current.id),
         open_reports=reports.open_for(current.id) if private else [],
         answered_reports=reports.answered_for(current.id, limit=20) if private else [],
+        undo_offer=undo.offer(current.id),
     )
 
 
@@ -76,11 +79,14 @@ def update_status(point_id: str):
         label = labels.STATUS.get(saved.status.value, saved.status.value)
         return gettext("Збережено: %(status)s. Статус підтверджено зараз.", status=label)
 
-    return _save(
-        point_id,
-        lambda: commands.set_status(store(), territory(), g.user, point_id, form_version(), **values),
-        message,
-    )
+    def write() -> Point:
+        saved, ticket = undoable.set_status(
+            store(), territory(), g.user, point_id, form_version(), now=utcnow(), **values
+        )
+        undo.remember(ticket)  # the point's page offers "Undo" for UNDO_WINDOW
+        return saved
+
+    return _save(point_id, write, message)
 
 
 @bp.post("/points/<point_id>/verify")
