@@ -13,7 +13,9 @@ from locator.console import undo
 from locator.console.session import bp, login_required, stale_after, store, territory
 from locator.console.writes import form_version, point_or_404, refused_as_http
 from locator.domain.point import OPERATOR_STATUSES, Point, utcnow
-from locator.domain.validation import ValidationError
+from locator.domain.scope import PLACE_FIELD, Forbidden
+from locator.domain.validation import Problem, ValidationError
+from locator.search.listing import search_key
 from locator.services import places
 from locator.services import points as commands
 from locator.services import undo as undoable
@@ -40,6 +42,7 @@ def point(point_id: str):
     # Comments and who answered them only where the reader may see them (User.may_read_private);
     # elsewhere the counts, as the public point page shows them.
     private = places.may_read_private(g.user, current)
+    may_edit = places.may_edit(g.user, current)
     reports = store().reports
     report_counts = reports.open_counts([current.id]).get(current.id, Counter())
     return render_template(
@@ -49,7 +52,7 @@ def point(point_id: str):
         current_stop=current.current_stop(now),
         fmap=fmap,
         settings={"map": fmap.name},
-        may_edit=places.may_edit(g.user, current),
+        may_edit=may_edit,
         now=now,
         stale=current.is_stale(now, stale_after()),
         statuses=OPERATOR_STATUSES,
@@ -60,6 +63,7 @@ def point(point_id: str):
         open_reports=reports.open_for(current.id) if private else [],
         answered_reports=reports.answered_for(current.id, limit=20) if private else [],
         undo_offer=undo.offer(current.id),
+        address_offer=address_offer(current) if request.args.get("moved") == "1" and may_edit else None,
     )
 
 
@@ -115,7 +119,40 @@ def move(point_id: str):
             store(), territory(), g.user, point_id, form_version(), lat=lat, lon=lon, address=address
         ),
         lambda saved: gettext("Місце пункту оновлено."),
+        # Moved without a new address: the page asks whether to take the nearest settlement's.
+        then={"moved": 1, "_anchor": "address-offer"} if address is None else {},
     )
+
+
+@bp.post("/points/<point_id>/address")
+@login_required
+def accept_address(point_id: str):
+    """Take the address the page offered after a move (the nearest settlement): one edit."""
+    changes = {"address": request.form.get("address", ""), "settlement": request.form.get("settlement", "")}
+
+    def write() -> Point:
+        try:
+            return commands.edit(store(), territory(), g.user, point_id, form_version(), changes)
+        except Forbidden as refusal:
+            if refusal.field != PLACE_FIELD:
+                raise  # the point itself is not the user's: 403
+            raise ValidationError(
+                [Problem("settlement", gettext("Цей населений пункт поза вашою зоною: адресу не змінено."))]
+            ) from None
+
+    return _save(
+        point_id, write, lambda saved: gettext("Адресу оновлено: %(address)s.", address=saved.address)
+    )
+
+
+def address_offer(point: Point) -> dict | None:
+    """After a move: the nearest settlement's name and region as the new address, unless the
+    address already names that settlement."""
+    settlement = current_app.extensions["locator.gazetteer"].nearest(point.lat, point.lon)
+    if settlement is None or search_key(settlement.name) in search_key(point.address):
+        return None
+    address = ", ".join(part for part in (settlement.name, settlement.region) if part)
+    return {"address": address, "settlement": settlement.name}
 
 
 @bp.post("/points/<point_id>/archive")
@@ -141,7 +178,9 @@ def history(point_id: str):
     return render_template("operator/history.html", point=current, history=history, private=private)
 
 
-def _save(point_id: str, write: Callable[[], Point], message: Callable[[Point], str]):
+def _save(
+    point_id: str, write: Callable[[], Point], message: Callable[[Point], str], then: dict | None = None
+):
     """Run one command; a newer version elsewhere or a bad value sends the operator back to look."""
     try:
         with refused_as_http():
@@ -154,4 +193,4 @@ def _save(point_id: str, write: Callable[[], Point], message: Callable[[Point], 
             flash(f"{labels.FIELD.get(problem.field, problem.field)}: {problem.message}", "error")
         return redirect(url_for("operator.point", point_id=point_id))
     flash(message(saved), "ok")
-    return redirect(url_for("operator.point", point_id=point_id))
+    return redirect(url_for("operator.point", point_id=point_id, **(then or {})))
