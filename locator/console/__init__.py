@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from locator.console import editor, imports, points, reports, session, stops
+from locator.console import editor, imports, listing, points, reports, session, stops, undo
 
-# editor, imports and points add their pages to session.bp (the "operator" blueprint).
-PAGES_OF_THE_OPERATOR_BLUEPRINT = (editor, imports, points)
+# These add their pages to session.bp (the "operator" blueprint).
+PAGES_OF_THE_OPERATOR_BLUEPRINT = (editor, imports, listing, points, undo)
 
 
 def init_app(app: Flask) -> None:

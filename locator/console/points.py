@@ -9,68 +9,19 @@ from collections.abc import Callable
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from locator.console import undo
 from locator.console.session import bp, login_required, stale_after, store, territory
 from locator.console.writes import form_version, point_or_404, refused_as_http
-from locator.domain.filters import PointFilter
-from locator.domain.point import OPERATOR_STATUSES, Point, Status, utcnow
-from locator.domain.users import Role
-from locator.domain.validation import ValidationError, parse_enum
+from locator.domain.point import OPERATOR_STATUSES, Point, utcnow
+from locator.domain.scope import PLACE_FIELD, Forbidden
+from locator.domain.validation import Problem, ValidationError
+from locator.search.listing import search_key
 from locator.services import places
 from locator.services import points as commands
+from locator.services import undo as undoable
 from locator.store import VersionConflict
 from locator.web import labels
 from locator.web.maps import build_map
-
-PROBLEM_ORDER = {Status.UNCONFIRMED: 0, Status.CLOSED: 1, Status.FULL: 2, Status.STANDBY: 3, Status.OPEN: 4}
-LIST_LIMIT = 300  # rows on one page of "my points"; a phone should not render thousands
-
-
-@bp.get("/")
-@login_required
-def points():
-    """List the points I look after, stale and problem points first."""
-    status = request.args.get("status", "")
-    region = request.args.get("region", "").strip()
-    only_stale = request.args.get("stale") == "1"
-    show_archived = request.args.get("archived") == "1"
-    statuses = frozenset()
-    if status:
-        try:
-            statuses = frozenset({parse_enum(Status, status)})
-        except ValueError:
-            statuses = frozenset()
-    wanted = PointFilter(statuses=statuses, region=region, include_archived=show_archived)
-    now, stale = utcnow(), stale_after()
-    user = g.user
-    editor = places.in_public_names(user)
-    mine = [
-        p
-        for p in store().find(wanted)
-        if (user.role is not Role.OPERATOR or editor.may_edit(places.spelt_publicly(p)))
-        and (not only_stale or p.is_stale(now, stale))
-        and (p.archived == show_archived)
-    ]
-    reports = store().reports.open_counts()
-    # Citizens' open reports first, then stale, then by how much of a problem the status is.
-    mine.sort(
-        key=lambda p: (
-            p.id not in reports,
-            not p.is_stale(now, stale),
-            PROBLEM_ORDER[p.public_status],
-            p.name,
-        )
-    )
-    return render_template(
-        "operator/points.html",
-        points=mine[:LIST_LIMIT],
-        total=len(mine),
-        now=now,
-        stale_after=stale,
-        reports={point_id: sum(counts.values()) for point_id, counts in reports.items()},
-        statuses=list(Status),
-        regions=store().regions(),
-        chosen={"status": status, "region": region, "stale": only_stale, "archived": show_archived},
-    )
 
 
 @bp.get("/points/<point_id>")
@@ -91,6 +42,7 @@ def point(point_id: str):
     # Comments and who answered them only where the reader may see them (User.may_read_private);
     # elsewhere the counts, as the public point page shows them.
     private = places.may_read_private(g.user, current)
+    may_edit = places.may_edit(g.user, current)
     reports = store().reports
     report_counts = reports.open_counts([current.id]).get(current.id, Counter())
     return render_template(
@@ -100,7 +52,7 @@ def point(point_id: str):
         current_stop=current.current_stop(now),
         fmap=fmap,
         settings={"map": fmap.name},
-        may_edit=places.may_edit(g.user, current),
+        may_edit=may_edit,
         now=now,
         stale=current.is_stale(now, stale_after()),
         statuses=OPERATOR_STATUSES,
@@ -110,6 +62,8 @@ def point(point_id: str):
         report_senders=reports.open_senders(current.id),
         open_reports=reports.open_for(current.id) if private else [],
         answered_reports=reports.answered_for(current.id, limit=20) if private else [],
+        undo_offer=undo.offer(current.id),
+        address_offer=address_offer(current) if request.args.get("moved") == "1" and may_edit else None,
     )
 
 
@@ -129,11 +83,14 @@ def update_status(point_id: str):
         label = labels.STATUS.get(saved.status.value, saved.status.value)
         return gettext("Збережено: %(status)s. Статус підтверджено зараз.", status=label)
 
-    return _save(
-        point_id,
-        lambda: commands.set_status(store(), territory(), g.user, point_id, form_version(), **values),
-        message,
-    )
+    def write() -> Point:
+        saved, ticket = undoable.set_status(
+            store(), territory(), g.user, point_id, form_version(), now=utcnow(), **values
+        )
+        undo.remember(ticket)  # the point's page offers "Undo" for UNDO_WINDOW
+        return saved
+
+    return _save(point_id, write, message)
 
 
 @bp.post("/points/<point_id>/verify")
@@ -162,7 +119,40 @@ def move(point_id: str):
             store(), territory(), g.user, point_id, form_version(), lat=lat, lon=lon, address=address
         ),
         lambda saved: gettext("Місце пункту оновлено."),
+        # Moved without a new address: the page asks whether to take the nearest settlement's.
+        then={"moved": 1, "_anchor": "address-offer"} if address is None else {},
     )
+
+
+@bp.post("/points/<point_id>/address")
+@login_required
+def accept_address(point_id: str):
+    """Take the address the page offered after a move (the nearest settlement): one edit."""
+    changes = {"address": request.form.get("address", ""), "settlement": request.form.get("settlement", "")}
+
+    def write() -> Point:
+        try:
+            return commands.edit(store(), territory(), g.user, point_id, form_version(), changes)
+        except Forbidden as refusal:
+            if refusal.field != PLACE_FIELD:
+                raise  # the point itself is not the user's: 403
+            raise ValidationError(
+                [Problem("settlement", gettext("Цей населений пункт поза вашою зоною: адресу не змінено."))]
+            ) from None
+
+    return _save(
+        point_id, write, lambda saved: gettext("Адресу оновлено: %(address)s.", address=saved.address)
+    )
+
+
+def address_offer(point: Point) -> dict | None:
+    """After a move: the nearest settlement's name and region as the new address, unless the
+    address already names that settlement."""
+    settlement = current_app.extensions["locator.gazetteer"].nearest(point.lat, point.lon)
+    if settlement is None or search_key(settlement.name) in search_key(point.address):
+        return None
+    address = ", ".join(part for part in (settlement.name, settlement.region) if part)
+    return {"address": address, "settlement": settlement.name}
 
 
 @bp.post("/points/<point_id>/archive")
@@ -188,7 +178,9 @@ def history(point_id: str):
     return render_template("operator/history.html", point=current, history=history, private=private)
 
 
-def _save(point_id: str, write: Callable[[], Point], message: Callable[[Point], str]):
+def _save(
+    point_id: str, write: Callable[[], Point], message: Callable[[Point], str], then: dict | None = None
+):
     """Run one command; a newer version elsewhere or a bad value sends the operator back to look."""
     try:
         with refused_as_http():
@@ -201,4 +193,4 @@ def _save(point_id: str, write: Callable[[], Point], message: Callable[[Point], 
             flash(f"{labels.FIELD.get(problem.field, problem.field)}: {problem.message}", "error")
         return redirect(url_for("operator.point", point_id=point_id))
     flash(message(saved), "ok")
-    return redirect(url_for("operator.point", point_id=point_id))
+    return redirect(url_for("operator.point", point_id=point_id, **(then or {})))

@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from locator.search import settlements, transliteration
-from locator.search.distance import haversine_m
+from locator.search.distance import haversine_each_m, haversine_m
 from locator.search.places import Place
 from locator.search.settlements import (
     GEONAMES_FILE,
@@ -183,6 +183,15 @@ class Gazetteer:
                 candidates.append((rank, extra, extra.points))
         candidates.sort(key=lambda c: (c[0], -c[1].population, -c[2], c[1].name, c[1].region))
         return [Match(replace(place, points=points), rank) for rank, place, points in candidates[:limit]]
+
+    def nearest(self, lat: float, lon: float) -> Settlement | None:
+        """The settlement whose centre is nearest to (lat, lon) by the one haversine, the bigger
+        one of a tie (the console's address after a GPS move); a scan, about 5,500 places."""
+        if not self.places:
+            return None
+        distances = haversine_each_m(lat, lon, self.places)
+        best = min(range(len(self.places)), key=lambda i: (distances[i], -self.places[i].population, i))
+        return self.places[best]
 
     def _merge(self, local: Sequence[Place]) -> tuple[dict[int, int], list[Settlement]]:
         """Points' counts per gazetteer row, and the points' settlements it does not know;

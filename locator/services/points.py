@@ -7,7 +7,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from locator.domain.point import Point
@@ -29,12 +29,14 @@ def set_status(
     services: Iterable[str] | None = None,
     occupancy: Any = None,
     note: str | None = None,
+    seen: Callable[[Point], None] | None = None,
 ) -> Point:
     """Set the status (and, when given, the services working now, occupancy and note); the point
-    counts as verified now. None leaves a value as it is."""
+    counts as verified now. None leaves a value as it is. seen, when given, is called with the
+    point exactly as it was before the write (the version written over: services/undo.py)."""
     given = {"status": status, "services": services, "occupancy": occupancy, "note": note}
     changes = {name: value for name, value in given.items() if value is not None}
-    return _update(store, territory, actor, point_id, expected_version, changes, verify=True)
+    return _update(store, territory, actor, point_id, expected_version, changes, verify=True, seen=seen)
 
 
 def confirm(
@@ -109,15 +111,14 @@ def _update(
     changes: Mapping[str, Any],
     *,
     verify: bool,
+    seen: Callable[[Point], None] | None = None,
 ) -> Point:
-    return write_point(
-        store,
-        territory,
-        actor,
-        point_id,
-        expected_version,
-        lambda current: changes,
-        lambda current, changes: store.update(
+    def save(current: Point, changes: Mapping[str, Any]) -> Point:
+        saved = store.update(
             point_id, dict(changes), by=actor.name, expected_version=current.version, verify=verify
-        ),
-    )
+        )
+        if seen is not None:
+            seen(current)
+        return saved
+
+    return write_point(store, territory, actor, point_id, expected_version, lambda current: changes, save)

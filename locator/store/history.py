@@ -17,6 +17,7 @@ from locator.domain.point import EDITABLE_FIELDS, Point, Status, format_time
 from locator.domain.users import author_kind
 
 HISTORY_FIELDS = EDITABLE_FIELDS + ("verified_at",)
+UNDO_FIELD = "undo"  # a row marking a write as an operator's undo; the console's history only
 INSERT_HISTORY = 'INSERT INTO history (point_id, seq, at, "by", field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)'
 
 
@@ -44,7 +45,8 @@ def point_history(
 
 
 def change_feed(db: sqlite_utils.Database, since: int, limit: int) -> list[dict[str, Any]]:
-    """History rows after a cursor, oldest first: the public change feed (no authors).
+    """History rows after a cursor, oldest first: the public change feed (no authors; an
+    undo shows as the fields it changed back, without its "undo" mark).
 
     Writers are serialised by SQLite, so row ids are committed in order: a reader that pages by
     id never misses or repeats a change.
@@ -52,8 +54,8 @@ def change_feed(db: sqlite_utils.Database, since: int, limit: int) -> list[dict[
     return list(
         db.query(
             "SELECT id AS cursor, point_id, field, old, new, at FROM history"
-            " WHERE id > ? ORDER BY id LIMIT ?",
-            [since, limit],
+            " WHERE id > ? AND field != ? ORDER BY id LIMIT ?",
+            [since, UNDO_FIELD, limit],
         )
     )
 

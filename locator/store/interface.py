@@ -157,8 +157,11 @@ class PointsBackend(Protocol):
         by: str,
         expected_version: int | None = None,
         verify: bool = True,
+        undo: bool = False,
+        undo_to: datetime | None = None,
     ) -> Point:
-        """Change editable fields in one transaction (VersionConflict when expected_version is old)."""
+        """Change editable fields in one transaction (VersionConflict when expected_version is old);
+        undo: an undo, confirmed as of undo_to (None: never), with an "undo" history row."""
 
     def confirm(self, point_id: str, *, by: str, expected_version: int | None = None) -> Point:
         """Confirm the status as it stands now, answering the point's open reports."""

@@ -21,6 +21,7 @@ from locator.store.errors import DuplicateIdError, NotFoundError, VersionConflic
 from locator.store.health import probe as health_probe
 from locator.store.health import stats as health_stats
 from locator.store.history import (
+    UNDO_FIELD,
     change_feed,
     differences,
     flag_history,
@@ -230,18 +231,25 @@ class Store(SQLiteConnection):
         by: str,
         expected_version: int | None = None,
         verify: bool = True,
+        undo: bool = False,
+        undo_to: datetime | None = None,
     ) -> Point:
-        """Change some fields of one point; with verify, its status counts as confirmed now."""
+        """Change some fields of one point; with verify, its status counts as confirmed now.
+
+        undo marks the write as an undo (services/undo.py): the point's confirmation goes back
+        to undo_to (None: never confirmed), and an "undo" history row (old: the status undone,
+        new: the one restored) says so beside the fields' own rows."""
         with self.transaction() as conn:
             old = self.get(point_id)
             if expected_version is not None and expected_version != old.version:
                 raise VersionConflict(old)
             now = utcnow()
             merged = merged_record(old, changes)
-            merged.update(updated_at=now, verified_at=now if verify else old.verified_at, version=old.version)
+            verified_at = undo_to if undo else (now if verify else old.verified_at)
+            merged.update(updated_at=now, verified_at=verified_at, version=old.version)
             new = parse_point(merged, now=now)
             if not verify:  # (parse_point would give a never-confirmed point a time)
-                new = new.with_changes(verified_at=old.verified_at)
+                new = new.with_changes(verified_at=verified_at)
             diffs = differences(old, new)
             if not diffs and not (verify and old.unconfirmed):  # a confirmation within the same second
                 return old
@@ -253,10 +261,12 @@ class Store(SQLiteConnection):
                 unconfirmed=still_unconfirmed(old, new, verified=verify),
             )
             upsert_rows(conn, [point_row(new, seq)])
+            marks = [(point_id, seq, format_time(now), by, UNDO_FIELD, old.status.value, new.status.value)]
             record_history(
                 conn,
                 [(point_id, seq, format_time(now), by, *diff) for diff in diffs]
-                + flag_history(old, new, seq, now, by),
+                + flag_history(old, new, seq, now, by)
+                + (marks if undo else []),
             )
             if verify:
                 self.reports.resolve_open(conn, point_id, by=by, resolution="acted", now=now)
