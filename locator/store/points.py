@@ -248,7 +248,7 @@ class Store(SQLiteConnection):
             verified_at = undo_to if undo else (now if verify else old.verified_at)
             merged.update(updated_at=now, verified_at=verified_at, version=old.version)
             new = parse_point(merged, now=now)
-            if not verify:  # (parse_point would give a never-confirmed point a time)
+            if undo or not verify:  # (parse_point would give a never-confirmed point a time)
                 new = new.with_changes(verified_at=verified_at)
             diffs = differences(old, new)
             if not diffs and not (verify and old.unconfirmed):  # a confirmation within the same second
