@@ -191,7 +191,7 @@ def test_scripts_carry_no_interface_text():
 PUBLIC_PAGES = {  # path: (a Ukrainian phrase, its English translation) the page must show
     "/": ("Найближчі відкриті до мене", "Nearest open to me"),
     "/list?place=Київ": ("Статус підтверджено", "Status confirmed"),
-    "/points/kyiv-01": ("Прокласти маршрут", "Get directions"),
+    "/points/kyiv-01": ("Маршрут", "Directions"),
     "/embed": ("Лише ті, що працюють зараз", "Only those open now"),
     "/embed/builder": ("Код для вставки", "Code to paste"),
     "/api": ("Консоль операторів", "Operator console"),

@@ -6,10 +6,11 @@
 
 import { matchingFeatures, readFilter } from "./filters.js";
 import { isStale, serviceNames } from "./points.js";
-import { directionsUrl, el, link } from "./words.js";
+import { actionRow } from "./directions.js";
+import { el, link } from "./words.js";
 
-const ICON_SIZE = 26; // px, the .poi circle in map.css
-const CLUSTER_ICON_SIZE = 40; // px
+const ICON_SIZE = 48; // px: a thumb-sized tap target; the .poi symbol inside it is smaller (map.css)
+const CLUSTER_ICON_SIZE = 48; // px
 const ENTER = 13;
 // 60 px on Leaflet's 256 px tiles; from zoom 17 on every point stands alone.
 export const CLUSTERING = { radius: 60, extent: 256, maxZoom: 16 };
@@ -29,7 +30,7 @@ function iconFor(app, point) {
   if (isStale(point, app.settings.staleAfterS)) classes += " poi-stale";
   if (point.base) classes += " poi-base";
   const half = ICON_SIZE / 2;
-  return L.divIcon({ className: classes, iconSize: [ICON_SIZE, ICON_SIZE], iconAnchor: [half, half], popupAnchor: [0, -12], html: "" });
+  return L.divIcon({ className: classes, iconSize: [ICON_SIZE, ICON_SIZE], iconAnchor: [half, half], popupAnchor: [0, -14], html: "" });
 }
 
 /** A point's popup: name, status, age, place, services and its links. */
@@ -52,13 +53,12 @@ export function popupFor(app, point) {
   if (where) box.appendChild(el("p", null, where));
   const services = serviceNames(point.services, app.settings.services, words.service);
   if (services.length) box.appendChild(el("p", "services-line", services.join(" · ")));
-  const actions = el("p", "actions");
-  actions.appendChild(link(pointUrl(app, point.id), words.text("details"), app.settings.embed));
-  actions.appendChild(document.createTextNode(" · "));
-  actions.appendChild(link(directionsUrl(point.lat, point.lon), words.text("directions"), true));
-  actions.appendChild(document.createTextNode(" · "));
-  actions.appendChild(link(pointUrl(app, point.id) + "#report", words.text("report"), app.settings.embed));
-  box.appendChild(actions);
+  const details = link(pointUrl(app, point.id), words.text("details"), app.settings.embed);
+  details.className = "action point-link";
+  box.appendChild(actionRow(words, point.lat, point.lon, null, [details]));
+  const report = link(pointUrl(app, point.id) + "#report", words.text("report"), app.settings.embed);
+  report.className = "point-link popup-report";
+  box.appendChild(el("p")).appendChild(report);
   return box;
 }
 
@@ -236,5 +236,9 @@ export function showOnMap(app, id) {
   map.setView([point.lat, point.lon], Math.min(zoom, map.getMaxZoom()), { animate: false });
   const marker = app.drawn["p" + point.id];
   if (marker) marker.openPopup();
-  else L.popup().setLatLng([point.lat, point.lon]).setContent(popupFor(app, point)).openOn(map);
+  else {
+    const popup = L.popup().setLatLng([point.lat, point.lon]).setContent(popupFor(app, point));
+    popup.pointId = point.id; // state.js keeps the open point in the address
+    popup.openOn(map);
+  }
 }
