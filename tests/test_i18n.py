@@ -468,7 +468,7 @@ def test_map_in_english_shows_english_words(browser: Browser, site: Site):
 def _check_english_map(tab: Tab, site: Site) -> None:
     page = tab.page
     tab.goto("/?lang=en")
-    expect(page.locator("#status-line")).to_contain_text(
+    expect(page.locator("#point-count")).to_contain_text(
         re.compile(rf"^{len(site.points)} points on the map · data as of \d\d:\d\d$")
     )
     expect(page.locator(".legend summary")).to_have_text("Legend")

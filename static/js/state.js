@@ -1,8 +1,8 @@
 /* The map's state in the address bar (issue 17): the question (a place, or "near me" to ~1 m),
  * the filters, the open point and, on a phone, list or map. Written with history.replaceState
  * as it changes and read once at the start, so Back from a point's page, a reload or a shared
- * link come back to the same answer. Links to point pages carry it too: their "← До мапи"
- * (locator/web/public.py MAP_STATE) comes back here. The widget keeps none: its address is the
+ * link come back to the same answer. Links to point pages carry it too: their link back to
+ * the map (locator/web/public.py MAP_STATE) comes back here. The widget keeps none: its address is the
  * partner's embed code. */
 
 import { showOnMap } from "./clusters.js";
@@ -71,7 +71,7 @@ export function startState(app) {
     app.selected = null;
     save(app);
   });
-  // A point's page is opened with the state, for its "← До мапи".
+  // A point's page is opened with the state, for its link back to the map.
   document.addEventListener("click", function (event) {
     const a = event.target.closest && event.target.closest("a.point-link");
     if (a) a.search = stateQuery(app);
