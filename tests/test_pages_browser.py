@@ -108,7 +108,7 @@ def test_map_loads_without_console_errors_or_third_party_requests(tab: Tab) -> N
     assert response.status == 200
     assert tab.shown() == len(tab.site.points)
     # "302 пункти", "305 пунктів": the plural form follows the count (tests/test_i18n.py checks them)
-    expect(tab.page.locator("#status-line")).to_contain_text(
+    expect(tab.page.locator("#point-count")).to_contain_text(
         re.compile(rf"(^|\D){len(tab.site.points)} пункт(и|ів)? на мапі")
     )
     tab.page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-loaded').length > 0")

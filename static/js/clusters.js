@@ -121,8 +121,13 @@ export function makeMarker(app, point) {
     return popupFor(app, point);
   });
   marker.pointId = point.id;
-  // Keyboard (WCAG 2.1.1): Enter on a focused marker opens its popup (Leaflet); focus moves into
-  // it, Escape closes it, and focus comes back to the marker.
+  keyboardPopup(marker);
+  return marker;
+}
+
+/** Keyboard (WCAG 2.1.1): Enter on a focused marker opens its popup (Leaflet); focus moves into
+ *  it, Escape closes it, and focus comes back to the marker. */
+export function keyboardPopup(marker) {
   marker.on("popupopen", function (event) {
     const box = event.popup.getElement();
     if (!box || document.activeElement !== marker.getElement()) return;
@@ -138,7 +143,6 @@ export function makeMarker(app, point) {
       if (back && (document.activeElement === document.body || box.contains(document.activeElement))) back.focus();
     });
   });
-  return marker;
 }
 
 /** Leaflet names its own buttons in English: name them in the page's language. */

@@ -47,7 +47,7 @@ export function actionRow(words, lat, lon, phone, before) {
     ["osm", "OSM"],
     ["google", "Google"],
   ].forEach(function (pair) {
-    const a = link(links[pair[0]], pair[1], pair[0] !== "geo");
+    const a = link(links[pair[0]], pair[1], true);
     a.className = "action action-" + pair[0];
     route.appendChild(a);
   });

@@ -3,7 +3,7 @@
  * reader announces it). On a phone the list takes the whole panel and the map comes with a
  * button, so the first results are read without scrolling. */
 
-import { pointUrl, popupFor, showOnMap } from "./clusters.js";
+import { keyboardPopup, pointUrl, popupFor, showOnMap } from "./clusters.js";
 import { actionRow } from "./directions.js";
 import { el, link } from "./words.js";
 
@@ -62,8 +62,13 @@ function numberedMarker(app, p, number) {
   const point = app.points.find(function (q) {
     return q.id === p.id;
   });
-  if (point) marker.bindPopup(popupFor(app, point));
+  if (point) {
+    marker.bindPopup(function () {
+      return popupFor(app, point);
+    });
+  }
   marker.pointId = p.id;
+  keyboardPopup(marker);
   return marker;
 }
 
