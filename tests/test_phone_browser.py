@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from browser_support import (
@@ -388,3 +388,20 @@ def test_report_errors_and_429_answer_at_the_form(open_phone, site: Site):
     at_the_form("#report .form-error")
     expect(page.locator("#report .form-error")).to_contain_text("Забагато повідомлень")
     tab.guard.assert_clean(page, allow_console=lambda text: "status of 4" in text)
+
+
+def test_a_hostile_address_is_only_text(open_phone, site: Site):
+    """The state read from the address is text: a name never runs, a bad place or id is ignored."""
+    tab = open_phone("360x640")
+    page = tab.page
+    hostile = '<img src=x onerror=alert(1)>"'
+    tab.goto("/?" + urlencode({"place": hostile, "point": '"><script>alert(2)</script>', "near": "1,2,3"}))
+    expect(page.locator("#status-line")).to_have_text(
+        f"Населений пункт «{hostile}» не знайдено. Спробуйте інше написання."
+    )
+    assert page.locator("#status-line img, .leaflet-popup").count() == 0
+    page.goto(site.url("/points/" + site.points[0]["id"] + "?" + urlencode({"place": hostile, "evil": "1"})))
+    back = page.locator("a.back-link").get_attribute("href")
+    assert parse_qs(urlsplit(back).query) == {"place": [hostile]}  # only the map's own keys
+    assert urlsplit(back).path == "/" and not urlsplit(back).netloc
+    tab.guard.assert_clean(page)
