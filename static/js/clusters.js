@@ -17,6 +17,10 @@ export const CLUSTERING = { radius: 60, extent: 256, maxZoom: 16 };
 const VIEW_MARGIN = 0.5; // drawn beyond the view on each side, as a share of its size: short pans show no gap
 const MAX_LAT = 85; // Web Mercator's edge, as supercluster clamps it
 const NEAR_DEGREES = 1e-5; // ~1 m: a box around a point (a cluster sits at its members' centre)
+const POPUP_MAX_WIDTH = 300; // px, Leaflet's default
+const POPUP_CLEAR_LEFT = 64; // px: a popup pans clear of the zoom buttons (48 px, top left)
+const POPUP_ROOM = 110; // px of the map's width a popup leaves: the buttons and its own margins
+const POPUP_ROOM_Y = 210; // px of the page's height it leaves: header, the list/map button, its tip
 
 // -- markers and popups ------------------------------------------------------------------
 
@@ -31,6 +35,16 @@ function iconFor(app, point) {
   if (point.base) classes += " poi-base";
   const half = ICON_SIZE / 2;
   return L.divIcon({ className: classes, iconSize: [ICON_SIZE, ICON_SIZE], iconAnchor: [half, half], popupAnchor: [0, -14], html: "" });
+}
+
+/** A popup's options: narrow enough on a phone to stand clear of the zoom buttons. */
+export function popupOptions() {
+  return {
+    // the page's width: the map may be hidden (a phone's list) when its markers are made
+    maxWidth: Math.min(POPUP_MAX_WIDTH, document.documentElement.clientWidth - POPUP_ROOM),
+    maxHeight: document.documentElement.clientHeight - POPUP_ROOM_Y, // taller ones scroll inside
+    autoPanPaddingTopLeft: [POPUP_CLEAR_LEFT, 10],
+  };
 }
 
 /** A point's popup: name, status, age, place, services and its links. */
@@ -119,7 +133,7 @@ export function makeMarker(app, point) {
   });
   marker.bindPopup(function () {
     return popupFor(app, point);
-  });
+  }, popupOptions());
   marker.pointId = point.id;
   keyboardPopup(marker);
   return marker;
@@ -241,7 +255,7 @@ export function showOnMap(app, id) {
   const marker = app.drawn["p" + point.id];
   if (marker) marker.openPopup();
   else {
-    const popup = L.popup().setLatLng([point.lat, point.lon]).setContent(popupFor(app, point));
+    const popup = L.popup(popupOptions()).setLatLng([point.lat, point.lon]).setContent(popupFor(app, point));
     popup.pointId = point.id; // state.js keeps the open point in the address
     popup.openOn(map);
   }

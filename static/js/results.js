@@ -3,7 +3,7 @@
  * reader announces it). On a phone the list takes the whole panel and the map comes with a
  * button, so the first results are read without scrolling. */
 
-import { keyboardPopup, pointUrl, popupFor, showOnMap } from "./clusters.js";
+import { keyboardPopup, pointUrl, popupFor, popupOptions, showOnMap } from "./clusters.js";
 import { actionRow } from "./directions.js";
 import { el, link } from "./words.js";
 
@@ -65,7 +65,7 @@ function numberedMarker(app, p, number) {
   if (point) {
     marker.bindPopup(function () {
       return popupFor(app, point);
-    });
+    }, popupOptions());
   }
   marker.pointId = p.id;
   keyboardPopup(marker);
