@@ -405,3 +405,18 @@ def test_a_hostile_address_is_only_text(open_phone, site: Site):
     assert parse_qs(urlsplit(back).query) == {"place": [hostile]}  # only the map's own keys
     assert urlsplit(back).path == "/" and not urlsplit(back).netloc
     tab.guard.assert_clean(page)
+
+
+def test_near_me_comes_back_from_the_address_without_asking_the_phone_again(open_phone, site: Site):
+    tab = open_phone("390x844", **_at(*BROVARY))
+    page = tab.page
+    tab.goto("/")
+    _ask(tab, "near me")
+    names = tab.result_names()
+    assert parse_qs(urlsplit(page.url).query) == {"near": [f"{BROVARY[0]:.5f},{BROVARY[1]:.5f}"]}
+    page.context.clear_permissions()  # the answer comes from the address, not from geolocation
+    page.reload()
+    expect(page.locator("#map-app")).to_have_attribute("data-nearest", str(NEAREST_K))
+    expect(page.locator("#results li.result h3")).to_have_text(names)
+    assert page.evaluate("document.activeElement.id") == "results"
+    tab.guard.assert_clean(page)
