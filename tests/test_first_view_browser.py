@@ -25,9 +25,14 @@ DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "points.geojson"
 # With map.js split into 9 ES modules (issue 15; no bundler): 17 requests, 111.6 KB, of which
 # 17.1 KB are headers (each small module carries the app's ~1 KB of security headers here; nginx
 # serves static/ itself, over HTTP/2, in production); the install 18 requests, 19.1 KB.
-FIRST_VIEW_BYTES_BUDGET = 120_000
+# Issue 17 (the answer on a phone): three more modules (results.js, directions.js, state.js),
+# 20 requests, 121.4 KB, of which 20.2 KB headers: +3.1 KB of them are these modules' headers
+# (the same ~1 KB each; HTTP/2's header compression makes them ~0.1 KB in production) and ~6 KB
+# the code that numbers the results, links directions and calls, and keeps the state in the
+# address. The budget moves by that much (8 KB), leaving about 5 % headroom.
+FIRST_VIEW_BYTES_BUDGET = 128_000
 FIRST_VIEW_REQUESTS_BUDGET = 20
-WORKER_INSTALL_BYTES_BUDGET = 23_000
+WORKER_INSTALL_BYTES_BUDGET = 26_000  # 22.0 KB with issue 17's three modules (above)
 WORKER_INSTALL_REQUESTS_BUDGET = 22
 COMPRESSIBLE = ("text/html", "text/css", "javascript", "json", "image/svg+xml")
 COMPRESS_MIN_SIZE = 512  # smaller bodies are not worth compressing (locator/__init__.py)

@@ -191,7 +191,7 @@ def test_scripts_carry_no_interface_text():
 PUBLIC_PAGES = {  # path: (a Ukrainian phrase, its English translation) the page must show
     "/": ("Найближчі відкриті до мене", "Nearest open to me"),
     "/list?place=Київ": ("Статус підтверджено", "Status confirmed"),
-    "/points/kyiv-01": ("Прокласти маршрут", "Get directions"),
+    "/points/kyiv-01": ("Маршрут", "Directions"),
     "/embed": ("Лише ті, що працюють зараз", "Only those open now"),
     "/embed/builder": ("Код для вставки", "Code to paste"),
     "/api": ("Консоль операторів", "Operator console"),
@@ -468,7 +468,7 @@ def test_map_in_english_shows_english_words(browser: Browser, site: Site):
 def _check_english_map(tab: Tab, site: Site) -> None:
     page = tab.page
     tab.goto("/?lang=en")
-    expect(page.locator("#status-line")).to_contain_text(
+    expect(page.locator("#point-count")).to_contain_text(
         re.compile(rf"^{len(site.points)} points on the map · data as of \d\d:\d\d$")
     )
     expect(page.locator(".legend summary")).to_have_text("Legend")

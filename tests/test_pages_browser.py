@@ -110,7 +110,7 @@ def test_map_loads_without_console_errors_or_third_party_requests(tab: Tab) -> N
     assert response.status == 200
     assert tab.shown() == len(tab.site.points)
     # "302 пункти", "305 пунктів": the plural form follows the count (tests/test_i18n.py checks them)
-    expect(tab.page.locator("#status-line")).to_contain_text(
+    expect(tab.page.locator("#point-count")).to_contain_text(
         re.compile(rf"(^|\D){len(tab.site.points)} пункт(и|ів)? на мапі")
     )
     tab.page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-loaded').length > 0")
@@ -213,10 +213,11 @@ def _assert_results_are(tab: Tab, expected: list[dict[str, Any]], origin: tuple[
         shown_m = float(found[1].replace(",", ".")) * (1000 if found[2] == "км" else 1)
         real_m = haversine_m(*origin, point["lat"], point["lon"])
         assert abs(shown_m - real_m) <= (1 if found[2] == "м" else 51), (distance_text, real_m)
-        directions = item.locator("a", has_text="Маршрут")
-        href = directions.get_attribute("href")
-        assert href.startswith("https://www.google.com/maps/dir/"), href
-        assert f"destination={point['lat']:.6f},{point['lon']:.6f}" in href, href
+        directions = item.locator("a", has_text="Маршрут")  # the phone's maps app; then OSM, Google
+        at = f"{point['lat']:.6f},{point['lon']:.6f}"
+        assert directions.get_attribute("href") == f"geo:{at}?q={at}"
+        google = item.locator("a", has_text="Google").get_attribute("href")
+        assert google == f"https://www.google.com/maps/dir/?api=1&destination={at}", google
         assert directions.get_attribute("target") == "_blank"
 
 
@@ -336,7 +337,7 @@ def test_point_page_shows_status_age_history_and_escapes(tab: Tab) -> None:
     assert page.locator(".badge-stale").count() == 0
     assert page.locator("table.history tbody tr").count() >= 1
     expect(page.locator("table.history tbody tr").first).to_contain_text("Додано")
-    directions = page.get_by_role("link", name="Прокласти маршрут")
+    directions = page.get_by_role("link", name="Google")
     assert f"destination={HOSTILE_AT[0]:.6f},{HOSTILE_AT[1]:.6f}" in directions.get_attribute("href")
     expect(page.locator(".point-map .folium-map.leaflet-container")).to_be_visible()
     page.wait_for_function("() => document.querySelectorAll('.leaflet-tile-loaded').length > 0")

@@ -11,7 +11,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from locator.domain.point import SERVICES
-from locator.web import i18n
+from locator.web import directions, i18n
 
 STATUS = {
     "open": _l("Працює"),
@@ -117,6 +117,10 @@ SCRIPT_TEXT = {
     "request_failed": _l("Запит не вдався. Перевірте зв'язок і спробуйте ще раз."),
     "details": _l("Докладніше"),
     "directions": _l("Маршрут"),
+    "call": _l("Подзвонити"),
+    # a phone's answer: the list fills the screen, this button shows the map, and back
+    "show_map": _l("Мапа"),
+    "show_list": _l("Список"),
     "show_on_map": _l("На мапі"),
     "you_are_here": _l("Ви тут"),
     "mobile": _l("Мобільний пункт"),
@@ -155,6 +159,11 @@ def for_script() -> dict:
         "loaded": i18n.plural_forms(
             "{n} пункт на мапі · дані на {time}", "{n} пунктів на мапі · дані на {time}"
         ),
+        # the filters hide some: {shown} of {n} (the plural follows {n}, the total)
+        "loaded_filtered": i18n.plural_forms(
+            "За фільтрами: {shown} з {n} пункту на мапі · дані на {time}",
+            "За фільтрами: {shown} з {n} пунктів на мапі · дані на {time}",
+        ),
         # a cluster's name for screen readers: it is a button that zooms in
         "cluster": i18n.plural_forms("{n} пункт тут: наблизити", "{n} пунктів тут: наблизити"),
     }
@@ -174,4 +183,6 @@ def init_app(app: Flask) -> None:
         ROLE_LABEL=ROLE,
         AUTHOR_LABEL=AUTHOR,
         services_order=SERVICES,
+        ROUTE_LINKS=directions.route_links,
+        TEL_HREF=directions.tel_href,
     )

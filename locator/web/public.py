@@ -32,6 +32,15 @@ def _offline_marker() -> dict:
 
 POINT_ZOOM = 15
 STATUS_HISTORY_FIELDS = {"status", "created", "verified_at", "deleted"}
+# The map's state in its address (static/js/state.js): a point's page carries it from the map,
+# so that "← До мапи" comes back to the same answer (issue 17).
+MAP_STATE = ("place", "near", "services", "open", "base", "kind", "category", "point", "view")
+MAP_STATE_MAX = 200  # characters of one value: a place name, a list of services
+
+
+def map_state(args) -> dict[str, str]:
+    """The map's state among these query arguments (only its own keys, each bounded)."""
+    return {key: args[key][:MAP_STATE_MAX] for key in MAP_STATE if args.get(key)}
 
 
 def map_settings(fmap, filters: dict[str, str] | None = None) -> dict:
@@ -211,6 +220,7 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
     # Without authors: operators' names never leave the console (issue 16).
     history = [row for row in store.history(point.id, authors=False) if row["field"] in STATUS_HISTORY_FIELDS]
     reports = store.reports.open_counts([point.id]).get(point.id, {})
+    state = map_state(request.args)
     page = render_template(
         "public/point.html",
         point=point,
@@ -223,6 +233,8 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
         open_reports=reports,
         report_kinds=list(ReportKind),
         reported=request.args.get("reported") == "1",
+        map_state=state,
+        back_url=url_for("public.map_page", **state),
         **report_state,
     )
     response = current_app.make_response((page, status))

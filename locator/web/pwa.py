@@ -22,12 +22,15 @@ from locator.web.i18n import LANGUAGES, SCRIPT_LOCALE
 MAP_MODULES = (
     "js/map.js",
     "js/clusters.js",
+    "js/directions.js",
     "js/distance.js",
     "js/filters.js",
     "js/nearest.js",
     "js/offline.js",
     "js/points.js",
+    "js/results.js",
     "js/search.js",
+    "js/state.js",
     "js/words.js",
 )
 # What the map page loads from static/ (tests/test_pwa.py checks the page against this list).

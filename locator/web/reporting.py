@@ -80,7 +80,7 @@ def report_api(point_id: str) -> Response:
 @bp.post("/points/<point_id>/report")
 def report_form(point_id: str):
     """The point page's form: thanks on success, the page again with the problem otherwise."""
-    from locator.web.public import render_point_page  # the page is the public blueprint's
+    from locator.web.public import map_state, render_point_page  # the page is the public blueprint's
 
     try:
         submit(point_id, request.form)
@@ -96,4 +96,6 @@ def report_form(point_id: str):
         if error.status == 404:
             raise
         return render_point_page(point_id, status=error.status, report_refused=error.detail)
-    return redirect(url_for("public.point_page", point_id=point_id, reported=1, _anchor="report"), 303)
+    state = map_state(request.args)  # the map the citizen came from, for "← До мапи"
+    thanks = url_for("public.point_page", point_id=point_id, reported=1, _anchor="report", **state)
+    return redirect(thanks, 303)

@@ -6,16 +6,21 @@
 
 import { matchingFeatures, readFilter } from "./filters.js";
 import { isStale, serviceNames } from "./points.js";
-import { directionsUrl, el, link } from "./words.js";
+import { actionRow } from "./directions.js";
+import { el, link } from "./words.js";
 
-const ICON_SIZE = 26; // px, the .poi circle in map.css
-const CLUSTER_ICON_SIZE = 40; // px
+const ICON_SIZE = 48; // px: a thumb-sized tap target; the .poi symbol inside it is smaller (map.css)
+const CLUSTER_ICON_SIZE = 48; // px
 const ENTER = 13;
 // 60 px on Leaflet's 256 px tiles; from zoom 17 on every point stands alone.
 export const CLUSTERING = { radius: 60, extent: 256, maxZoom: 16 };
 const VIEW_MARGIN = 0.5; // drawn beyond the view on each side, as a share of its size: short pans show no gap
 const MAX_LAT = 85; // Web Mercator's edge, as supercluster clamps it
 const NEAR_DEGREES = 1e-5; // ~1 m: a box around a point (a cluster sits at its members' centre)
+const POPUP_MAX_WIDTH = 300; // px, Leaflet's default
+const POPUP_CLEAR_LEFT = 64; // px: a popup pans clear of the zoom buttons (48 px, top left)
+const POPUP_ROOM = 110; // px of the map's width a popup leaves: the buttons and its own margins
+const POPUP_ROOM_Y = 210; // px of the page's height it leaves: header, the list/map button, its tip
 
 // -- markers and popups ------------------------------------------------------------------
 
@@ -29,7 +34,17 @@ function iconFor(app, point) {
   if (isStale(point, app.settings.staleAfterS)) classes += " poi-stale";
   if (point.base) classes += " poi-base";
   const half = ICON_SIZE / 2;
-  return L.divIcon({ className: classes, iconSize: [ICON_SIZE, ICON_SIZE], iconAnchor: [half, half], popupAnchor: [0, -12], html: "" });
+  return L.divIcon({ className: classes, iconSize: [ICON_SIZE, ICON_SIZE], iconAnchor: [half, half], popupAnchor: [0, -14], html: "" });
+}
+
+/** A popup's options: narrow enough on a phone to stand clear of the zoom buttons. */
+export function popupOptions() {
+  return {
+    // the page's width: the map may be hidden (a phone's list) when its markers are made
+    maxWidth: Math.min(POPUP_MAX_WIDTH, document.documentElement.clientWidth - POPUP_ROOM),
+    maxHeight: document.documentElement.clientHeight - POPUP_ROOM_Y, // taller ones scroll inside
+    autoPanPaddingTopLeft: [POPUP_CLEAR_LEFT, 10],
+  };
 }
 
 /** A point's popup: name, status, age, place, services and its links. */
@@ -52,13 +67,12 @@ export function popupFor(app, point) {
   if (where) box.appendChild(el("p", null, where));
   const services = serviceNames(point.services, app.settings.services, words.service);
   if (services.length) box.appendChild(el("p", "services-line", services.join(" · ")));
-  const actions = el("p", "actions");
-  actions.appendChild(link(pointUrl(app, point.id), words.text("details"), app.settings.embed));
-  actions.appendChild(document.createTextNode(" · "));
-  actions.appendChild(link(directionsUrl(point.lat, point.lon), words.text("directions"), true));
-  actions.appendChild(document.createTextNode(" · "));
-  actions.appendChild(link(pointUrl(app, point.id) + "#report", words.text("report"), app.settings.embed));
-  box.appendChild(actions);
+  const details = link(pointUrl(app, point.id), words.text("details"), app.settings.embed);
+  details.className = "action point-link";
+  box.appendChild(actionRow(words, point.lat, point.lon, null, [details]));
+  const report = link(pointUrl(app, point.id) + "#report", words.text("report"), app.settings.embed);
+  report.className = "point-link popup-report";
+  box.appendChild(el("p")).appendChild(report);
   return box;
 }
 
@@ -119,10 +133,15 @@ export function makeMarker(app, point) {
   });
   marker.bindPopup(function () {
     return popupFor(app, point);
-  });
+  }, popupOptions());
   marker.pointId = point.id;
-  // Keyboard (WCAG 2.1.1): Enter on a focused marker opens its popup (Leaflet); focus moves into
-  // it, Escape closes it, and focus comes back to the marker.
+  keyboardPopup(marker);
+  return marker;
+}
+
+/** Keyboard (WCAG 2.1.1): Enter on a focused marker opens its popup (Leaflet); focus moves into
+ *  it, Escape closes it, and focus comes back to the marker. */
+export function keyboardPopup(marker) {
   marker.on("popupopen", function (event) {
     const box = event.popup.getElement();
     if (!box || document.activeElement !== marker.getElement()) return;
@@ -138,7 +157,6 @@ export function makeMarker(app, point) {
       if (back && (document.activeElement === document.body || box.contains(document.activeElement))) back.focus();
     });
   });
-  return marker;
 }
 
 /** Leaflet names its own buttons in English: name them in the page's language. */
@@ -236,5 +254,9 @@ export function showOnMap(app, id) {
   map.setView([point.lat, point.lon], Math.min(zoom, map.getMaxZoom()), { animate: false });
   const marker = app.drawn["p" + point.id];
   if (marker) marker.openPopup();
-  else L.popup().setLatLng([point.lat, point.lon]).setContent(popupFor(app, point)).openOn(map);
+  else {
+    const popup = L.popup(popupOptions()).setLatLng([point.lat, point.lon]).setContent(popupFor(app, point));
+    popup.pointId = point.id; // state.js keeps the open point in the address
+    popup.openOn(map);
+  }
 }

@@ -8,7 +8,9 @@ import { applyFilters, nameControls, startClusters } from "./clusters.js";
 import { startNearMe } from "./nearest.js";
 import { refreshWhenOnline, registerWorker, showSnapshot } from "./offline.js";
 import { decodeTable } from "./points.js";
+import { startViewToggle } from "./results.js";
 import { startSearch } from "./search.js";
+import { restoreAnswer, startState } from "./state.js";
 import { makeWords } from "./words.js";
 
 const root = document.getElementById("map-app");
@@ -23,10 +25,21 @@ const app = {
   results: document.getElementById("results"),
   offlineBanner: document.getElementById("offline-banner"),
   latin: {}, // settlement -> [key, loose key] (locator/search/transliteration.py)
+  count: document.getElementById("point-count"),
   points: [], // {id, lat, lon, status, kind, category, base, services, verifiedAt, name, ...}
   features: [], // one per point, as supercluster reads them
   snapshotAt: null, // offline: when the server last confirmed the worker's copy (ms); null online
+  dataAt: 0, // when the points shown were current (ms)
 };
+
+// Draw what passes the filters and say how many: of how many, when the filters hide some.
+function filterAndCount() {
+  const shown = applyFilters(app);
+  const total = app.points.length;
+  const values = { n: total, shown: shown, time: app.words.clockTime(app.dataAt || Date.now()) };
+  if (app.count) app.count.textContent = app.words.plural(shown < total ? "loaded_filtered" : "loaded", shown < total ? values : { n: shown, time: values.time });
+  return shown;
+}
 
 // quiet: a refresh of points already shown (back online); a failure then changes nothing.
 function loadPoints(quiet) {
@@ -47,13 +60,13 @@ function loadPoints(quiet) {
       const table = decodeTable(data);
       app.points = table.points;
       app.features = table.features;
-      const shown = applyFilters(app);
       if (kept === 0) kept = Date.parse(data.generated_at) || Date.now();
-      showSnapshot(app, kept);
       // the body may be older than this moment, but the server confirmed it is current (ETag)
-      if (!app.results.childElementCount) {
-        app.statusLine.textContent = app.words.plural("loaded", { n: shown, time: app.words.clockTime(kept || Date.now()) });
-      }
+      app.dataAt = kept || Date.now();
+      filterAndCount();
+      showSnapshot(app, kept);
+      if (app.statusLine.textContent === text("loading")) app.statusLine.textContent = "";
+      if (!quiet) restoreAnswer(app, state);
       root.dataset.loaded = "true";
     })
     .catch(function () {
@@ -65,11 +78,13 @@ function loadPoints(quiet) {
 
 startClusters(app);
 nameControls(app);
+const state = startState(app); // the filters as the address says, before the points are drawn
 startNearMe(app, document.getElementById("near-me"));
 startSearch(app, document.getElementById("search-form"), document.getElementById("search-input"));
-app.form.addEventListener("change", function () {
-  applyFilters(app);
-});
+startViewToggle(app, document.getElementById("view-toggle"));
+const legend = document.getElementById("legend");
+if (legend && window.matchMedia("(min-width: 800px)").matches) legend.open = true; // folded on a phone
+app.form.addEventListener("change", filterAndCount);
 refreshWhenOnline(app, function () {
   loadPoints(true);
 });

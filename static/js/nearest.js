@@ -2,14 +2,12 @@
  * /api/v1/nearest with the map's filters, or worked out from the kept points when offline, and
  * listed beside the map. */
 
-import { pointUrl, showOnMap } from "./clusters.js";
 import { readFilter } from "./filters.js";
-import { directionsUrl, el, link } from "./words.js";
-import { keepPointPages, nearestHere } from "./offline.js";
+import { nearestHere } from "./offline.js";
+import { showResults } from "./results.js";
 
 const NEAREST_K = 5; // points listed
-const FIT_PADDING_PX = 30;
-const FIT_MAX_ZOOM = 15;
+const HERE_DECIMALS = 5; // ~1 m: where "near me" was asked from, as the address bar keeps it
 const GEOLOCATION = { enableHighAccuracy: false, timeout: 15000, maximumAge: 120000 };
 const PERMISSION_DENIED = 1; // GeolocationPositionError.code
 const HERE_MARKER = { radius: 9, color: "#0b3d91", weight: 3, fillOpacity: 0.4 };
@@ -35,68 +33,10 @@ function nearestQuery(app, lat, lon) {
   return settings.nearestUrl + "?" + params.toString();
 }
 
-function resultItem(app, p) {
-  const words = app.words;
-  const item = el("li", "result" + (p.stale ? " result-stale" : ""));
-  const title = el("h3");
-  title.appendChild(link(pointUrl(app, p.id), p.name, app.settings.embed));
-  item.appendChild(title);
-  const direction = words.compass[p.direction] || p.direction;
-  const line = el("p", "result-distance", words.distanceText(p.distance_m) + " · " + direction + " · ");
-  line.appendChild(el("span", "badge badge-" + p.status, words.status[p.status]));
-  if (p.kind === "mobile") line.appendChild(el("span", "badge badge-mobile", words.text("mobile")));
-  item.appendChild(line);
-  const where = [p.address, p.settlement].filter(Boolean).join(", ");
-  if (where) item.appendChild(el("p", null, where));
-  item.appendChild(el("p", "age", words.confirmedText(p.verified_at ? Date.parse(p.verified_at) / 1000 : 0)));
-  // Why it stands here (domain/trust.py): a doubtful status says so and ranks lower.
-  if (p.trust && p.trust !== "fresh") item.appendChild(el("p", "stale-warning trust-" + p.trust, words.trust[p.trust]));
-  else if (p.stale) item.appendChild(el("p", "stale-warning", words.text("stale")));
-  if (p.services.length) {
-    const names = p.services.map(function (name) {
-      return words.service[name] || name;
-    });
-    item.appendChild(el("p", "services-line", names.join(" · ")));
-  }
-  const actions = el("p", "actions");
-  const show = el("button", "link-button", words.text("show_on_map"));
-  show.type = "button";
-  show.addEventListener("click", function () {
-    showOnMap(app, p.id);
-  });
-  actions.appendChild(show);
-  actions.appendChild(document.createTextNode(" · "));
-  actions.appendChild(link(directionsUrl(p.lat, p.lon), words.text("directions"), true));
-  item.appendChild(actions);
-  return item;
-}
-
-function renderNearest(app, features, heading, origin) {
-  app.results.textContent = "";
-  app.statusLine.textContent = features.length ? heading : app.words.text("none_found");
-  // how the list is ordered (domain/trust.py), on a line of its own under the heading
-  if (features.length) app.statusLine.appendChild(el("small", "ranked-note", app.words.text("ranked")));
-  const bounds = L.latLngBounds([origin]);
-  features.forEach(function (feature) {
-    const p = feature.properties;
-    app.results.appendChild(resultItem(app, p));
-    bounds.extend([p.lat, p.lon]);
-  });
-  if (features.length) app.map.fitBounds(bounds, { padding: [FIT_PADDING_PX, FIT_PADDING_PX], maxZoom: FIT_MAX_ZOOM });
-  if (!app.snapshotAt) {
-    keepPointPages(
-      features.map(function (feature) {
-        return feature.properties.id;
-      })
-    );
-  }
-  app.root.dataset.nearest = String(features.length);
-}
-
 /** List the nearest points to (lat, lon) under a heading; from the kept points when offline. */
 export function findNearest(app, lat, lon, heading) {
   if (app.snapshotAt) {
-    renderNearest(app, nearestHere(app, lat, lon, NEAREST_K), heading, [lat, lon]); // offline: from the snapshot
+    showResults(app, nearestHere(app, lat, lon, NEAREST_K), heading, [lat, lon]); // offline: from the snapshot
     return Promise.resolve();
   }
   return fetch(nearestQuery(app, lat, lon))
@@ -105,19 +45,28 @@ export function findNearest(app, lat, lon, heading) {
       return response.json();
     })
     .then(function (data) {
-      renderNearest(app, data.features, heading, [lat, lon]);
+      showResults(app, data.features, heading, [lat, lon]);
     })
     .catch(function () {
       // the connection dropped since the points loaded: they are enough to answer
-      if (app.points.length) renderNearest(app, nearestHere(app, lat, lon, NEAREST_K), heading, [lat, lon]);
+      if (app.points.length) showResults(app, nearestHere(app, lat, lon, NEAREST_K), heading, [lat, lon]);
       else app.statusLine.textContent = app.words.text("request_failed");
     });
+}
+
+/** The nearest points to the reader at (lat, lon), marked "you are here" on the map. The address
+ *  bar keeps the place to ~1 m, so Back and a reload ask the same question again. */
+export function nearMe(app, lat, lon) {
+  const text = app.words.text;
+  if (app.hereMarker) app.map.removeLayer(app.hereMarker);
+  app.hereMarker = L.circleMarker([lat, lon], HERE_MARKER).bindTooltip(text("you_are_here")).addTo(app.map);
+  app.question = { near: lat.toFixed(HERE_DECIMALS) + "," + lon.toFixed(HERE_DECIMALS) };
+  return findNearest(app, lat, lon, text("nearest_to_you"));
 }
 
 /** The "near me" button: locate the reader, mark where they are, list what is nearest. */
 export function startNearMe(app, button) {
   const text = app.words.text;
-  let hereMarker = null;
   button.addEventListener("click", function () {
     if (!navigator.geolocation) {
       app.statusLine.textContent = text("geo_unavailable");
@@ -126,11 +75,7 @@ export function startNearMe(app, button) {
     app.statusLine.textContent = text("locating");
     navigator.geolocation.getCurrentPosition(
       function (position) {
-        const lat = position.coords.latitude;
-        const lon = position.coords.longitude;
-        if (hereMarker) app.map.removeLayer(hereMarker);
-        hereMarker = L.circleMarker([lat, lon], HERE_MARKER).bindTooltip(text("you_are_here")).addTo(app.map);
-        findNearest(app, lat, lon, text("nearest_to_you"));
+        nearMe(app, position.coords.latitude, position.coords.longitude);
       },
       function (error) {
         app.statusLine.textContent = text(error.code === PERMISSION_DENIED ? "geo_denied" : "geo_unavailable");

@@ -154,6 +154,11 @@ export function placesHere(points, query, latin) {
 
 /** Ask the service worker to keep these points' pages (with phone numbers) for a lost connection. */
 export function keepPointPages(ids) {
-  const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+  let worker = null;
+  try {
+    worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+  } catch (error) {
+    return; // a sandboxed frame (the widget) may not even ask
+  }
   if (worker) worker.postMessage({ type: "keep-points", ids: ids });
 }

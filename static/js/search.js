@@ -20,31 +20,36 @@ function placeLabel(place, locale) {
   return region && region !== placeName ? placeName + " (" + region + ")" : placeName;
 }
 
-/** Answer the search form: the nearest points to the best matching settlement. */
-export function startSearch(app, form, input) {
+/** The nearest points to the best matching settlement for a name. */
+export function searchPlace(app, query) {
   const text = app.words.text;
+  app.statusLine.textContent = text("searching");
+  app.question = { place: query };
+  return askPlaces(app, query)
+    .catch(function (error) {
+      if (!app.points.length) throw error;
+      return { places: placesHere(app.points, query, app.latin) }; // offline: the snapshot's own settlements
+    })
+    .then(function (data) {
+      if (!data.places.length) {
+        app.results.textContent = "";
+        app.statusLine.textContent = text("place_not_found", { name: query });
+        return;
+      }
+      const place = data.places[0];
+      const name = placeLabel(place, app.words.locale);
+      return findNearest(app, place.lat, place.lon, text("nearest_to_place", { name: name }));
+    })
+    .catch(function () {
+      app.statusLine.textContent = text("request_failed");
+    });
+}
+
+/** Answer the search form. */
+export function startSearch(app, form, input) {
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     const query = input.value.trim();
-    if (!query) return;
-    app.statusLine.textContent = text("searching");
-    askPlaces(app, query)
-      .catch(function (error) {
-        if (!app.points.length) throw error;
-        return { places: placesHere(app.points, query, app.latin) }; // offline: the snapshot's own settlements
-      })
-      .then(function (data) {
-        if (!data.places.length) {
-          app.results.textContent = "";
-          app.statusLine.textContent = text("place_not_found", { name: query });
-          return;
-        }
-        const place = data.places[0];
-        const name = placeLabel(place, app.words.locale);
-        return findNearest(app, place.lat, place.lon, text("nearest_to_place", { name: name }));
-      })
-      .catch(function () {
-        app.statusLine.textContent = text("request_failed");
-      });
+    if (query) searchPlace(app, query);
   });
 }

@@ -87,8 +87,3 @@ export function link(href, content, newTab) {
   }
   return a;
 }
-
-/** The directions to a place, in the reader's usual maps app. */
-export function directionsUrl(lat, lon) {
-  return "https://www.google.com/maps/dir/?api=1&destination=" + lat.toFixed(6) + "," + lon.toFixed(6);
-}
