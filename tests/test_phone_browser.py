@@ -48,7 +48,7 @@ SMALL_TARGETS = """(selector) => {
       const label = (el.type === 'checkbox' || el.type === 'radio') && el.closest('label');
       const box = (label || el).getBoundingClientRect();
       if (!box.width && !box.height) continue;  // not shown (a folded part)
-      if (box.width < 48 || box.height < 48) {
+      if (box.width < 47.99 || box.height < 47.99) {  // 0.01 px: layout rounding, not a smaller target
         const name = (el.textContent || el.value || '').trim().slice(0, 30);
         small.push(`${el.tagName} "${name}" ${box.width}x${box.height}`);
       }

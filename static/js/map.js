@@ -30,6 +30,7 @@ const app = {
   features: [], // one per point, as supercluster reads them
   snapshotAt: null, // offline: when the server last confirmed the worker's copy (ms); null online
   dataAt: 0, // when the points shown were current (ms)
+  complete: false, // the whole table has come (not only the opening view's points)
 };
 
 // Draw what passes the filters and say how many: of how many, when the filters hide some.
@@ -39,6 +40,35 @@ function filterAndCount() {
   const values = { n: total, shown: shown, time: app.words.clockTime(app.dataAt || Date.now()) };
   if (app.count) app.count.textContent = app.words.plural(shown < total ? "loaded_filtered" : "loaded", shown < total ? values : { n: shown, time: values.time });
   return shown;
+}
+
+const VIEW_GRID = 4; // the opening view is asked for in quarter degrees: most phones ask the same
+
+/* The points of the opening view first: a small answer, so markers show before the whole table
+ * has crossed a slow link (issue 17: 13,000 points, first markers in under 2.5 s on a 1.6 Mbit/s
+ * phone). The whole table replaces them when it comes; if it comes first, this is dropped. */
+function loadViewFirst() {
+  const view = app.map.getBounds();
+  const box = [
+    Math.floor(view.getWest() * VIEW_GRID) / VIEW_GRID,
+    Math.floor(view.getSouth() * VIEW_GRID) / VIEW_GRID,
+    Math.ceil(view.getEast() * VIEW_GRID) / VIEW_GRID,
+    Math.ceil(view.getNorth() * VIEW_GRID) / VIEW_GRID,
+  ];
+  const url = settings.pointsUrl + (settings.pointsUrl.indexOf("?") < 0 ? "?" : "&") + "bbox=" + box.join(",");
+  return fetch(url, { headers: { Accept: "application/json" } })
+    .then(function (response) {
+      return response.ok ? response.json() : null;
+    })
+    .then(function (data) {
+      if (!data || app.complete) return;
+      settings.services = data.services;
+      const table = decodeTable(data);
+      app.points = table.points;
+      app.features = table.features;
+      applyFilters(app); // drawn, not counted: the count waits for the whole table
+    })
+    .catch(function () {}); // the whole table answers anyway
 }
 
 // quiet: a refresh of points already shown (back online); a failure then changes nothing.
@@ -55,6 +85,7 @@ function loadPoints(quiet) {
       return response.json();
     })
     .then(function (data) {
+      app.complete = true;
       settings.services = data.services;
       app.latin = data.latin || {}; // settlement -> its Latin keys, for the offline search
       const table = decodeTable(data);
@@ -89,4 +120,5 @@ refreshWhenOnline(app, function () {
   loadPoints(true);
 });
 registerWorker(settings);
+if (settings.viewFirst && navigator.onLine) loadViewFirst(); // offline, the worker's copy is as quick
 loadPoints();
