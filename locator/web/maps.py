@@ -11,11 +11,14 @@ worker never needs (gunicorn's master draws one map before forking; scripts/guni
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from markupsafe import Markup
 
 MAX_ZOOM = 19
+OPENING_PX = (480, 960)  # a tall phone's map, generously: the view whose points are asked first
+OPENING_GRID = 4  # quarter degrees
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,30 @@ class MapParts:
     name: str  # the global JS variable folium gives the map
     html: Markup  # the map's <div>
     script: Markup  # folium's set-up script, to be placed in a nonce'd <script>
+    center: tuple[float, float] = (0.0, 0.0)
+    zoom: int = 0
+
+    def opening_box(self, grid: int = OPENING_GRID) -> tuple[float, float, float, float]:
+        """What a phone sees when the map opens (OPENING_PX at this zoom, web Mercator), widened
+        to 1/grid degree: min lon, min lat, max lon, max lat. The map asks for these points
+        first; the same box for every phone, so the server's body cache answers it."""
+        width, height = OPENING_PX
+        world = 256 * 2**self.zoom
+        lat, lon = self.center
+        x = (lon + 180) / 360 * world
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * world
+
+        def latitude(py: float) -> float:
+            return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * py / world))))
+
+        west, east = (x - width / 2) / world * 360 - 180, (x + width / 2) / world * 360 - 180
+        south, north = latitude(y + height / 2), latitude(y - height / 2)
+        return (
+            max(-180.0, math.floor(west * grid) / grid),
+            max(-90.0, math.floor(south * grid) / grid),
+            min(180.0, math.ceil(east * grid) / grid),
+            min(90.0, math.ceil(north * grid) / grid),
+        )
 
 
 def build_map(
@@ -54,4 +81,6 @@ def build_map(
         name=fmap.get_name(),
         html=Markup(figure.html.render()),
         script=Markup(figure.script.render()),
+        center=(float(center[0]), float(center[1])),
+        zoom=zoom,
     )

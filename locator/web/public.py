@@ -60,11 +60,27 @@ def map_settings(fmap, filters: dict[str, str] | None = None) -> dict:
         "placesUrl": url_for("api.places"),
         "pointUrl": url_for("public.point_page", point_id="__ID__"),
         "staleAfterS": int(config["STALE_HOURS"] * 3600),
-        # Many points: ask for the opening view's first, so markers show before the whole table.
-        "viewFirst": len(current_app.extensions["locator.index"].sync().base.points) >= VIEW_FIRST_FROM,
+        # Many points: the opening view's first, so markers show before the whole table comes.
+        "viewUrl": url_for(
+            "api.list_points",
+            format="compact",
+            bbox=",".join(f"{v:g}" for v in fmap.opening_box()),
+            **filters,
+        )
+        if len(current_app.extensions["locator.index"].sync().base.points) >= VIEW_FIRST_FROM
+        else None,
         "trustWeights": {trust.value: list(weight) for trust, weight in WEIGHT.items()},
         "services": list(SERVICES),
     }
+
+
+def _view_url(fmap, filters: dict[str, str]) -> str | None:
+    """With many points, the opening view's points, asked for first: markers show before the
+    whole table has crossed a slow link. None: the whole table is as quick."""
+    if len(current_app.extensions["locator.index"].sync().base.points) < VIEW_FIRST_FROM:
+        return None
+    box = ",".join(f"{value:g}" for value in fmap.opening_box())
+    return url_for("api.list_points", format="compact", bbox=box, **filters)
 
 
 @bp.get("/")
