@@ -260,5 +260,6 @@ def test_undoing_the_first_confirmation_of_a_never_confirmed_point_leaves_it_nev
     assert store.get(MINE).verified_at is None
     tapped, ticket = undo_service.set_status(store, territory, user, MINE, None, now=now, status="closed")
     assert tapped.verified_at is not None and ticket is not None
+    ticket = undo_service.UndoTicket.from_dict(ticket.as_dict())  # as the console signs and reads it
     restored = undo_service.undo(store, territory, user, ticket, now=now)
     assert restored.verified_at is None and restored.is_stale(now)

@@ -58,7 +58,8 @@ class UndoTicket:
             raise ValueError("not an undo ticket")
         if not set(ticket.restore) <= set(UNDONE_FIELDS):
             raise ValueError("not an undo ticket")
-        parse_time(ticket.verified_at)
+        if ticket.verified_at:  # "": the point was never confirmed before the tap
+            parse_time(ticket.verified_at)
         parse_time(ticket.issued_at)
         return ticket
 

@@ -248,11 +248,9 @@ def write_one(db: Path, status: str) -> None:
         store.close()
 
 
-def load_page(browser, server: common.Server, png: bytes) -> dict:
-    """One cold-cache load of "/" in a fresh context; the timings of its steps in ms."""
-    foreign: list[str] = []
-    errors: list[str] = []
-    encodings: dict[str, str] = {}
+def local_only(png: bytes, foreign: list[str]):
+    """A Playwright route handler: this machine's server goes through, tiles get the 1x1 PNG,
+    anything else is refused and listed in ``foreign``."""
 
     def route(route) -> None:
         host = urlsplit(route.request.url).hostname
@@ -263,6 +261,16 @@ def load_page(browser, server: common.Server, png: bytes) -> dict:
         else:
             foreign.append(route.request.url)
             route.abort()
+
+    return route
+
+
+def load_page(browser, server: common.Server, png: bytes) -> dict:
+    """One cold-cache load of "/" in a fresh context; the timings of its steps in ms."""
+    foreign: list[str] = []
+    errors: list[str] = []
+    encodings: dict[str, str] = {}
+    route = local_only(png, foreign)
 
     data_responses = []
 

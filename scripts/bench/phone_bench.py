@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import common
-from map_bench import CHROMIUM, CHROMIUM_ARGS, TILE_HOST, tile_png
+from map_bench import CHROMIUM, CHROMIUM_ARGS, TILE_HOST, local_only, tile_png
 
 LOADS = 3
 RTT_MS = 150
@@ -100,16 +99,7 @@ async () => {
 def load(browser, server: common.Server, png: bytes, near_me: bool) -> dict:
     """One cold load of "/" on the throttled phone; optionally "near me" once it is drawn."""
     foreign: list[str] = []
-
-    def route(route) -> None:
-        host = urlsplit(route.request.url).hostname
-        if host == common.HOST:
-            route.continue_()
-        elif host == TILE_HOST:
-            route.fulfill(status=200, content_type="image/png", body=png)
-        else:
-            foreign.append(route.request.url)
-            route.abort()
+    route = local_only(png, foreign)
 
     context = browser.new_context(**PHONE)
     try:
