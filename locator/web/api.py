@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,7 +95,8 @@ def _points_response(chosen: str, download: bool = False) -> Response:
     # The compact table and CSV carry times, not "stale" flags (the map works staleness out
     # itself), so their ETag, and the cached body, last until the data changes or a mobile
     # point's scheduled stop starts or ends.
-    clock = chosen == "geojson"
+    # (open_now= is judged at the minute: then every format's answer depends on the clock)
+    clock = chosen == "geojson" or "open_now" in request.args
     revalidation.holds(seq, etag_valid_until(clock, snapshot.next_schedule_moment(now)))
     etag = etag_for(
         "points",
@@ -246,6 +248,8 @@ def nearest_body(
     lat, lon = _number("lat", -90, 90, args), _number("lon", -180, 180, args)
     k = _whole("k", 1, K_MAX, K_DEFAULT, args)
     wanted = _filter((Status.OPEN,), args)
+    if "status" not in args and "open_now" not in args:  # "nearest open" means open now (issue 17)
+        wanted = replace(wanted, open_now=True)
     features = []
     for hit in snapshot.nearest(lat, lon, k, wanted, now):
         p = hit.point
