@@ -31,6 +31,9 @@ MAX_OPENING_HOURS = 255  # OpenStreetMap's limit for a tag's value
 WORKING_STATUSES = frozenset({Status.OPEN, Status.FULL})  # open by status
 # How far ahead a next change is looked for: a point closed for longer says "no opening soon".
 LOOKAHEAD_DAYS = 366
+LOOKAHEAD = timedelta(days=LOOKAHEAD_DAYS)
+MAX_STEPS = 64  # changes looked past (to unknown and back, DST switches) before giving up
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 COMPILED_KEPT = 4096  # distinct hours strings kept compiled (a network shares a few hundred)
 VERDICTS_KEPT = 65_536  # (hours, minute) verdicts kept: the "per point per minute" cache
 
@@ -76,31 +79,65 @@ OPENING_HOURS_SCHEMA = {
 
 @functools.lru_cache(maxsize=COMPILED_KEPT)
 def _compiled(text: str) -> OpeningHours:
-    return OpeningHours(text, timezone=KYIV, country=COUNTRY, max_interval_days=LOOKAHEAD_DAYS)
+    # Asked with Kyiv wall-clock times, not aware ones: opening-hours-py 2.1.4 calls "24/7" closed
+    # in the last minute before the autumn DST switch when given aware times (tests/test_hours.py).
+    return OpeningHours(text, country=COUNTRY, max_interval_days=LOOKAHEAD_DAYS)
 
 
-def _allows(hours: OpeningHours, local: datetime) -> bool:
-    return hours.state(local)[0] is not State.CLOSED
+def _wall(moment: datetime) -> datetime:
+    """The Kyiv wall-clock time of a moment, as the naive time the hours are read at."""
+    return moment.astimezone(KYIV).replace(tzinfo=None)
+
+
+def _allows(hours: OpeningHours, moment: datetime) -> bool:
+    return hours.state(_wall(moment))[0] is not State.CLOSED
+
+
+def _next_offset_change(after: datetime, until: datetime) -> datetime | None:
+    """The first whole minute in (after, until] with another UTC offset (a DST switch), if any."""
+    offset = after.astimezone(KYIV).utcoffset()
+    if until.astimezone(KYIV).utcoffset() == offset:
+        return None  # (switches are months apart: never two in one step)
+    low, high = after, until  # low has the old offset, high the new
+    while high - low > MINUTE:
+        middle = low + (high - low) / 2
+        middle = middle.replace(second=0, microsecond=0)
+        if middle <= low:
+            middle = low + MINUTE
+        low, high = (middle, high) if middle.astimezone(KYIV).utcoffset() == offset else (low, middle)
+    return high
+
+
+def _utc_after(wall: datetime, after: datetime) -> datetime:
+    """The first moment after ``after`` whose Kyiv wall time is ``wall`` (either side of an autumn
+    repeat); in a spring gap, the end of the gap."""
+    for fold in (0, 1):
+        moment = wall.replace(tzinfo=KYIV, fold=fold).astimezone(UTC)
+        if moment > after and _wall(moment) == wall:
+            return moment
+    return _next_offset_change(after, wall.replace(tzinfo=KYIV).astimezone(UTC) + 2 * HOUR) or after + MINUTE
+
+
+def _next_step(hours: OpeningHours, moment: datetime) -> datetime | None:
+    """The next moment the hours' answer may change: their own next change or a DST switch."""
+    change = hours.next_change(_wall(moment))
+    candidate = _utc_after(change, moment) if change is not None else None
+    switch = _next_offset_change(moment, candidate or moment + LOOKAHEAD)
+    return switch if switch is not None and (candidate is None or switch < candidate) else candidate
 
 
 @functools.lru_cache(maxsize=VERDICTS_KEPT)
 def _verdict(text: str, minute: datetime) -> Verdict:
     hours = _compiled(text)
-    local = minute.astimezone(KYIV)
-    allows = _allows(hours, local)
-    change = hours.next_change(local)
-    if change is None:
-        return Verdict(allows, True, None, None)
-    change = change.replace(tzinfo=KYIV) if change.tzinfo is None else change
-    opens = _allows(hours, change)
-    if opens == allows:  # open -> unknown (or back): not a change a reader sees; look past it
-        later = hours.next_change(change)
-        while later is not None and _allows(hours, later) == allows and later - local < timedelta(days=8):
-            later = hours.next_change(later)
-        if later is None or _allows(hours, later) == allows:
-            return Verdict(allows, True, None, None)
-        change, opens = later, not allows
-    return Verdict(allows, True, change.astimezone(UTC), opens)
+    allows = _allows(hours, minute)
+    step = minute
+    for _ in range(MAX_STEPS):  # past changes a reader does not see (open -> unknown, a DST switch)
+        step = _next_step(hours, step)
+        if step is None or step - minute > LOOKAHEAD:
+            break
+        if _allows(hours, step) != allows:
+            return Verdict(allows, True, step, not allows)
+    return Verdict(allows, True, None, None)
 
 
 def verdict(opening_hours: str, now: datetime) -> Verdict:
