@@ -238,4 +238,4 @@ def test_a_write_with_invalid_hours_is_refused_and_changes_nothing(client, store
     good = client.patch("/api/v1/points/p1", json={"opening_hours": "Mo-Fr 09:00-18:00"}, headers=headers)
     assert good.status_code == 200, good.get_json()
     assert store.get("p1").opening_hours == "Mo-Fr 09:00-18:00"
-    assert store.history("p1")[0]["field"] == "opening_hours"  # newest first
+    assert "opening_hours" in {row["field"] for row in store.history("p1")}  # a history row
