@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from locator import config
 from locator.domain.point import format_time, utcnow
 from locator.domain.users import NEVER, TOKEN_LIFETIME, ApiToken, Role, parse_lifetime
-from locator.services import accounts, imports, places
+from locator.services import accounts, hours, imports, places
 from locator.services.actors import system_actor
 from locator.store import ImportSummary, NotFoundError, Store, UserStore
 from locator.store import backup as backups
@@ -102,6 +102,29 @@ def export_command(file: str) -> None:
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{file}: {count} points written")
+
+
+NOTES_LISTED = 20  # points whose text stayed a note, listed by migrate-hours
+
+
+@points_cli.command("migrate-hours")
+@click.option("--dry-run", is_flag=True, help="Report what would be set, write nothing.")
+def migrate_hours_command(dry_run: bool) -> None:
+    """Read free-text hours ("Пн–Пт 09:00–18:00", "цілодобово") into opening_hours; text that
+    does not read without doubt stays as it is (a note). A history row per write; safe to rerun.
+
+    Example: flask --app app points migrate-hours --dry-run
+    """
+    territory = current_app.extensions["locator.territory"]
+    done = hours.migrate_hours(_store(), territory, system_actor("migrate-hours"), dry_run=dry_run)
+    click.echo(
+        f"opening_hours {'would be ' if dry_run else ''}set from the text: {len(done.parsed)};"
+        f" kept as a note: {len(done.kept_as_note)}; already set: {len(done.already_set)};"
+        f" no hours given: {len(done.no_hours)}; changed meanwhile (run again): {len(done.skipped)}"
+    )
+    notes = {p.id: p.hours for p in _store().all()}
+    for point_id in done.kept_as_note[:NOTES_LISTED]:
+        click.echo(f"  kept as a note: {point_id}: {_printable(notes.get(point_id, ''))}")
 
 
 def _users() -> UserStore:
