@@ -3,9 +3,10 @@
  * pinned to it by tests/test_js_equivalence_browser.py. An empty list of kinds or categories
  * (every box unchecked) shows nothing: the form says "show these". */
 
+import { isOpenNow } from "./hours.js";
 import { hasStatusIn } from "./points.js";
 
-const OPEN = ["open"]; // the "open now" box
+const OPEN = ["open"]; // the "open now" box: status open and the hours allow now (hours.js)
 
 /** The bit mask of these service names, in the data's order of services (one bit each). */
 export function serviceMask(names, services) {
@@ -32,15 +33,17 @@ export function readFilter(form, services) {
     categories: form.querySelector('input[name="category"]') ? checkedValues(form, "category") : null,
     openOnly: checkedValues(form, "open").length > 0,
     baseOnly: checkedValues(form, "base").length > 0,
+    now: Date.now(), // the moment "open now" is judged at
   };
 }
 
-/** Whether a point passes the filter: every wanted service, a listed kind and category, open, base. */
+/** Whether a point passes the filter: every wanted service, a listed kind and category, open now
+ *  (PointFilter(statuses={open}, open_now=True)), base. */
 export function matches(point, wanted) {
   if ((point.services & wanted.mask) !== wanted.mask) return false;
   if (wanted.kinds && wanted.kinds.indexOf(point.kind) < 0) return false;
   if (wanted.categories && wanted.categories.indexOf(point.category) < 0) return false;
-  if (wanted.openOnly && !hasStatusIn(point, OPEN)) return false;
+  if (wanted.openOnly && !(hasStatusIn(point, OPEN) && isOpenNow(point, wanted.now))) return false;
   if (wanted.baseOnly && !point.base) return false;
   return true;
 }

@@ -5,6 +5,7 @@
  * are classic scripts that have run before this module (see templates/_map_scripts.html). */
 
 import { applyFilters, nameControls, startClusters } from "./clusters.js";
+import { loadHours, needsHours } from "./hours.js";
 import { startNearMe } from "./nearest.js";
 import { refreshWhenOnline, registerWorker, showSnapshot } from "./offline.js";
 import { decodeTable } from "./points.js";
@@ -53,11 +54,29 @@ function loadPoints(quiet) {
         app.statusLine.textContent = app.words.plural("loaded", { n: shown, time: app.words.clockTime(kept || Date.now()) });
       }
       root.dataset.loaded = "true";
+      judgeHours();
     })
     .catch(function () {
       if (quiet) return;
       app.statusLine.textContent = text("load_failed");
       root.dataset.loaded = "error";
+    });
+}
+
+// Opening hours: the library comes after the first markers, and only when a point has hours;
+// then the filters run again, now judging the hours (data-hours: "none", "ready" or "failed").
+function judgeHours() {
+  if (!needsHours(app.points)) {
+    root.dataset.hours = "none";
+    return;
+  }
+  loadHours()
+    .then(function () {
+      applyFilters(app);
+      root.dataset.hours = "ready";
+    })
+    .catch(function () {
+      root.dataset.hours = "failed"; // hours count as not given: the status alone decides
     });
 }
 

@@ -4,6 +4,7 @@
 
 import { pointUrl, showOnMap } from "./clusters.js";
 import { readFilter } from "./filters.js";
+import { featureHoursLine } from "./hours.js";
 import { directionsUrl, el, link } from "./words.js";
 import { nearestHere } from "./offline.js";
 
@@ -32,6 +33,7 @@ function nearestQuery(app, lat, lon) {
   if (wanted.kinds && wanted.kinds.length === 1) params.set("kind", wanted.kinds[0]);
   if (wanted.categories && wanted.categories.length === 1) params.set("category", wanted.categories[0]);
   if (wanted.baseOnly) params.set("base", "true");
+  if (wanted.openOnly) params.set("open_now", "true"); // (the API's default without status= too)
   return settings.nearestUrl + "?" + params.toString();
 }
 
@@ -46,6 +48,8 @@ function resultItem(app, p) {
   line.appendChild(el("span", "badge badge-" + p.status, words.status[p.status]));
   if (p.kind === "mobile") line.appendChild(el("span", "badge badge-mobile", words.text("mobile")));
   item.appendChild(line);
+  const hours = featureHoursLine(p, words, Date.now()); // "closed by schedule, opens at 09:00"
+  if (hours) item.appendChild(el("p", "hours-line hours-" + p.hours_state, hours));
   const where = [p.address, p.settlement].filter(Boolean).join(", ");
   if (where) item.appendChild(el("p", null, where));
   item.appendChild(el("p", "age", words.text("verified", { age: words.ageText(Date.parse(p.verified_at) / 1000) })));

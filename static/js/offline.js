@@ -3,6 +3,7 @@
 
 import { compassPoint, haversine } from "./distance.js";
 import { readFilter, serviceMask } from "./filters.js";
+import { isOpenNow, openNow } from "./hours.js";
 import { hasStatusIn, isStale } from "./points.js";
 
 const RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
@@ -48,9 +49,13 @@ export function nearestHere(app, lat, lon, k) {
   const mask = wanted.mask | serviceMask(fixed.services ? fixed.services.split(",") : [], settings.services);
   const kind = wanted.kinds && wanted.kinds.length === 1 ? wanted.kinds[0] : null;
   const category = wanted.categories && wanted.categories.length === 1 ? wanted.categories[0] : null;
+  const now = Date.now();
+  // as /api/v1/nearest: "open now" unless the page fixed the statuses (or the box asks for it)
+  const openNowOnly = wanted.openOnly || !fixed.status || fixed.open_now === "true";
   const hits = [];
   app.points.forEach(function (p) {
     if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
+    if (openNowOnly && !isOpenNow(p, now)) return;
     if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
     hits.push({ point: p, distance: haversine(lat, lon, p.lat, p.lon) });
   });
@@ -59,6 +64,7 @@ export function nearestHere(app, lat, lon, k) {
   });
   return hits.slice(0, k).map(function (hit) {
     const p = hit.point;
+    const hours = openNow(p, now);
     return {
       properties: {
         id: p.id,
@@ -75,6 +81,10 @@ export function nearestHere(app, lat, lon, k) {
           return p.services & (1 << bit);
         }),
         distance_m: hit.distance,
+        opening_hours: p.openingHours,
+        open_now: hours.openNow,
+        hours_state: hours.state,
+        next_change_at: hours.nextChange === null ? null : new Date(hours.nextChange).toISOString(),
         direction: compassPoint(lat, lon, p.lat, p.lon),
       },
     };

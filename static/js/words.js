@@ -57,6 +57,7 @@ export function makeWords(labels) {
     service: labels.service,
     compass: labels.compass,
     locale: labels.locale,
+    hours: labels.hours, // hours.js's words (web/hours_words.py)
   };
 }
 
