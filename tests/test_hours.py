@@ -239,3 +239,25 @@ def test_a_write_with_invalid_hours_is_refused_and_changes_nothing(client, store
     assert good.status_code == 200, good.get_json()
     assert store.get("p1").opening_hours == "Mo-Fr 09:00-18:00"
     assert "opening_hours" in {row["field"] for row in store.history("p1")}  # a history row
+
+
+def test_the_list_page_and_point_page_honour_the_hours(client, store):
+    hour = datetime.now(KYIV).hour
+    later = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
+    store.import_points(
+        [
+            _point("later", name="Пізній пункт", lat=50.45, lon=30.52, opening_hours=later),
+            _point("always", name="Цілодобовий", lat=50.46, lon=30.53, opening_hours="24/7"),
+            _point("unknown", name="Без графіка", lat=50.47, lon=30.54),
+        ]
+    )
+    page = client.get("/list?lat=50.45&lon=30.52").get_data(as_text=True)
+    assert "Цілодобовий" in page and "Без графіка" in page and "Пізній пункт" not in page
+    assert "Цілодобово (24/7)" in page and "Графік не вказано" in page
+    point = client.get("/points/later").get_data(as_text=True)
+    opens = f"{(hour + 2) % 24:02d}:00"
+    assert (
+        f"Зачинено за графіком, відчиниться о {opens}" in point
+        or "Зачинено за графіком, відчиниться у" in point
+    )
+    assert f"{later.replace('-', '–')}" in point  # the hours in the reader's words

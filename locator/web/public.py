@@ -15,7 +15,7 @@ from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
 from locator.search.gazetteer import Settlement
 from locator.store import NotFoundError
-from locator.web import i18n, labels, openapi, pwa
+from locator.web import hours_words, i18n, labels, openapi, pwa
 from locator.web.maps import build_map
 
 bp = Blueprint("public", __name__)
@@ -120,10 +120,10 @@ def list_page():
                 )
     except ValueError:
         error = gettext("Координати мають бути числами: широта від -90 до 90, довгота від -180 до 180.")
-    if place:
-        wanted = PointFilter(statuses=frozenset({Status.OPEN}), services=frozenset(chosen))
-        hits = snapshot.nearest(place["lat"], place["lon"], LIST_RESULTS, wanted)
     now = utcnow()
+    if place:  # open now: by status and by opening hours (issue 17)
+        wanted = PointFilter(statuses=frozenset({Status.OPEN}), services=frozenset(chosen), open_now=True)
+        hits = snapshot.nearest(place["lat"], place["lon"], LIST_RESULTS, wanted, now)
     rows = [
         {
             "point": hit.point,
@@ -132,6 +132,7 @@ def list_page():
                 compass(bearing_deg(place["lat"], place["lon"], hit.point.lat, hit.point.lon))
             ],
             "stale": hit.point.is_stale(now, timedelta(hours=current_app.config["STALE_HOURS"])),
+            "hours": hours_words.line(hit.point, now),
         }
         for hit in hits
     ]
