@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -148,11 +148,35 @@ def verdict(opening_hours: str, now: datetime) -> Verdict:
     return _verdict(opening_hours, now.astimezone(UTC).replace(second=0, microsecond=0))
 
 
+def allows(opening_hours: str, now: datetime) -> bool:
+    """Whether these hours leave ``now`` open (or unknown): verdict(...).allows without looking
+    for the next change, kept per (hours, minute) apart. Filters ask only this (the nearest
+    lookup, of each candidate), answers ask verdict."""
+    if not opening_hours:
+        return True
+    return _allows_at(opening_hours, now.astimezone(UTC).replace(second=0, microsecond=0))
+
+
+@functools.lru_cache(maxsize=VERDICTS_KEPT)
+def _allows_at(text: str, minute: datetime) -> bool:
+    return _allows(_compiled(text), minute)
+
+
 def is_open_now(point: Point, now: datetime) -> bool:
     """THE rule: open (or full) by its operator's status, and its hours allow this moment."""
-    return point.status in WORKING_STATUSES and (
-        not point.opening_hours or verdict(point.opening_hours, now).allows
-    )
+    return point.status in WORKING_STATUSES and allows(point.opening_hours, now)
+
+
+def open_now_test(now: datetime) -> Callable[[Point], bool]:
+    """is_open_now at ``now`` for many points: the minute worked out once (the nearest lookup
+    asks it of every candidate)."""
+    minute = now.astimezone(UTC).replace(second=0, microsecond=0)
+
+    def test(point: Point) -> bool:
+        hours = point.opening_hours
+        return point.status in WORKING_STATUSES and (not hours or _allows_at(hours, minute))
+
+    return test
 
 
 class OpenNow(NamedTuple):

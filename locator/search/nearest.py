@@ -28,7 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pykdtree.kdtree import KDTree  # noqa: E402
 
 from locator.domain.filters import PointFilter, fold, search_text
-from locator.domain.hours import WORKING_STATUSES, is_open_now
+from locator.domain.hours import WORKING_STATUSES, open_now_test
 from locator.domain.point import Category, Kind, Point, Status, services_mask, utcnow
 from locator.search.distance import haversine_each_m, unit_vectors
 from locator.search.places import Place, settlements
@@ -311,9 +311,9 @@ def _dynamic_ok(
         for j in np.flatnonzero(ok):
             ok[j] = needle in search_text(points[rows[j]])
     if wanted.open_now:
-        points = base.points
-        for j in np.flatnonzero(ok):
-            ok[j] = is_open_now(points[rows[j]], now)
+        points, is_open = base.points, open_now_test(now)
+        for j in np.flatnonzero(ok).tolist():
+            ok[j] = is_open(points[rows[j]])
     return ok
 
 
