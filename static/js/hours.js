@@ -9,6 +9,7 @@
 const KYIV = "Europe/Kyiv";
 const WORKING = ["open", "full"];
 const LIBRARY = new URL("../vendor/opening_hours/opening_hours.js", import.meta.url).href;
+const SUNCALC = new URL("../vendor/suncalc/suncalc.js", import.meta.url).href; // what it imports
 const WHERE = { lat: 50.45, lon: 30.52, address: { country_code: "ua", state: "" } }; // PH: Ukraine's
 const LOOKAHEAD_MS = 366 * 86400000; // as hours.py LOOKAHEAD_DAYS
 const MAX_STEPS = 64;
@@ -47,6 +48,16 @@ export function loadHours() {
 
 export function hoursReady() {
   return Library !== null;
+}
+
+/** Once a service worker controls the page, fetch the library through it, so that it keeps it
+ *  for offline use (on a first visit the library usually comes before the worker takes over; the
+ *  browser's HTTP cache answers, so this costs no download). */
+export function keepForOffline() {
+  if (!Library || !navigator.serviceWorker || !navigator.serviceWorker.controller) return;
+  [LIBRARY, SUNCALC].forEach(function (url) {
+    fetch(url).catch(function () {});
+  });
 }
 
 // The Kyiv wall-clock time of a moment as a Date whose local fields hold it (the library reads a

@@ -5,7 +5,7 @@
  * are classic scripts that have run before this module (see templates/_map_scripts.html). */
 
 import { applyFilters, nameControls, startClusters } from "./clusters.js";
-import { loadHours, needsHours } from "./hours.js";
+import { keepForOffline, loadHours, needsHours } from "./hours.js";
 import { startNearMe } from "./nearest.js";
 import { refreshWhenOnline, registerWorker, showSnapshot } from "./offline.js";
 import { decodeTable } from "./points.js";
@@ -74,12 +74,14 @@ function judgeHours() {
     .then(function () {
       applyFilters(app);
       root.dataset.hours = "ready";
+      keepForOffline();
     })
     .catch(function () {
       root.dataset.hours = "failed"; // hours count as not given: the status alone decides
     });
 }
 
+if (navigator.serviceWorker) navigator.serviceWorker.addEventListener("controllerchange", keepForOffline);
 startClusters(app);
 nameControls(app);
 startNearMe(app, document.getElementById("near-me"));
