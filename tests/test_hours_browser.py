@@ -44,6 +44,7 @@ def popup_text(tab: Tab, point_id: str) -> str:
     tab.map_eval(
         "map.closePopup(); map.setView([arg[0], arg[1]], 17, {animate: false});", [point["lat"], point["lon"]]
     )
+    expect(tab.page.locator(".leaflet-popup")).to_have_count(0)  # the last one gone (it fades out)
     marker = tab.page.locator(f'.leaflet-marker-pane .poi[title^="{point["name"]} — "]')
     marker.click()
     popup = tab.page.locator(".leaflet-popup-content .popup")
