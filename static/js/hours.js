@@ -54,7 +54,7 @@ export function hoursReady() {
  *  for offline use (on a first visit the library usually comes before the worker takes over; the
  *  browser's HTTP cache answers, so this costs no download). */
 export function keepForOffline() {
-  if (!Library || !navigator.serviceWorker || !navigator.serviceWorker.controller) return;
+  if (!Library || !("serviceWorker" in navigator) || !navigator.serviceWorker.controller) return;
   [LIBRARY, SUNCALC].forEach(function (url) {
     fetch(url).catch(function () {});
   });

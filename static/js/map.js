@@ -74,14 +74,17 @@ function judgeHours() {
     .then(function () {
       applyFilters(app);
       root.dataset.hours = "ready";
-      keepForOffline();
+      if (settings.serviceWorker) keepForOffline();
     })
     .catch(function () {
       root.dataset.hours = "failed"; // hours count as not given: the status alone decides
     });
 }
 
-if (navigator.serviceWorker) navigator.serviceWorker.addEventListener("controllerchange", keepForOffline);
+// (the embed has no worker, and in its sandbox even reading navigator.serviceWorker throws)
+if (settings.serviceWorker && "serviceWorker" in navigator) {
+  navigator.serviceWorker.addEventListener("controllerchange", keepForOffline);
+}
 startClusters(app);
 nameControls(app);
 startNearMe(app, document.getElementById("near-me"));
