@@ -218,8 +218,8 @@ def test_the_api_carries_open_now_and_filters_by_it(client, store):
     assert closed["next_change_to"] == "open" and closed["opening_hours"] == later
     opens = datetime.fromisoformat(closed["next_change_at"]).astimezone(KYIV)
     assert (opens.hour, opens.minute) == ((hour + 2) % 24, 0)
-    every = client.get("/api/v1/nearest?lat=50.45&lon=30.52&k=5&status=open").get_json()["features"]
-    assert {f["id"] for f in every} == {"later", "always", "unknown"}  # status= asked: as it says
+    every = client.get("/api/v1/nearest?lat=50.45&lon=30.52&k=5&open_now=false").get_json()["features"]
+    assert {f["id"] for f in every} == {"later", "always", "unknown"}  # open_now=false: by status
     listed = client.get("/api/v1/points?open_now=true&format=compact").get_json()["rows"]
     assert {row[0] for row in listed} == {"always", "unknown"}
     assert_problem(client.get("/api/v1/points?open_now=maybe"), 400, "open_now")
@@ -261,3 +261,17 @@ def test_the_list_page_and_point_page_honour_the_hours(client, store):
     else:  # tomorrow
         assert "Зачинено за графіком, відчиниться у" in point and f"о {opens}" in point
     assert f"{later.replace('-', '–')}" in point  # the hours in the reader's words
+
+
+def test_nearest_is_open_now_when_only_working_statuses_are_asked(client, store):
+    hour = datetime.now(KYIV).hour
+    later = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
+    store.import_points([_point("later", opening_hours=later), _point("plain", lat=50.46)])
+
+    def found(query: str) -> set[str]:
+        answer = client.get(f"/api/v1/nearest?lat=50.45&lon=30.52&{query}").get_json()
+        return {f["id"] for f in answer["features"]}
+
+    assert found("") == found("status=open,full") == found("status=full,open&open_now=true") == {"plain"}
+    assert found("status=open,full&open_now=false") == {"later", "plain"}
+    assert found("status=open,closed") == {"later", "plain"}  # other statuses: only what is sent

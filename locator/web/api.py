@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.http import unquote_etag
 
 from locator.domain.filters import PointFilter, parse_filter
+from locator.domain.hours import WORKING_STATUSES
 from locator.domain.parsers import whole_number
 from locator.domain.point import Point, Status, format_time, utcnow
 from locator.domain.validation import ID_PATTERN, MAX_ID, ValidationError, parse_coordinate
@@ -248,8 +249,8 @@ def nearest_body(
     lat, lon = _number("lat", -90, 90, args), _number("lon", -180, 180, args)
     k = _whole("k", 1, K_MAX, K_DEFAULT, args)
     wanted = _filter((Status.OPEN,), args)
-    if "status" not in args and "open_now" not in args:  # "nearest open" means open now (issue 17)
-        wanted = replace(wanted, open_now=True)
+    if "open_now" not in args and wanted.statuses <= WORKING_STATUSES:
+        wanted = replace(wanted, open_now=True)  # "nearest open" means open now (issue 17)
     features = []
     for hit in snapshot.nearest(lat, lon, k, wanted, now):
         p = hit.point

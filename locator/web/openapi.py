@@ -62,7 +62,8 @@ FILTERS = [
     _param(
         "open_now",
         "true: only points open now (status open or full, and opening_hours allow this moment;"
-        " a point without opening_hours counts on its status). /nearest: true unless status= is given",
+        " a point without opening_hours counts on its status). /nearest: true when only open and full"
+        " points are asked for (the default)",
         {"type": "string", "enum": ["true", "false"]},
     ),
 ]

@@ -50,8 +50,11 @@ export function nearestHere(app, lat, lon, k) {
   const kind = wanted.kinds && wanted.kinds.length === 1 ? wanted.kinds[0] : null;
   const category = wanted.categories && wanted.categories.length === 1 ? wanted.categories[0] : null;
   const now = Date.now();
-  // as /api/v1/nearest: "open now" unless the page fixed the statuses (or the box asks for it)
-  const openNowOnly = wanted.openOnly || !fixed.status || fixed.open_now === "true";
+  // as /api/v1/nearest: open now when only open or full points are asked for (or the box asks)
+  const working = statuses.every(function (status) {
+    return status === "open" || status === "full";
+  });
+  const openNowOnly = wanted.openOnly || (fixed.open_now ? fixed.open_now === "true" : working);
   const hits = [];
   app.points.forEach(function (p) {
     if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
