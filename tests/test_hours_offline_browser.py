@@ -31,7 +31,7 @@ LIBRARY_KEPT = """() => {
     .then((lists) => {
       const paths = lists.flat().map((request) => new URL(request.url).pathname);
       window.__kept = paths.includes('/static/vendor/opening_hours/opening_hours.js')
-        && paths.includes('/static/vendor/suncalc/suncalc.js');
+        && paths.includes('/static/vendor/suncalc/suncalc.js') && paths.includes('/static/js/hours.js');
     });
   return window.__kept === true;
 }"""

@@ -26,11 +26,10 @@ MAP_MODULES = (
     "js/points.js",
     "js/search.js",
     "js/words.js",
-    "js/hours.js",
 )
 # Loaded only when a point has opening hours (static/js/hours.js, ~120 KB compressed): not part of
 # the worker's install (the first view's budget), kept by the worker when first fetched.
-LAZY_STATIC = ("vendor/opening_hours/opening_hours.js", "vendor/suncalc/suncalc.js")
+LAZY_STATIC = ("js/hours.js", "vendor/opening_hours/opening_hours.js", "vendor/suncalc/suncalc.js")
 # What the map page loads from static/ (tests/test_pwa.py checks the page against this list).
 SHELL_STATIC = (
     "css/site.css",

@@ -3,10 +3,15 @@
  * pinned to it by tests/test_js_equivalence_browser.py. An empty list of kinds or categories
  * (every box unchecked) shows nothing: the form says "show these". */
 
-import { isOpenNow } from "./hours.js";
 import { hasStatusIn } from "./points.js";
 
 const OPEN = ["open"]; // the "open now" box: status open and the hours allow now (hours.js)
+let judge = null; // hours.js's isOpenNow, once map.js has loaded it; until then the status decides
+
+/** Judge opening hours from now on with this function (hours.js isOpenNow). */
+export function judgeHoursWith(isOpenNow) {
+  judge = isOpenNow;
+}
 
 /** The bit mask of these service names, in the data's order of services (one bit each). */
 export function serviceMask(names, services) {
@@ -43,7 +48,7 @@ export function matches(point, wanted) {
   if ((point.services & wanted.mask) !== wanted.mask) return false;
   if (wanted.kinds && wanted.kinds.indexOf(point.kind) < 0) return false;
   if (wanted.categories && wanted.categories.indexOf(point.category) < 0) return false;
-  if (wanted.openOnly && !(hasStatusIn(point, OPEN) && isOpenNow(point, wanted.now))) return false;
+  if (wanted.openOnly && !(hasStatusIn(point, OPEN) && (!judge || judge(point, wanted.now)))) return false;
   if (wanted.baseOnly && !point.base) return false;
   return true;
 }

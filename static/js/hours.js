@@ -3,8 +3,9 @@
  * tests/test_hours_equivalence_browser.py. A point is open now when its operator's status is open
  * or full and its opening hours allow this moment; no hours: the status alone (hours not given).
  * Hours are read at Kyiv wall-clock time. The library (~120 KB compressed) is loaded only when a
- * point has hours, after the first markers; until then hours count as not given. Offline, the
- * service worker keeps it (pwa.py LAZY_STATIC), so the map judges the hours at the moment shown. */
+ * point has hours, after the first markers; this module too (map.js imports it then, and hands
+ * it to the others as app.hours). Offline, the service worker keeps both (pwa.py LAZY_STATIC), so
+ * the map judges the hours at the moment shown. */
 
 const KYIV = "Europe/Kyiv";
 const WORKING = ["open", "full"];
@@ -28,13 +29,6 @@ let loading = null;
 const compiled = new Map(); // hours text -> opening_hours object (null: unreadable)
 const verdicts = new Map(); // text + "@" + minute -> verdict, like hours.py's per-minute cache
 
-/** Whether any of these points has hours to judge (then the library is worth its bytes). */
-export function needsHours(points) {
-  return points.some(function (point) {
-    return Boolean(point.openingHours);
-  });
-}
-
 /** Load the library once; resolves when hours can be judged. */
 export function loadHours() {
   if (!loading) {
@@ -55,7 +49,7 @@ export function hoursReady() {
  *  browser's HTTP cache answers, so this costs no download). */
 export function keepForOffline() {
   if (!Library || !("serviceWorker" in navigator) || !navigator.serviceWorker.controller) return;
-  [LIBRARY, SUNCALC].forEach(function (url) {
+  [import.meta.url, LIBRARY, SUNCALC].forEach(function (url) {
     fetch(url).catch(function () {});
   });
 }
@@ -185,6 +179,12 @@ export function hoursLine(found, openingHours, words, ms) {
   const time = String(change.getHours()).padStart(2, "0") + ":" + String(change.getMinutes()).padStart(2, "0");
   const day = words.hours.opens_on[(change.getDay() + 6) % 7]; // Monday first, as Python's weekday()
   return text[key].replace("{time}", time).replace("{day}", day);
+}
+
+/** A point's line as shown now, and its state (the popup's). */
+export function pointLine(point, words, ms) {
+  const found = openNow(point, ms);
+  return { text: hoursLine(found, point.openingHours, words, ms), state: found.state };
 }
 
 /** The line of a result the API gave (its derived fields), or of a point judged here. */

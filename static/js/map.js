@@ -5,7 +5,7 @@
  * are classic scripts that have run before this module (see templates/_map_scripts.html). */
 
 import { applyFilters, nameControls, startClusters } from "./clusters.js";
-import { keepForOffline, loadHours, needsHours } from "./hours.js";
+import { judgeHoursWith } from "./filters.js";
 import { startNearMe } from "./nearest.js";
 import { refreshWhenOnline, registerWorker, showSnapshot } from "./offline.js";
 import { decodeTable } from "./points.js";
@@ -26,6 +26,7 @@ const app = {
   points: [], // {id, lat, lon, status, kind, category, base, services, verifiedAt, name, ...}
   features: [], // one per point, as supercluster reads them
   snapshotAt: null, // offline: when the server last confirmed the worker's copy (ms); null online
+  hours: null, // static/js/hours.js once loaded (only when a point has opening hours)
 };
 
 // quiet: a refresh of points already shown (back online); a failure then changes nothing.
@@ -66,15 +67,22 @@ function loadPoints(quiet) {
 // Opening hours: the library comes after the first markers, and only when a point has hours;
 // then the filters run again, now judging the hours (data-hours: "none", "ready" or "failed").
 function judgeHours() {
-  if (!needsHours(app.points)) {
+  const needed = app.points.some(function (point) {
+    return Boolean(point.openingHours);
+  });
+  if (!needed) {
     root.dataset.hours = "none";
     return;
   }
-  loadHours()
-    .then(function () {
-      applyFilters(app);
-      root.dataset.hours = "ready";
-      if (settings.serviceWorker) keepForOffline();
+  import("./hours.js")
+    .then(function (hours) {
+      return hours.loadHours().then(function () {
+        app.hours = hours;
+        judgeHoursWith(hours.isOpenNow);
+        applyFilters(app);
+        root.dataset.hours = "ready";
+        if (settings.serviceWorker) hours.keepForOffline();
+      });
     })
     .catch(function () {
       root.dataset.hours = "failed"; // hours count as not given: the status alone decides
@@ -83,7 +91,9 @@ function judgeHours() {
 
 // (the embed has no worker, and in its sandbox even reading navigator.serviceWorker throws)
 if (settings.serviceWorker && "serviceWorker" in navigator) {
-  navigator.serviceWorker.addEventListener("controllerchange", keepForOffline);
+  navigator.serviceWorker.addEventListener("controllerchange", function () {
+    if (app.hours) app.hours.keepForOffline();
+  });
 }
 startClusters(app);
 nameControls(app);

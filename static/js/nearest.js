@@ -4,7 +4,6 @@
 
 import { pointUrl, showOnMap } from "./clusters.js";
 import { readFilter } from "./filters.js";
-import { featureHoursLine } from "./hours.js";
 import { directionsUrl, el, link } from "./words.js";
 import { nearestHere } from "./offline.js";
 
@@ -48,7 +47,9 @@ function resultItem(app, p) {
   line.appendChild(el("span", "badge badge-" + p.status, words.status[p.status]));
   if (p.kind === "mobile") line.appendChild(el("span", "badge badge-mobile", words.text("mobile")));
   item.appendChild(line);
-  const hours = featureHoursLine(p, words, Date.now()); // "closed by schedule, opens at 09:00"
+  const hours = app.hours // "closed by schedule, opens at 09:00" (hours.js, when loaded)
+    ? app.hours.featureHoursLine(p, words, Date.now())
+    : p.hours_state === "open_unknown" ? words.hours.text.hours_not_given : "";
   if (hours) item.appendChild(el("p", "hours-line hours-" + p.hours_state, hours));
   const where = [p.address, p.settlement].filter(Boolean).join(", ");
   if (where) item.appendChild(el("p", null, where));

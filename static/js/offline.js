@@ -3,7 +3,6 @@
 
 import { compassPoint, haversine } from "./distance.js";
 import { readFilter, serviceMask } from "./filters.js";
-import { isOpenNow, openNow } from "./hours.js";
 import { hasStatusIn, isStale } from "./points.js";
 
 const RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
@@ -58,7 +57,7 @@ export function nearestHere(app, lat, lon, k) {
   const hits = [];
   app.points.forEach(function (p) {
     if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
-    if (openNowOnly && !isOpenNow(p, now)) return;
+    if (openNowOnly && app.hours && !app.hours.isOpenNow(p, now)) return; // (not loaded: no hours)
     if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
     hits.push({ point: p, distance: haversine(lat, lon, p.lat, p.lon) });
   });
@@ -67,7 +66,7 @@ export function nearestHere(app, lat, lon, k) {
   });
   return hits.slice(0, k).map(function (hit) {
     const p = hit.point;
-    const hours = openNow(p, now);
+    const hours = app.hours ? app.hours.openNow(p, now) : { state: p.openingHours ? "" : "open_unknown" };
     return {
       properties: {
         id: p.id,
@@ -87,7 +86,7 @@ export function nearestHere(app, lat, lon, k) {
         opening_hours: p.openingHours,
         open_now: hours.openNow,
         hours_state: hours.state,
-        next_change_at: hours.nextChange === null ? null : new Date(hours.nextChange).toISOString(),
+        next_change_at: hours.nextChange ? new Date(hours.nextChange).toISOString() : null,
         direction: compassPoint(lat, lon, p.lat, p.lon),
       },
     };
