@@ -49,6 +49,11 @@ PROPERTIES = {
     "located_since",
     "stop",
     "stops",
+    "opening_hours",  # issue 17, and what "open now" derives from it:
+    "open_now",
+    "hours_state",
+    "next_change_at",
+    "next_change_to",
 }
 
 
@@ -232,6 +237,7 @@ def test_compact_rows_follow_every_write_as_the_geojson_does(client, store):
                 f["properties"]["settlement"],
                 f["properties"]["address"],
                 int(f["properties"]["unconfirmed"]),
+                f["properties"]["opening_hours"],
             ]
             for f in features
         ]

@@ -32,6 +32,7 @@ RANK = {
     "web": 4,
     "console": 4,
     "cli": 5,
+    "cli_users": 5,
     "server": 5,
     "__init__": 6,
 }

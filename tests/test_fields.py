@@ -31,7 +31,12 @@ NAMES = tuple(f.name for f in POINT_DECLARATION)
 # Columns the store keeps beside the declared fields, derived from them for its own queries.
 STORE_OWN_COLUMNS = {"services_mask": int, "region_key": str, "search_text": str, "seq": int}
 # Properties answers carry beside the declared fields (moved_at travels as located_since).
-FEATURE_EXTRAS = {"operator_status", "located_since", "stop", "stale", "status_age_s"}
+FEATURE_EXTRAS = {"operator_status", "located_since", "stop", "stale", "status_age_s"} | {
+    "open_now",
+    "hours_state",
+    "next_change_at",
+    "next_change_to",
+}
 NEAREST_EXTRAS = {"distance_m", "bearing_deg", "direction", "trust"}
 # The compact table's one column that is not a declared field under its own name.
 COMPACT_RENAMED = {"moved_at": "located_since"}
@@ -108,6 +113,7 @@ def test_compact_rows_hold_each_field_in_its_column():
             "address": p.address,
             "located_since": int(expected_since.timestamp()) if expected_since else 0,
             "unconfirmed": int(p.unconfirmed),
+            "opening_hours": p.opening_hours,
         }
 
 
@@ -206,6 +212,7 @@ def varied_points(n: int, seed: int = 15) -> list[Point]:
             "version": rng.randrange(1, 9),
             "moved_at": rng.choice([None, p.verified_at - timedelta(hours=rng.randrange(1, 50))]),
             "unconfirmed": p.status in (Status.OPEN, Status.FULL) and rng.random() < 0.3,
+            "opening_hours": rng.choice(["", "24/7", "Mo-Fr 09:00-18:00", "Mo-Su 20:00-08:00; PH off"]),
         }
         if p.kind is Kind.MOBILE and rng.random() < 0.7:
             starts = FIXED_NOW + timedelta(hours=rng.randrange(-30, 30))

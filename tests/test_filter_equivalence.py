@@ -23,6 +23,8 @@ NOW = FIXED_NOW  # every side judges scheduled points at the same moment
 POINTS = 400
 FILTERS = 300
 HOUR = timedelta(hours=1)
+# Opening hours that keep a point open at NOW, close it, or leave it unknown (issue 17).
+HOURS = ("24/7", "Mo-Fr 09:00-18:00", "Mo-Fr 15:00-18:00", "Sa-Su 10:00-14:00", "Mo-Su 20:00-08:00", "off")
 # Spellings of one region that fold to the same key (case, and Ukrainian's several apostrophes).
 APOSTROPHE_REGION = ("Слов’янська громада", "Слов'янська громада", "СЛОВʼЯНСЬКА ГРОМАДА")
 
@@ -42,6 +44,8 @@ def varied_points(rng: random.Random) -> list[Point]:
             changes["region"] = vary_text(rng, point.region)
         if point.kind is Kind.MOBILE and rng.random() < 0.4:
             changes["stops"] = schedule(rng, point)
+        if rng.random() < 0.6:  # NOW is a Wednesday at 14:00 in Kyiv
+            changes["opening_hours"] = rng.choice(HOURS)
         points.append(point.with_changes(**changes))
     return points
 
@@ -88,6 +92,8 @@ def random_filter(rng: random.Random, points: list[Point]) -> PointFilter:
         fields["bbox"] = random_bbox(rng, points)
     if rng.random() < 0.3:
         fields["include_archived"] = True
+    if rng.random() < 0.35:
+        fields["open_now"] = True
     return PointFilter(**fields)
 
 
@@ -110,7 +116,7 @@ def random_bbox(rng: random.Random, points: list[Point]) -> tuple[float, float, 
 
 def meant(wanted: PointFilter, points: list[Point]) -> list[str]:
     """The one definition: the ids PointFilter.matches selects, each point where it stands at NOW."""
-    return sorted(p.id for p in points if wanted.matches(p.at(NOW)))
+    return sorted(p.id for p in points if wanted.matches(p.at(NOW), NOW))
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +150,9 @@ def test_the_random_data_exercises_every_case(world):
     assert sum(p.archived for p in stored) > 10
     assert sum(bool(p.stops) and p.at(NOW) is not p for p in stored) > 5  # standing elsewhere now
     assert len({p.region for p in stored if p.region in APOSTROPHE_REGION}) == len(APOSTROPHE_REGION)
+    working = [p for p in stored if p.status in (Status.OPEN, Status.FULL)]
+    assert sum(not PointFilter(open_now=True).matches(p, NOW) for p in working) > 20  # closed by hours
+    assert sum(PointFilter(open_now=True).matches(p, NOW) and bool(p.opening_hours) for p in working) > 20
 
 
 def test_store_find_selects_what_matches_selects(world):

@@ -41,6 +41,7 @@ DATA_MODULES = {
     "settlements.py": "oblast names as GeoNames and the points spell them (issue 7)",
     "regions.py": "the regions' public names: data points carry, not interface words (issue 16)",
     "transliteration.py": "the KMU 2010 transliteration table (issue 7)",
+    "hours_text.py": "the words free-text hours are written with, read by migrate-hours (issue 17)",
 }
 
 

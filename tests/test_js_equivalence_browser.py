@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from browser_support import Site, Tab, open_guarded_tab, serve
 from helpers import random_points
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from locator.domain.filters import PointFilter
 from locator.domain.point import SERVICES, Category, Kind, Point, Status
@@ -55,9 +56,17 @@ MEASURE = """async (pairs) => {
 }"""
 
 
+# The page's clock, fixed: "open now" judges opening hours at it (issue 17), a Sunday evening.
+CLOCK = datetime(2026, 12, 6, 19, 33, tzinfo=UTC)
+HOURS = ("", "24/7", "Mo-Fr 09:00-18:00", "Mo-Su 20:00-08:00", "Sa-Su 10:00-22:00", "off")
+
+
 @pytest.fixture(scope="module")
 def points() -> list[Point]:
-    return random_points(random.Random(SEED), POINTS)
+    rng = random.Random(SEED)
+    found = random_points(rng, POINTS)
+    hours = random.Random(SEED + 3)  # apart, so the points are those the seed always made
+    return [p.with_changes(opening_hours=hours.choice(HOURS)) for p in found]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +79,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, points: list[Point]) -> Itera
 def tab(browser: Browser, site: Site) -> Iterator[Tab]:
     context, tab = open_guarded_tab(browser, site)
     try:
+        tab.page.clock.set_fixed_time(CLOCK)
         tab.goto("/")
+        expect(tab.page.locator("#map-app")).to_have_attribute("data-hours", "ready")
         yield tab
         tab.guard.assert_clean(tab.page)
     finally:
@@ -100,6 +111,7 @@ def python_filter(choice: dict[str, list[str]]) -> PointFilter | None:
         return None
     return PointFilter(
         statuses=frozenset({Status.OPEN}) if choice["open"] else frozenset(),
+        open_now=bool(choice["open"]),  # the box means open now: by status and by hours
         kinds=frozenset(Kind(k) for k in choice["kind"]),
         categories=frozenset(Category(c) for c in choice["category"]),
         base=True if choice["base"] else None,
@@ -115,7 +127,7 @@ def test_js_filter_selects_what_point_filter_matches(tab: Tab, site: Site) -> No
     for _ in range(FILTERS):
         choice = random_choice(rng)
         wanted = python_filter(choice)
-        expected = sorted(p.id for p in stored if wanted is not None and wanted.matches(p))
+        expected = sorted(p.id for p in stored if wanted is not None and wanted.matches(p, CLOCK))
         found = tab.page.evaluate(SELECT, choice)
         assert sorted(found["ids"]) == expected, choice
         assert found["shown"] == len(expected), choice  # the page's own map shows as many

@@ -110,7 +110,7 @@ def test_the_embed_installs_no_worker(client, seeded):
 
 def test_worker_version_follows_the_files_it_keeps(app, tmp_path):
     static = tmp_path / "static"
-    for name in pwa.SHELL_STATIC:
+    for name in pwa.SHELL_STATIC + pwa.LAZY_STATIC:
         (static / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PROJECT / "static" / name, static / name)
 

@@ -3,11 +3,12 @@ their fields; each save is one command of locator.services."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from locator.console.session import bp, login_required, store, territory
 from locator.console.writes import form_version, point_or_404
+from locator.domain.hours import parse_opening_hours
 from locator.domain.point import EDITABLE_FIELDS, OPERATOR_STATUSES, SERVICES, Category, Kind
 from locator.domain.scope import PLACE_FIELD, Forbidden
 from locator.domain.validation import ValidationError
@@ -16,6 +17,7 @@ from locator.search.settlements import REGIONS
 from locator.services import places
 from locator.services import points as commands
 from locator.store import NotFoundError, VersionConflict
+from locator.web import hours_words
 
 
 def _form_record() -> dict:
@@ -44,7 +46,7 @@ def create():
                 "Ви не можете створювати пункти в цьому регіоні чи населеному пункті."
             )
         except ValidationError as error:
-            errors = {p.field: p.message for p in error.problems}
+            errors = _errors(error)
         else:
             flash(gettext("Пункт створено."), "ok")
             return redirect(url_for("operator.point", point_id=created.id))
@@ -71,7 +73,7 @@ def edit(point_id: str):
     except NotFoundError:
         abort(404)
     except ValidationError as error:
-        errors = {p.field: p.message for p in error.problems}
+        errors = _errors(error)
         if "stops" in errors:  # the form has no schedule field: the kind is what to fix
             errors["kind"] = gettext("Лише мобільний пункт має графік зупинок: спершу приберіть зупинки.")
     except VersionConflict:
@@ -84,6 +86,35 @@ def edit(point_id: str):
         flash(gettext("Зміни збережено."), "ok")
         return redirect(url_for("operator.point", point_id=point.id))
     return _edit_form(record, errors, new=False, version=point.version)
+
+
+HOURS_EXAMPLE = " Mo-Fr 09:00-18:00; Sa 10:00-14:00 · 24/7 · Mo-Su 20:00-08:00"
+
+
+def _errors(error: ValidationError) -> dict[str, str]:
+    errors = {p.field: p.message for p in error.problems}
+    if "opening_hours" in errors:  # the one message here that an operator types against
+        errors["opening_hours"] = _hours_problem(errors["opening_hours"])
+    return errors
+
+
+def _hours_problem(message: str) -> str:
+    where = message.rpartition(" at character ")[2].split(" ")[0] if " at character " in message else ""
+    if where.isdigit():
+        return gettext("Не вдається прочитати графік (помилка біля символу %(n)s).", n=where) + HOURS_EXAMPLE
+    return gettext("Не вдається прочитати графік: %(detail)s", detail=message) + HOURS_EXAMPLE
+
+
+@bp.get("/hours/preview")
+@login_required
+def hours_preview():
+    """The form's preview of an opening_hours value as the operator types it: the value in the
+    page's language, or the problem with it."""
+    try:
+        value = parse_opening_hours(request.args.get("value", ""))
+    except ValueError as error:
+        return jsonify(ok=False, error=_hours_problem(str(error)))
+    return jsonify(ok=True, preview=hours_words.preview(value))
 
 
 def _edit_form(record: dict, errors: dict, *, new: bool, version: int | None = None):

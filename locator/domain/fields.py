@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from locator.domain import parsers as parse
+from locator.domain.hours import OPENING_HOURS_SCHEMA, parse_opening_hours
 from locator.domain.regions import PUBLIC_NAMES, UKRAINE_BOUNDS
 from locator.domain.values import OPERATOR_STATUSES, SERVICES, Category, Kind, Status, Stop, utcnow
 
@@ -279,6 +280,17 @@ POINT_DECLARATION: tuple[Field, ...] = (
             " `unconfirmed` until an operator acts",
         },
         default=False,
+        in_compact=True,
+    ),
+    # OpenStreetMap opening_hours (issue 17): "open now" is the status and these hours together.
+    Field(
+        "opening_hours",
+        str,
+        str,
+        OPENING_HOURS_SCHEMA,
+        parse_opening_hours,
+        default="",
+        editable=True,
         in_compact=True,
     ),
 )

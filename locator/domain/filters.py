@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from locator.domain.point import Category, Kind, Point, Status
+from locator.domain.hours import is_open_now
+from locator.domain.point import Category, Kind, Point, Status, utcnow
 from locator.domain.validation import (
     MAX_TEXT,
     Problem,
@@ -45,9 +47,11 @@ class PointFilter:
     q: str = ""
     bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
     include_archived: bool = False  # only the console looks at archived points
+    open_now: bool = False  # only points open now (domain/hours.py): the one part that needs a clock
 
-    def matches(self, point: Point) -> bool:
-        """The filter's meaning, stated once; the store's SQL and the index must agree with it."""
+    def matches(self, point: Point, now: datetime | None = None) -> bool:
+        """The filter's meaning, stated once; the store's SQL and the index must agree with it.
+        ``now`` (default: the clock) matters only for open_now."""
         if point.archived and not self.include_archived:
             return False
         if self.statuses and not point.has_status_in(self.statuses):
@@ -68,6 +72,8 @@ class PointFilter:
             min_lon, min_lat, max_lon, max_lat = self.bbox
             if not (min_lat <= point.lat <= max_lat and min_lon <= point.lon <= max_lon):
                 return False
+        if self.open_now and not is_open_now(point, now or utcnow()):
+            return False
         return True
 
 
@@ -99,6 +105,11 @@ def parse_filter(args: Mapping[str, str], *, default_statuses: Iterable[Status] 
             values["base"] = parse_bool(args["base"])
         except ValueError as error:
             problems.append(Problem("base", str(error)))
+    if args.get("open_now", "").strip():
+        try:
+            values["open_now"] = parse_bool(args["open_now"])
+        except ValueError as error:
+            problems.append(Problem("open_now", str(error)))
     if args.get("services", "").strip():
         try:
             values["services"] = parse_services(args["services"])

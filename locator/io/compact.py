@@ -28,6 +28,7 @@ COMPACT_FIELDS = (
     "address",
     "located_since",  # mobile points: unix time they arrived where they stand (0 unknown)
     "unconfirmed",  # 1: citizens reported it closed; Point.has_status_in keeps it in filters
+    "opening_hours",  # OSM syntax, "" none: the map judges "open now" itself (static/js/hours.js)
 )
 ROWS_KEPT = 300_000  # compact rows kept per process (~0.3 KB each); past that the cache starts over
 
@@ -86,4 +87,5 @@ def compact_row(p: Point) -> list[Any]:
         p.address,
         int(p.moved_at.timestamp()) if p.moved_at and p.kind is Kind.MOBILE else 0,
         int(p.unconfirmed),
+        p.opening_hours,
     ]

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from locator.domain.fields import CSV_FIELDS
+from locator.domain.hours import open_now_fields
 from locator.domain.point import Point, format_time, sorted_services, utcnow
 from locator.io.memo import PerPoint
 
@@ -24,7 +25,8 @@ def point_properties(
     point: Point, now: datetime, stale_after: timedelta, *, as_stored: bool = False
 ) -> dict[str, Any]:
     """Every field of a point as it is now (a mobile point at its current stop), plus whether
-    its status is stale and how old it is. ``status`` is what citizens see ("unconfirmed" when
+    its status is stale and how old it is, and whether it is open now (domain/hours.py).
+    ``status`` is what citizens see ("unconfirmed" when
     their reports outweigh it); ``operator_status`` is the one an operator set.
 
     as_stored (``points export``, read back by ``points import``): the point where the operator
@@ -32,10 +34,14 @@ def point_properties(
     as the position, a re-import would move the point's base there for good.
     """
     if not point.stops and not as_stored:
-        return _fixed_properties(point) | {
-            "stale": point.is_stale(now, stale_after),
-            "status_age_s": _age_s(point, now),
-        }
+        return (
+            _fixed_properties(point)
+            | {
+                "stale": point.is_stale(now, stale_after),
+                "status_age_s": _age_s(point, now),
+            }
+            | open_now_fields(point, now)
+        )
     stop = point.current_stop(now) if point.stops else None
     point = point if as_stored or stop is None else point.at(now)
     return (
@@ -45,6 +51,7 @@ def point_properties(
             "status_age_s": _age_s(point, now),
         }
         | ({"moved_at": format_time(point.moved_at) if point.moved_at else None} if as_stored else {})
+        | open_now_fields(point, now)
     )
 
 
@@ -91,6 +98,7 @@ def _properties(point: Point, now: datetime | None, stop, as_stored: bool) -> di
         "stops": [s.to_record() for s in (point.stops if as_stored else point.upcoming_stops(now))]
         if point.stops
         else [],
+        "opening_hours": point.opening_hours,
     }
 
 

@@ -28,6 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from pykdtree.kdtree import KDTree  # noqa: E402
 
 from locator.domain.filters import PointFilter, fold, search_text
+from locator.domain.hours import WORKING_STATUSES, open_now_test
 from locator.domain.point import Category, Kind, Point, Status, services_mask, utcnow
 from locator.search.distance import haversine_each_m, unit_vectors
 from locator.search.places import Place, settlements
@@ -107,6 +108,7 @@ class _Base:
             wanted.services,
             fold(wanted.region),
             wanted.include_archived,
+            wanted.open_now,
         )
         with self._lock:
             found = self._subsets.get(key)
@@ -134,6 +136,8 @@ class _Base:
 
         if not wanted.include_archived and self.archived.any():
             ok = both(~self.archived)
+        if wanted.open_now:  # its status part; the hours are judged per lookup (_dynamic_ok)
+            ok = both(np.isin(self.status, [STATUS_CODES[s] for s in WORKING_STATUSES]))
         if wanted.statuses:  # either status passes: Point.has_status_in
             allowed = np.zeros(len(STATUS_CODES), bool)
             allowed[[STATUS_CODES[value] for value in wanted.statuses]] = True
@@ -243,11 +247,11 @@ class Snapshot:
             rows = rows[~self.hidden[rows]]
         points = self.base.points
         found = [points[i] for i in rows.tolist()]
-        if wanted.bbox is not None or wanted.q:
-            found = [point for point in found if wanted.matches(point)]
         now = now or utcnow()
+        if wanted.bbox is not None or wanted.q or wanted.open_now:
+            found = [point for point in found if wanted.matches(point, now)]
         for point in self.changes.values():
-            if wanted.matches(point.at(now) if point.stops else point):
+            if wanted.matches(point.at(now) if point.stops else point, now):
                 found.append(point)
         found.sort(key=lambda point: point.id)
         return found
@@ -274,14 +278,16 @@ class Snapshot:
         phi, lmb = math.radians(lat), math.radians(lon)
         cos_phi = math.cos(phi)
         target = np.array(((cos_phi * math.cos(lmb), cos_phi * math.sin(lmb), math.sin(phi)),))
+        now = now or utcnow()
         searched = [(self.base, self.hidden if self.any_hidden else None)]
         if self.changes:
-            searched.append((self._changes_base(now or utcnow()), None))
+            searched.append((self._changes_base(now), None))
         for base, hidden in searched:
             if base.tree is None:
                 continue
             points = base.points
-            candidates = [points[row] for row in _candidates(base, hidden, target, k, wanted).tolist()]
+            rows = _candidates(base, hidden, target, k, wanted, now).tolist()
+            candidates = [points[row] for row in rows]
             # The tree ranks by chord; the final order and distances are haversine_m's, to the bit.
             for p, distance in zip(candidates, haversine_each_m(lat, lon, candidates), strict=True):
                 found.append((distance, p.id, p))
@@ -289,8 +295,11 @@ class Snapshot:
         return [Hit(point, distance) for distance, _, point in found[:k]]
 
 
-def _dynamic_ok(base: _Base, hidden: np.ndarray | None, rows: np.ndarray, wanted: PointFilter) -> np.ndarray:
-    """The per-lookup part of the filter: not replaced by a change, inside bbox, text."""
+def _dynamic_ok(
+    base: _Base, hidden: np.ndarray | None, rows: np.ndarray, wanted: PointFilter, now: datetime
+) -> np.ndarray:
+    """The per-lookup part of the filter: not replaced by a change, inside bbox, text, and open
+    now by the hours (judged on these candidates only, kept per hours and minute)."""
     ok = np.ones(len(rows), bool) if hidden is None else ~hidden[rows]
     if wanted.bbox is not None:
         min_lon, min_lat, max_lon, max_lat = wanted.bbox
@@ -301,11 +310,15 @@ def _dynamic_ok(base: _Base, hidden: np.ndarray | None, rows: np.ndarray, wanted
         points = base.points
         for j in np.flatnonzero(ok):
             ok[j] = needle in search_text(points[rows[j]])
+    if wanted.open_now:
+        points, is_open = base.points, open_now_test(now)
+        for j in np.flatnonzero(ok).tolist():
+            ok[j] = is_open(points[rows[j]])
     return ok
 
 
 def _candidates(
-    base: _Base, hidden: np.ndarray | None, target: np.ndarray, k: int, wanted: PointFilter
+    base: _Base, hidden: np.ndarray | None, target: np.ndarray, k: int, wanted: PointFilter, now: datetime
 ) -> np.ndarray:
     """Rows of this base that can be among the k nearest matches, ties included (``hidden``:
     rows replaced by a change, or None when there are none)."""
@@ -315,7 +328,7 @@ def _candidates(
         return np.empty(0, np.intp)
     fetch = min(size, k + FETCH_MARGIN)
     # Nothing hidden and no bbox or text: every row the tree gives matches (the common case).
-    plain = hidden is None and wanted.bbox is None and not wanted.q
+    plain = hidden is None and wanted.bbox is None and not wanted.q and not wanted.open_now
     while True:
         chord, found = subset.tree.query(target, k=fetch)
         chord, found = chord.reshape(-1), found.reshape(-1)
@@ -328,7 +341,7 @@ def _candidates(
                 return rows[chord <= limit]
             fetch = min(size, fetch * 4)
             continue
-        ok = _dynamic_ok(base, hidden, rows, wanted)
+        ok = _dynamic_ok(base, hidden, rows, wanted, now)
         matched = np.flatnonzero(ok)
         if len(matched) >= k:
             limit = chord[matched[k - 1]] * (1 + TIE_MARGIN) + 1e-15

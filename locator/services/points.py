@@ -97,6 +97,14 @@ def archive(
     return _update(store, territory, actor, point_id, expected_version, {"archived": archived}, verify=False)
 
 
+def set_opening_hours(
+    store: Store, territory: Territory, actor: User, point_id: str, expected_version: int | None, hours: str
+) -> Point:
+    """Set the point's opening_hours; not a verification of its status (the migration uses it)."""
+    changes = {"opening_hours": hours}
+    return _update(store, territory, actor, point_id, expected_version, changes, verify=False)
+
+
 def create(store: Store, territory: Territory, actor: User, record: Mapping[str, Any]) -> Point:
     """Add a new point; DuplicateIdError (a ValidationError) if its id is taken."""
     return store.create(check_new(territory, actor, record), by=actor.name)

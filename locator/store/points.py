@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from locator.domain.filters import PointFilter, fold
+from locator.domain.hours import is_open_now
 from locator.domain.point import Point, format_time, services_mask, utcnow
 from locator.domain.validation import merged_record, parse_point
 from locator.io import gcpause
@@ -110,7 +111,10 @@ class Store(SQLiteConnection):
         found = [point_from_row(columns, row) for row in self.db.execute(sql, params)]
         if wanted.bbox is not None:
             now = now or utcnow()
-            found = [p for p in found if not p.stops or wanted.matches(p.at(now))]
+            found = [p for p in found if not p.stops or wanted.matches(p.at(now), now)]
+        if wanted.open_now:  # opening hours are judged in Python (domain/hours.py), not SQL
+            now = now or utcnow()
+            found = [p for p in found if is_open_now(p, now)]
         return found
 
     def regions(self) -> list[str]:

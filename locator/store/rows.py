@@ -62,6 +62,7 @@ def point_row(point: Point, seq: int, *, version: int | None = None) -> dict[str
         "stops": stops_text(point),
         "moved_at": format_time(point.moved_at) if point.moved_at else None,
         "unconfirmed": int(point.unconfirmed),
+        "opening_hours": point.opening_hours,
         "seq": seq,
     }
 
@@ -95,6 +96,7 @@ def point_from_row(columns: Sequence[str], row: sqlite3.Row | tuple) -> Point:
         stops=parse_stops(record["stops"]) if record["stops"] else (),
         moved_at=parse_time(record["moved_at"]) if record["moved_at"] else None,
         unconfirmed=bool(record["unconfirmed"]),
+        opening_hours=record["opening_hours"] or "",
     )
 
 

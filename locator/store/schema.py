@@ -141,13 +141,26 @@ def _step_4(conn: sqlite3.Connection) -> None:
     )
 
 
+def _step_5(conn: sqlite3.Connection) -> None:
+    """Opening hours in OpenStreetMap syntax (issue 17); "" until an operator or
+    `points migrate-hours` sets them."""
+    column = "ALTER TABLE points ADD COLUMN opening_hours TEXT NOT NULL DEFAULT ''"
+    _add_columns(("opening_hours", column))(conn)
+
+
 @dataclass(frozen=True)
 class Step:
     version: int  # the schema_version the database has after this step
     apply: Callable[[sqlite3.Connection], None]
 
 
-STEPS: tuple[Step, ...] = (Step(1, _step_1), Step(2, _step_2), Step(3, _step_3), Step(4, _step_4))
+STEPS: tuple[Step, ...] = (
+    Step(1, _step_1),
+    Step(2, _step_2),
+    Step(3, _step_3),
+    Step(4, _step_4),
+    Step(5, _step_5),
+)
 SCHEMA_VERSION = STEPS[-1].version
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.http import unquote_etag
 
 from locator.domain.filters import PointFilter, parse_filter
+from locator.domain.hours import WORKING_STATUSES
 from locator.domain.parsers import whole_number
 from locator.domain.point import Point, Status, format_time, utcnow
 from locator.domain.trust import trust_of
@@ -98,7 +100,8 @@ def _points_response(chosen: str, download: bool = False) -> Response:
     # The compact table and CSV carry times, not "stale" flags (the map works staleness out
     # itself), so their ETag, and the cached body, last until the data changes or a mobile
     # point's scheduled stop starts or ends.
-    clock = chosen == "geojson"
+    # (open_now= is judged at the minute: then every format's answer depends on the clock)
+    clock = chosen == "geojson" or "open_now" in request.args
     revalidation.holds(seq, etag_valid_until(clock, snapshot.next_schedule_moment(now)))
     etag = etag_for(
         "points",
@@ -250,6 +253,8 @@ def nearest_body(
     lat, lon = _number("lat", -90, 90, args), _number("lon", -180, 180, args)
     k = _whole("k", 1, K_MAX, K_DEFAULT, args)
     wanted = _filter((Status.OPEN,), args)
+    if "open_now" not in args and wanted.statuses <= WORKING_STATUSES:
+        wanted = replace(wanted, open_now=True)  # "nearest open" means open now (issue 17)
     order = _choice("order", ORDERS, args)
     if order == "distance":
         hits = [

@@ -11,7 +11,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from locator.domain.point import SERVICES
-from locator.web import directions, i18n
+from locator.web import directions, hours_words, i18n
 
 STATUS = {
     "open": _l("Працює"),
@@ -92,6 +92,7 @@ FIELD = {
     "verified_at": _l("Підтверджено"),
     "unconfirmed": _l("Повідомлення громадян"),
     "stops": _l("Графік зупинок"),
+    "opening_hours": _l("Години роботи (opening_hours)"),
 }
 
 
@@ -168,10 +169,12 @@ def for_script() -> dict:
         "cluster": i18n.plural_forms("{n} пункт тут: наблизити", "{n} пунктів тут: наблизити"),
     }
     found["locale"] = i18n.SCRIPT_LOCALE[i18n.current_language()]
+    found["hours"] = hours_words.for_script()  # static/js/hours.js (issue 17)
     return found
 
 
 def init_app(app: Flask) -> None:
+    hours_words.init_app(app)
     app.jinja_env.globals.update(
         STATUS_LABEL=STATUS,
         KIND_LABEL=KIND,

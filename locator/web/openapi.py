@@ -60,6 +60,13 @@ FILTERS = [
     _list_param("services", f"Comma list; all required. Known: {', '.join(SERVICES)}", SERVICES),
     _param("region", "Region, ignoring case", parsers.text_schema(parsers.MAX_TEXT)),
     _param("q", "Text in name, address or settlement", parsers.text_schema(parsers.MAX_TEXT)),
+    _param(
+        "open_now",
+        "true: only points open now (status open or full, and opening_hours allow this moment;"
+        " a point without opening_hours counts on its status). /nearest: true when only open and full"
+        " points are asked for (the default)",
+        {"type": "string", "enum": ["true", "false"]},
+    ),
 ]
 # Parameters openapi.json names by a string, because they state the code's rules.
 PARAMETERS: dict[str, list[dict[str, Any]]] = {
@@ -97,6 +104,17 @@ FEATURE_EXTRAS: dict[str, Any] = {
         "minimum": 0,
         "description": "seconds since the status was confirmed; null: never confirmed",
     },
+    "open_now": {
+        "type": "boolean",
+        "description": "status open or full, and opening_hours allow this moment (none given: the status)",
+    },
+    "hours_state": {"enum": ["open", "open_unknown", "closed_by_hours", "closed_by_status"]},
+    "next_change_at": {
+        "type": ["string", "null"],
+        "format": "date-time",
+        "description": "when opening_hours next open or close the point (RFC 3339, UTC); null: none",
+    },
+    "next_change_to": {"enum": ["open", "closed", None], "description": "what the next change makes it"},
     "distance_m": {"type": "number", "minimum": 0, "description": "nearest only"},
     "bearing_deg": {"type": "number", "minimum": 0, "maximum": 360, "description": "nearest only"},
     "direction": {"enum": ["N", "NE", "E", "SE", "S", "SW", "W", "NW"], "description": "nearest only"},

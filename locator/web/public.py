@@ -18,7 +18,7 @@ from locator.search.distance import bearing_deg, compass
 from locator.search.gazetteer import Settlement
 from locator.search.ranking import ranked_nearest
 from locator.store import NotFoundError
-from locator.web import i18n, labels, openapi, pwa
+from locator.web import hours_words, i18n, labels, openapi, pwa
 from locator.web.maps import build_map
 
 bp = Blueprint("public", __name__)
@@ -161,8 +161,8 @@ def list_page():
         error = gettext("Координати мають бути числами: широта від -90 до 90, довгота від -180 до 180.")
     now = utcnow()
     stale_after = timedelta(hours=current_app.config["STALE_HOURS"])
-    if place:
-        wanted = PointFilter(statuses=frozenset({Status.OPEN}), services=frozenset(chosen))
+    if place:  # open now: by status and by opening hours (issue 17)
+        wanted = PointFilter(statuses=frozenset({Status.OPEN}), services=frozenset(chosen), open_now=True)
         hits = ranked_nearest(snapshot, place["lat"], place["lon"], LIST_RESULTS, wanted, now, stale_after)
     rows = [
         {
@@ -173,6 +173,7 @@ def list_page():
             ],
             "stale": hit.point.is_stale(now, stale_after),
             "trust": hit.trust.value,
+            "hours": hours_words.line(hit.point, now),
         }
         for hit in hits
     ]

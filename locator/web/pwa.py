@@ -33,6 +33,9 @@ MAP_MODULES = (
     "js/state.js",
     "js/words.js",
 )
+# Loaded only when a point has opening hours (static/js/hours.js, ~120 KB compressed): not part of
+# the worker's install (the first view's budget), kept by the worker when first fetched.
+LAZY_STATIC = ("js/hours.js", "vendor/opening_hours/opening_hours.js", "vendor/suncalc/suncalc.js")
 # What the map page loads from static/ (tests/test_pwa.py checks the page against this list).
 SHELL_STATIC = (
     "css/site.css",
@@ -62,6 +65,7 @@ def worker_settings() -> dict:
         "list": url_for("public.list_page"),
         "data": url_for("api.list_points", format="compact"),
         "shell": [url_for("static", filename=name) for name in SHELL_STATIC],
+        "lazy": [url_for("static", filename=name) for name in LAZY_STATIC],
         "timeoutMs": NETWORK_TIMEOUT_MS,
         "listAnswers": LIST_ANSWERS_KEPT,
         "pointPrefix": url_for("public.point_page", point_id="__ID__").removesuffix("__ID__"),
@@ -97,7 +101,7 @@ def version(app: Flask) -> str:
     if found is None:
         digest = hashlib.blake2b(digest_size=8)
         static = Path(app.static_folder or "static")
-        for name in SHELL_STATIC:
+        for name in SHELL_STATIC + LAZY_STATIC:
             digest.update(name.encode() + b"\0" + (static / name).read_bytes())
         source, _, _ = app.jinja_loader.get_source(app.jinja_env, WORKER_TEMPLATE)
         digest.update(source.encode())

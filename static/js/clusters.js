@@ -58,6 +58,12 @@ export function popupFor(app, point) {
   if (point.base) status.appendChild(el("span", "badge badge-base", words.text("base")));
   box.appendChild(status);
   if (point.status === "unconfirmed") box.appendChild(el("p", "unconfirmed-notice", words.text("unconfirmed")));
+  // hours judged as the popup opens (app.hours: hours.js, loaded when a point has hours)
+  const hours = app.hours ? app.hours.pointLine(point, words, Date.now()) : null;
+  if (hours && hours.text) box.appendChild(el("p", "hours-line hours-" + hours.state, hours.text));
+  else if (!hours && !point.openingHours) {
+    box.appendChild(el("p", "hours-line", words.hours.text.hours_not_given));
+  }
   box.appendChild(el("p", "age", words.confirmedText(point.verifiedAt)));
   if (isStale(point, app.settings.staleAfterS)) box.appendChild(el("p", "stale-warning", words.text("stale")));
   if (point.kind === "mobile" && point.locatedSince) {

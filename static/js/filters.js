@@ -5,7 +5,13 @@
 
 import { hasStatusIn } from "./points.js";
 
-const OPEN = ["open"]; // the "open now" box
+const OPEN = ["open"]; // the "open now" box: status open and the hours allow now (hours.js)
+let judge = null; // hours.js's isOpenNow, once map.js has loaded it; until then the status decides
+
+/** Judge opening hours from now on with this function (hours.js isOpenNow). */
+export function judgeHoursWith(isOpenNow) {
+  judge = isOpenNow;
+}
 
 /** The bit mask of these service names, in the data's order of services (one bit each). */
 export function serviceMask(names, services) {
@@ -32,15 +38,17 @@ export function readFilter(form, services) {
     categories: form.querySelector('input[name="category"]') ? checkedValues(form, "category") : null,
     openOnly: checkedValues(form, "open").length > 0,
     baseOnly: checkedValues(form, "base").length > 0,
+    now: Date.now(), // the moment "open now" is judged at
   };
 }
 
-/** Whether a point passes the filter: every wanted service, a listed kind and category, open, base. */
+/** Whether a point passes the filter: every wanted service, a listed kind and category, open now
+ *  (PointFilter(statuses={open}, open_now=True)), base. */
 export function matches(point, wanted) {
   if ((point.services & wanted.mask) !== wanted.mask) return false;
   if (wanted.kinds && wanted.kinds.indexOf(point.kind) < 0) return false;
   if (wanted.categories && wanted.categories.indexOf(point.category) < 0) return false;
-  if (wanted.openOnly && !hasStatusIn(point, OPEN)) return false;
+  if (wanted.openOnly && !(hasStatusIn(point, OPEN) && (!judge || judge(point, wanted.now)))) return false;
   if (wanted.baseOnly && !point.base) return false;
   return true;
 }

@@ -5,6 +5,7 @@
  * are classic scripts that have run before this module (see templates/_map_scripts.html). */
 
 import { applyFilters, nameControls, startClusters } from "./clusters.js";
+import { judgeHoursWith } from "./filters.js";
 import { startNearMe } from "./nearest.js";
 import { refreshWhenOnline, registerWorker, showSnapshot } from "./offline.js";
 import { decodeTable } from "./points.js";
@@ -31,6 +32,7 @@ const app = {
   snapshotAt: null, // offline: when the server last confirmed the worker's copy (ms); null online
   dataAt: 0, // when the points shown were current (ms)
   complete: false, // the whole table has come (not only the opening view's points)
+  hours: null, // static/js/hours.js once loaded (only when a point has opening hours)
 };
 
 // Draw what passes the filters and say how many: of how many, when the filters hide some.
@@ -90,6 +92,7 @@ function loadPoints(quiet) {
       if (app.statusLine.textContent === text("loading")) app.statusLine.textContent = "";
       if (!quiet) restoreAnswer(app, state);
       root.dataset.loaded = "true";
+      judgeHours();
     })
     .catch(function () {
       if (quiet) return;
@@ -98,6 +101,37 @@ function loadPoints(quiet) {
     });
 }
 
+// Opening hours: the library comes after the first markers, and only when a point has hours;
+// then the filters run again, now judging the hours (data-hours: "none", "ready" or "failed").
+function judgeHours() {
+  const needed = app.points.some(function (point) {
+    return Boolean(point.openingHours);
+  });
+  if (!needed) {
+    root.dataset.hours = "none";
+    return;
+  }
+  import("./hours.js")
+    .then(function (hours) {
+      return hours.loadHours().then(function () {
+        app.hours = hours;
+        judgeHoursWith(hours.isOpenNow);
+        applyFilters(app);
+        root.dataset.hours = "ready";
+        if (settings.serviceWorker) hours.keepForOffline();
+      });
+    })
+    .catch(function () {
+      root.dataset.hours = "failed"; // hours count as not given: the status alone decides
+    });
+}
+
+// (the embed has no worker, and in its sandbox even reading navigator.serviceWorker throws)
+if (settings.serviceWorker && "serviceWorker" in navigator) {
+  navigator.serviceWorker.addEventListener("controllerchange", function () {
+    if (app.hours) app.hours.keepForOffline();
+  });
+}
 startClusters(app);
 nameControls(app);
 const state = startState(app); // the filters as the address says, before the points are drawn

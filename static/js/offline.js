@@ -38,8 +38,8 @@ export function registerWorker(settings) {
   });
 }
 
-/** The k nearest points passing the same filters the API would get from nearestQuery: exact
- *  haversine over every point, ordered by distance then id, as /api/v1/nearest answers. */
+/** The k best points passing the same filters the API would get from nearestQuery: exact
+ *  haversine over every point, ranked by trust as /api/v1/nearest answers (search/ranking.py). */
 export function nearestHere(app, lat, lon, k) {
   const settings = app.settings;
   const wanted = readFilter(app.form, settings.services);
@@ -48,11 +48,18 @@ export function nearestHere(app, lat, lon, k) {
   const mask = wanted.mask | serviceMask(fixed.services ? fixed.services.split(",") : [], settings.services);
   const kind = wanted.kinds && wanted.kinds.length === 1 ? wanted.kinds[0] : null;
   const category = wanted.categories && wanted.categories.length === 1 ? wanted.categories[0] : null;
+  const now = Date.now();
+  // as /api/v1/nearest: open now when only open or full points are asked for (or the box asks)
+  const working = statuses.every(function (status) {
+    return status === "open" || status === "full";
+  });
+  const openNowOnly = wanted.openOnly || (fixed.open_now ? fixed.open_now === "true" : working);
   const hits = [];
-  const nowS = Date.now() / 1000;
+  const nowS = now / 1000;
   const weights = settings.trustWeights;
   app.points.forEach(function (p) {
     if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
+    if (openNowOnly && app.hours && !app.hours.isOpenNow(p, now)) return; // (not loaded: no hours)
     if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
     const distance = haversine(lat, lon, p.lat, p.lon);
     const trust = trustOf(p, settings.staleAfterS, nowS);
@@ -68,6 +75,7 @@ export function nearestHere(app, lat, lon, k) {
   });
   return hits.slice(0, k).map(function (hit) {
     const p = hit.point;
+    const hours = app.hours ? app.hours.openNow(p, now) : { state: p.openingHours ? "" : "open_unknown" };
     return {
       properties: {
         id: p.id,
@@ -85,6 +93,10 @@ export function nearestHere(app, lat, lon, k) {
           return p.services & (1 << bit);
         }),
         distance_m: hit.distance,
+        opening_hours: p.openingHours,
+        open_now: hours.openNow,
+        hours_state: hours.state,
+        next_change_at: hours.nextChange ? new Date(hours.nextChange).toISOString() : null,
         direction: compassPoint(lat, lon, p.lat, p.lon),
       },
     };

@@ -27,6 +27,7 @@ export function decodeTable(data) {
       settlement: row[f.settlement],
       address: row[f.address],
       locatedSince: f.located_since === undefined ? 0 : row[f.located_since],
+      openingHours: f.opening_hours === undefined ? "" : row[f.opening_hours], // hours.js judges it
     };
   });
   const features = points.map(function (point) {

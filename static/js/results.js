@@ -28,6 +28,10 @@ function resultItem(app, p, number) {
   line.appendChild(el("span", "badge badge-" + p.status, words.status[p.status]));
   if (p.kind === "mobile") line.appendChild(el("span", "badge badge-mobile", words.text("mobile")));
   item.appendChild(line);
+  const hours = app.hours // "closed by schedule, opens at 09:00" (hours.js, when loaded)
+    ? app.hours.featureHoursLine(p, words, Date.now())
+    : p.hours_state === "open_unknown" ? words.hours.text.hours_not_given : "";
+  if (hours) item.appendChild(el("p", "hours-line hours-" + p.hours_state, hours));
   const where = [p.address, p.settlement].filter(Boolean).join(", ");
   if (where) item.appendChild(el("p", null, where));
   item.appendChild(el("p", "age", words.confirmedText(p.verified_at ? Date.parse(p.verified_at) / 1000 : 0)));

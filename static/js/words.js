@@ -66,6 +66,7 @@ export function makeWords(labels) {
     compass: labels.compass,
     trust: labels.trust,
     locale: labels.locale,
+    hours: labels.hours, // hours.js's words (web/hours_words.py)
   };
 }
 

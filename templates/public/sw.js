@@ -18,6 +18,7 @@ var SW = {{ sw | tojson }};
 var STATIC_CACHE = "poi-static-" + SW.version;
 var DATA_CACHE = "poi-data"; // the last snapshot outlives a deploy: it is still the best we have
 var SHELL = new Set(SW.shell);
+var LAZY = new Set(SW.lazy); // kept when first fetched (the hours library), not at install
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
@@ -87,7 +88,7 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(networkFirst(event, DATA_CACHE, url.href, noSavedAnswer(url), withSavedNote));
   } else if (url.pathname + url.search === SW.data) {
     event.respondWith(networkFirst(event, DATA_CACHE, SW.data));
-  } else if (SHELL.has(url.pathname) && !url.search) {
+  } else if ((SHELL.has(url.pathname) || LAZY.has(url.pathname)) && !url.search) {
     event.respondWith(cacheFirst(event, url.pathname));
   }
 });
