@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, R
 from locator import create_app
 from locator.cli import seed_if_empty
 from locator.domain.point import SERVICES
+from locator.domain.trust import Trust, ranked_distance
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -153,11 +154,32 @@ def write_geojson(points: list[dict[str, Any]], path: Path) -> Path:
 
 
 def brute_force_nearest(
-    points: list[dict[str, Any]], lat: float, lon: float, services: tuple[str, ...] = (), k: int = NEAREST_K
+    points: list[dict[str, Any]],
+    lat: float,
+    lon: float,
+    services: tuple[str, ...] = (),
+    k: int = NEAREST_K,
+    reported: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """The oracle: the k nearest open points having every service, by scanning them all."""
+    """The oracle: the k best open points having every service, by scanning them all and weighing
+    each distance by trust as "near me" does (domain/trust.py; ``reported``: ids citizens have
+    reported closed)."""
+    now = datetime.now(UTC)
+
+    def trust(p: dict[str, Any]) -> Trust:
+        if p["id"] in reported:
+            return Trust.REPORTED_CLOSED
+        if not p.get("verified_at"):
+            return Trust.NEVER_CONFIRMED
+        verified = datetime.fromisoformat(p["verified_at"].replace("Z", "+00:00"))
+        return Trust.STALE if now - verified > timedelta(hours=STALE_HOURS) else Trust.FRESH
+
+    def rank(p: dict[str, Any]) -> tuple[float, float, str]:
+        distance = haversine_m(lat, lon, p["lat"], p["lon"])
+        return ranked_distance(distance, trust(p)), distance, p["id"]
+
     candidates = [p for p in points if p["status"] == "open" and set(services) <= set(p["services"])]
-    candidates.sort(key=lambda p: (haversine_m(lat, lon, p["lat"], p["lon"]), p["id"]))
+    candidates.sort(key=rank)
     return candidates[:k]
 
 
