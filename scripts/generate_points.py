@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the locator package, for its rules
+from locator.domain.hours_text import read_hours  # noqa: E402  (free text -> opening_hours)
+
 BBOX = (22.1, 44.3, 40.3, 52.4)  # min lon, min lat, max lon, max lat
 KM_PER_DEG_LAT = 110.57
 KM_PER_DEG_LON_EQUATOR = 111.32
@@ -703,6 +706,7 @@ def properties_for(
     """Every field of the app's import format except id and the time stamps."""
     open_24_7 = kind["base"] or kind["also_24_7"]
     capacity, occupancy = capacity_and_occupancy(kind, u)
+    said = hours(kind, open_24_7, u)
     return {
         "name": name,
         "kind": "mobile" if kind["mobile"] else "fixed",
@@ -716,8 +720,10 @@ def properties_for(
         "capacity": capacity,
         "occupancy": occupancy,
         "phone": phone(place, u),
-        "hours": hours(kind, open_24_7, u),
+        "hours": said,
         "open_24_7": open_24_7,
+        # as `flask points migrate-hours` reads the free text (docs/operators.md)
+        "opening_hours": read_hours(said, open_24_7) or "",
         "note": note(kind["status"], u),
         "demo": True,
     }
