@@ -207,6 +207,9 @@ def test_a_status_tap_is_undone_with_the_undo_button(open_tab, site):
     # The button goes when the window closes (the page's clock, moved on, not slept through).
     page.get_by_role("button", name="Зачинено", exact=True).tap()
     expect(page.get_by_role("button", name="Скасувати зміну статусу")).to_be_visible()
+    # the countdown has started (its module ran and read the clock) before the clock moves on;
+    # moved on earlier, the script would count its 10 s from the moved clock
+    expect(page.locator("#undo-left")).to_have_text(re.compile(r"\d"))
     page.clock.fast_forward(11_000)
     expect(page.locator("#undo-form")).to_have_count(0)
 

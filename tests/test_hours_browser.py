@@ -96,3 +96,33 @@ def test_without_hours_the_library_is_not_loaded(browser: Browser, tmp_path_fact
             tab.guard.assert_clean(tab.page)
         finally:
             context.close()
+
+
+def test_a_popup_open_when_the_hours_library_arrives_stays_open(browser: Browser, site: Site) -> None:
+    """The library comes after the first markers and the map filters again: a popup the reader
+    opened meanwhile stays open (the library is held back until the popup is open)."""
+    context, tab = open_guarded_tab(browser, site)
+    held: list = []
+    try:
+        page = tab.page
+        page.clock.set_fixed_time(SUNDAY_EVENING)
+        page.route("**/static/vendor/opening_hours/**", lambda route: held.append(route))
+        tab.goto("/")
+        point = next(p for p in POINTS if p["id"] == "always")
+        tab.map_eval("map.setView([arg[0], arg[1]], 17, {animate: false});", [point["lat"], point["lon"]])
+        page.locator(f'.leaflet-marker-pane .poi[title^="{point["name"]} — "]').click()
+        popup = page.locator(".leaflet-popup-content .popup h3")
+        expect(popup).to_have_text(point["name"])
+        for _ in range(200):  # each round trip lets the route handler see the library's request
+            if held:
+                break
+            page.evaluate("0")
+        assert held and page.get_attribute("#map-app", "data-hours") is None
+        held[0].continue_()
+        expect(page.locator("#map-app")).to_have_attribute("data-hours", "ready")
+        # open on the map (not a closed popup fading out), and now with the point's hours
+        assert tab.map_eval("return Boolean(map._popup && map.hasLayer(map._popup));")
+        expect(page.locator(".leaflet-popup-content .popup .hours-line")).to_have_text("Цілодобово (24/7)")
+        tab.guard.assert_clean(page)
+    finally:
+        context.close()

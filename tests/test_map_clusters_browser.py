@@ -223,3 +223,18 @@ def test_clicking_a_cluster_zooms_in_until_it_splits(tab: Tab, site: Site) -> No
     assert zoom > MAP_ZOOM
     assert tab.page.locator(".leaflet-marker-pane .poi").count() > 0
     tab.guard.assert_clean(tab.page)
+
+
+def test_filtering_again_keeps_the_popup_the_reader_is_reading(tab: Tab, site: Site) -> None:
+    """A refilter (a box ticked, the hours library arriving, fresh points) redraws the markers;
+    the open popup's point stays, popup open, while it passes the filter."""
+    point = next(p for p in site.points if p["status"] == "open" and "water" in p["services"])
+    tab.goto(f"/?point={point['id']}")
+    popup = tab.page.locator(".leaflet-popup .popup h3")
+    expect(popup).to_have_text(point["name"])
+    tab.open_filters()
+    tab.page.check('input[name="services"][value="water"]')
+    wanted = [p for p in site.points if "water" in p["services"]]
+    expect(tab.page.locator("#map-app")).to_have_attribute("data-shown", str(len(wanted)))
+    expect(popup).to_have_text(point["name"])
+    tab.guard.assert_clean(tab.page)

@@ -105,7 +105,7 @@ def test_each_near_me_result_shows_why_it_is_there(tab: Tab, site: Site):
     page.context.grant_permissions(["geolocation"])
     page.context.set_geolocation({"latitude": KYIV[0], "longitude": KYIV[1]})
     page.locator("#near-me").click()
-    page.wait_for_function("document.getElementById('map-app').dataset.nearest === '5'")
+    page.wait_for_function("() => document.getElementById('map-app').dataset.nearest === '5'")
     results = page.locator(".result")
     texts = results.all_inner_texts()
     body = page.evaluate(

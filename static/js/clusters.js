@@ -201,8 +201,20 @@ export function applyFilters(app) {
   const shown = matchingFeatures(app.points, app.features, readFilter(app.form, app.settings.services));
   app.index = new Supercluster(CLUSTERING).load(shown);
   app.root.dataset.shown = String(shown.length);
-  app.layer.clearLayers();
-  app.drawn = {};
+  // A point whose popup is open stays, popup and all: filtering again (the hours library has
+  // come, the points were refreshed) must not close what the reader is reading; its text is made
+  // again (now with the hours judged).
+  const kept = {};
+  Object.keys(app.drawn).forEach(function (key) {
+    const marker = app.drawn[key];
+    if (marker.isPopupOpen()) {
+      kept[key] = marker;
+      marker.getPopup().update();
+    } else {
+      app.layer.removeLayer(marker);
+    }
+  });
+  app.drawn = kept;
   draw(app);
   return shown.length;
 }
