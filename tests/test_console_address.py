@@ -10,7 +10,7 @@ import pytest
 from helpers import csrf_token, db_state, haversine, login
 
 OFFER = re.compile(
-    r'id="address-offer".*?name="address" value="([^"]+)".*?name="settlement" value="([^"]+)"', re.S
+    r'id="address-offer".*?name="address" value="([^"]*)".*?name="settlement" value="([^"]+)"', re.S
 )
 IRPIN = (50.5218, 30.2506)
 POINT = "brov-02"  # in Бровари, Київська обл.: olena's
@@ -50,7 +50,7 @@ def test_a_move_offers_the_nearest_settlement_and_accepting_updates_the_address(
     page = olena.get(response.headers["Location"]).get_data(as_text=True)
     offer = OFFER.search(page)
     assert offer, "no address offer after the move"
-    assert offer.groups() == ("Ірпінь, Київська область", "Ірпінь")
+    assert offer.groups() == ("", "Ірпінь")  # the street goes; the place is the settlement
     old_address = store.get(POINT).address
     assert f"Адреса: {old_address} — оновити на «Ірпінь, Київська область»?" in page
 
@@ -62,7 +62,9 @@ def test_a_move_offers_the_nearest_settlement_and_accepting_updates_the_address(
     )
     assert response.status_code == 302
     after = store.get(POINT)
-    assert (after.address, after.settlement) == ("Ірпінь, Київська область", "Ірпінь")
+    # the street is gone, the place is the settlement (its region follows the coordinates): the
+    # public page says "Ірпінь, Київська область" once, not twice
+    assert (after.address, after.settlement, after.region) == ("", "Ірпінь", "Київська область")
     assert (after.lat, after.lon) == IRPIN
     assert any(row["field"] == "address" for row in store.history(POINT, limit=5))
 
@@ -78,10 +80,23 @@ def test_keeping_the_address_writes_nothing_and_the_offer_goes(olena, store):
     assert db_state(store) == before
 
 
-def test_no_offer_when_the_move_gave_an_address_or_the_address_names_the_place(olena, store):
+def test_no_offer_when_the_move_gave_an_address_or_the_place_is_already_just_the_settlement(olena, store):
     response = move(olena, store, *IRPIN, address="вул. Соборна 1, Ірпінь")
     assert "moved" not in response.headers["Location"]
+    # moved on 100 m without a new address: that street may be wrong now, so the offer comes
     response = move(olena, store, IRPIN[0] + 0.001, IRPIN[1])
+    page = olena.get(response.headers["Location"]).get_data(as_text=True)
+    offer = OFFER.search(page)
+    assert offer and offer.groups() == ("", "Ірпінь")
+    version = store.get(POINT).version
+    post(
+        olena,
+        f"/operator/points/{POINT}/address",
+        {"address": "", "settlement": "Ірпінь", "version": version},
+    )
+    assert (store.get(POINT).address, store.get(POINT).settlement) == ("", "Ірпінь")
+    # the place is just Ірпінь now: another small move has nothing to offer
+    response = move(olena, store, IRPIN[0] + 0.002, IRPIN[1])
     assert 'id="address-offer"' not in olena.get(response.headers["Location"]).get_data(as_text=True)
 
 

@@ -141,18 +141,28 @@ def accept_address(point_id: str):
             ) from None
 
     return _save(
-        point_id, write, lambda saved: gettext("Адресу оновлено: %(address)s.", address=saved.address)
+        point_id,
+        write,
+        lambda saved: gettext(
+            "Адресу оновлено: %(address)s.",
+            address=", ".join(part for part in (saved.address, saved.settlement, saved.region) if part),
+        ),
     )
 
 
 def address_offer(point: Point) -> dict | None:
-    """After a move: the nearest settlement's name and region as the new address, unless the
-    address already names that settlement."""
+    """After a move without a new address: the nearest settlement as the point's place. The old
+    street is dropped (the point is no longer there; a GPS move knows no street), and the
+    settlement alone is kept: pages show the settlement and region beside the address, so putting
+    them in the address too would show them twice. Nothing to offer when the point already says
+    just that settlement."""
     settlement = current_app.extensions["locator.gazetteer"].nearest(point.lat, point.lon)
-    if settlement is None or search_key(settlement.name) in search_key(point.address):
+    if settlement is None:
         return None
-    address = ", ".join(part for part in (settlement.name, settlement.region) if part)
-    return {"address": address, "settlement": settlement.name}
+    if not point.address and search_key(settlement.name) == search_key(point.settlement):
+        return None
+    label = ", ".join(part for part in (settlement.name, settlement.region) if part)
+    return {"label": label, "address": "", "settlement": settlement.name}
 
 
 @bp.post("/points/<point_id>/archive")
