@@ -64,10 +64,27 @@ def test_trust_names_the_weakest_thing_true_of_a_point():
     assert trust_of(replace(fresh, unconfirmed=True), FIXED_NOW, STALE_AFTER) is Trust.REPORTED_CLOSED
 
 
-@pytest.mark.parametrize("spread", [0.05, 0.5, 8.0])  # a district, a city's surroundings, the country
-def test_ranked_nearest_matches_brute_force(spread):
+def none_fresh(points):
+    """As an import nobody has confirmed: every point stale or never confirmed, a few reported."""
+    return [
+        replace(p, verified_at=None if i % 3 else p.verified_at - timedelta(days=30), unconfirmed=i % 11 == 0)
+        for i, p in enumerate(points)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spread", "mix"),
+    [(0.05, "varied"), (0.5, "varied"), (8.0, "varied"), (0.05, "none_fresh"), (0.5, "all_reported")],
+)  # a district, a city's surroundings, the country; the bound on unfetched points in each case
+def test_ranked_nearest_matches_brute_force(spread, mix):
     rng = random.Random(int(spread * 100))
-    points = varied_trust(rng, random_points(rng, 600))
+    points = random_points(rng, 600)
+    if mix == "varied":
+        points = varied_trust(rng, points)
+    elif mix == "none_fresh":
+        points = none_fresh(points)
+    else:
+        points = [replace(p, unconfirmed=True) for p in points]
     lat0, lon0 = KYIV
     points = [
         replace(p, lat=lat0 + rng.uniform(-spread, spread), lon=lon0 + rng.uniform(-spread, spread))
