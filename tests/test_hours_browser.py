@@ -126,3 +126,20 @@ def test_a_popup_open_when_the_hours_library_arrives_stays_open(browser: Browser
         tab.guard.assert_clean(page)
     finally:
         context.close()
+
+
+def test_open_now_from_the_address_counts_the_hours_once_they_are_judged(
+    browser: Browser, site: Site
+) -> None:
+    """ "Open now" ticked by the address (?open=1) before the hours library came: when it comes,
+    the map and its count both leave out the point closed by its hours."""
+    context, tab = open_guarded_tab(browser, site)
+    try:
+        tab.page.clock.set_fixed_time(SUNDAY_EVENING)
+        tab.goto("/?open=1")
+        expect(tab.page.locator("#map-app")).to_have_attribute("data-hours", "ready")
+        expect(tab.page.locator("#map-app")).to_have_attribute("data-shown", "3")
+        expect(tab.page.locator("#point-count")).to_contain_text("3 з 4")
+        tab.guard.assert_clean(tab.page)
+    finally:
+        context.close()

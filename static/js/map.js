@@ -116,7 +116,7 @@ function judgeHours() {
       return hours.loadHours().then(function () {
         app.hours = hours;
         judgeHoursWith(hours.isOpenNow);
-        applyFilters(app);
+        filterAndCount(); // "open now" now judges the hours: the count says so too
         root.dataset.hours = "ready";
         if (settings.serviceWorker) hours.keepForOffline();
       });
