@@ -38,7 +38,7 @@ function iconFor(app, point) {
 }
 
 /** A popup's options: narrow enough on a phone to stand clear of the zoom buttons. */
-export function popupOptions() {
+function popupOptions() {
   return {
     // the page's width: the map may be hidden (a phone's list) when its markers are made
     maxWidth: Math.min(POPUP_MAX_WIDTH, document.documentElement.clientWidth - POPUP_ROOM),
@@ -137,6 +137,11 @@ export function makeMarker(app, point) {
     alt: point.name,
     keyboard: true,
   });
+  return withPopup(app, marker, point);
+}
+
+/** The marker opens the point's popup (made when first opened), from the keyboard too. */
+export function withPopup(app, marker, point) {
   marker.bindPopup(function () {
     return popupFor(app, point);
   }, popupOptions());
@@ -147,7 +152,7 @@ export function makeMarker(app, point) {
 
 /** Keyboard (WCAG 2.1.1): Enter on a focused marker opens its popup (Leaflet); focus moves into
  *  it, Escape closes it, and focus comes back to the marker. */
-export function keyboardPopup(marker) {
+function keyboardPopup(marker) {
   marker.on("popupopen", function (event) {
     const box = event.popup.getElement();
     if (!box || document.activeElement !== marker.getElement()) return;

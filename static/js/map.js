@@ -44,6 +44,14 @@ function filterAndCount() {
   return shown;
 }
 
+// The points of a compact table (the whole one, or the opening view's) become the map's.
+function takeTable(data) {
+  settings.services = data.services;
+  const table = decodeTable(data);
+  app.points = table.points;
+  app.features = table.features;
+}
+
 /* Many points: the opening view's first (settings.viewUrl, a box the server works out from the
  * opening centre and zoom, preloaded by the page), a small answer, so markers show before the
  * whole table has crossed a slow link (issue 17: 13,000 points, first markers in under 2.5 s on a
@@ -55,10 +63,7 @@ function loadViewFirst() {
     })
     .then(function (data) {
       if (!data || app.complete) return;
-      settings.services = data.services;
-      const table = decodeTable(data);
-      app.points = table.points;
-      app.features = table.features;
+      takeTable(data);
       applyFilters(app); // drawn, not counted: the count waits for the whole table
     })
     .catch(function () {}); // the whole table answers anyway
@@ -79,11 +84,8 @@ function loadPoints(quiet) {
     })
     .then(function (data) {
       app.complete = true;
-      settings.services = data.services;
+      takeTable(data);
       app.latin = data.latin || {}; // settlement -> its Latin keys, for the offline search
-      const table = decodeTable(data);
-      app.points = table.points;
-      app.features = table.features;
       if (kept === 0) kept = Date.parse(data.generated_at) || Date.now();
       // the body may be older than this moment, but the server confirmed it is current (ETag)
       app.dataAt = kept || Date.now();

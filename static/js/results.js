@@ -3,7 +3,7 @@
  * reader announces it). On a phone the list takes the whole panel and the map comes with a
  * button, so the first results are read without scrolling. */
 
-import { keyboardPopup, pointUrl, popupFor, popupOptions, showOnMap } from "./clusters.js";
+import { pointUrl, showOnMap, withPopup } from "./clusters.js";
 import { actionRow } from "./directions.js";
 import { keepPointPages } from "./offline.js";
 import { el, link } from "./words.js";
@@ -69,13 +69,8 @@ function numberedMarker(app, p, number) {
   const point = app.points.find(function (q) {
     return q.id === p.id;
   });
-  if (point) {
-    marker.bindPopup(function () {
-      return popupFor(app, point);
-    }, popupOptions());
-  }
-  marker.pointId = p.id;
-  keyboardPopup(marker);
+  if (point) return withPopup(app, marker, point);
+  marker.pointId = p.id; // (not among the map's points: no popup)
   return marker;
 }
 

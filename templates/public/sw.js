@@ -107,16 +107,7 @@ function storable(response) {
 function mapPage(event, url) {
   var asked = url.searchParams.get("lang");
   var network = fetch(event.request);
-  var saved = network
-    .then(function (response) {
-      if (!storable(response)) return;
-      var copy = response.clone();
-      return caches.open(STATIC_CACHE).then(function (cache) {
-        return keepPage(cache, copy);
-      });
-    })
-    .catch(function () {});
-  event.waitUntil(saved);
+  keepWhenItComes(event, network, STATIC_CACHE, keepPage);
   return withinTimeout(network).then(function (response) {
     if (response && response.status < 500) return response;
     return caches.open(STATIC_CACHE).then(function (cache) {
@@ -153,6 +144,21 @@ function firstMatch(cache, keys) {
   });
 }
 
+/* Store the network's answer when it comes, even after the timeout: put(cache, copy). */
+function keepWhenItComes(event, network, cacheName, put) {
+  var saved = network
+    .then(function (response) {
+      if (!storable(response)) return;
+      var copy = response.clone();
+      return caches.open(cacheName).then(function (cache) {
+        return put(cache, copy);
+      });
+    })
+    .catch(function () {});
+  event.waitUntil(saved);
+}
+
+/* The network's answer, or null when it fails or takes longer than SW.timeoutMs. */
 function withinTimeout(network) {
   var timeout = new Promise(function (resolve) {
     setTimeout(resolve, SW.timeoutMs, null);
@@ -169,28 +175,12 @@ function networkFirst(event, cacheName, key, fallback, dress) {
   // The data always asks the server (a 304 when unchanged): a copy still fresh in the HTTP
   // cache would otherwise pass for news from the network while the phone is offline.
   var network = fetch(key === SW.data ? new Request(event.request, { cache: "no-cache" }) : event.request);
-  var saved = network
-    .then(function (response) {
-      if (!storable(response)) return;
-      var copy = response.clone();
-      return caches.open(cacheName).then(function (cache) {
-        return cache.put(key, copy).then(function () {
-          if (cacheName === DATA_CACHE && key !== SW.data) return trimAnswers(cache, new URL(key).pathname);
-        });
-      });
-    })
-    .catch(function () {});
-  event.waitUntil(saved); // the answer is stored even when it comes after the timeout
-  var timeout = new Promise(function (resolve) {
-    setTimeout(resolve, SW.timeoutMs, null);
+  keepWhenItComes(event, network, cacheName, function (cache, copy) {
+    return cache.put(key, copy).then(function () {
+      if (cacheName === DATA_CACHE && key !== SW.data) return trimAnswers(cache, new URL(key).pathname);
+    });
   });
-  var inTime = Promise.race([
-    network.catch(function () {
-      return null;
-    }),
-    timeout,
-  ]);
-  return inTime.then(function (response) {
+  return withinTimeout(network).then(function (response) {
     if (response && response.status < 500) return response;
     return caches.open(cacheName).then(function (cache) {
       return cache.match(key, { ignoreVary: true }).then(function (found) {
