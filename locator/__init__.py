@@ -18,7 +18,7 @@ from locator.http.install import install
 from locator.search.gazetteer import shared as shared_gazetteer
 from locator.search.nearest import NearestIndex
 from locator.search.regions import Territory
-from locator.store import Store, UserStore
+from locator.store import UserStore, open_store
 from locator.store.reports import ReportRules
 from locator.web import api, api_write, embed, i18n, labels, ops, public, reporting
 
@@ -50,7 +50,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     database = config.project_path(app.config["DATABASE"])
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _development_secret(database.parent / "secret_key")
-    store = Store(database, synchronous=app.config["SYNCHRONOUS"])
+    store = open_store(
+        database,
+        url=app.config["DATABASE_URL"],
+        synchronous=app.config["SYNCHRONOUS"],
+        pool_size=app.config["DATABASE_POOL_SIZE"],
+    )
     store.reports.rules = ReportRules(
         threshold=app.config["REPORTS_TO_UNCONFIRM"],
         window=timedelta(hours=app.config["REPORT_WINDOW_HOURS"]),

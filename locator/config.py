@@ -7,16 +7,25 @@ checked by tests/test_docs.py.
 
 from __future__ import annotations
 
-import ipaddress
-import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from locator.config_values import (
+    addresses,
+    bounds,
+    center,
+    directory_or_empty,
+    flag,
+    frame_ancestors,
+    http_url,
+    one_of,
+    positive_float,
+    postgres_url_or_empty,
+    whole,
+)
 
 
 class ConfigError(RuntimeError):
@@ -32,93 +41,16 @@ def project_path(setting: str) -> Path:
     return candidate if candidate.is_absolute() else ROOT / candidate
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError
-    timedelta(hours=value)  # OverflowError past timedelta's range (~2.7 million years)
-    return value
-
-
-def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
-    """A validator of a whole number from low to high (no upper bound: None)."""
-
-    def check(text: str) -> int:
-        value = int(text)
-        if value < low or (high is not None and value > high):
-            raise ValueError
-        return value
-
-    return check
-
-
-def _flag(text: str) -> bool:
-    return _one_of("0", "1")(text) == "1"
-
-
-def _http_url(*holding: str, site: bool = False) -> Callable[[str], str]:
-    """A validator of an absolute http(s) URL holding these parts (the tiles' {z}, {x}, {y}); site:
-    the site's own address or empty, without credentials, query, fragment or trailing slash."""
-
-    def check(text: str) -> str:
-        parts = urlsplit(text)
-        if (text or not site) and (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.port == 0  # (a port that is no number raises ValueError)
-            or "".join(text.split()) != text  # no spaces or line breaks
-            or not all(part in text for part in holding)
-            or (site and ("@" in parts.netloc or "?" in text or "#" in text))
-        ):
-            raise ValueError
-        return text.rstrip("/") if site else text
-
-    return check
-
-
-def _center(text: str) -> tuple[float, float]:
-    lat, lon = (float(part) for part in text.split(","))
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValueError
-    return lat, lon
-
-
-def _frame_ancestors(text: str) -> str:
-    sources = text.split()
-    if not sources or any(
-        not re.fullmatch(r"\*|'none'|'self'|https?://[A-Za-z0-9.*:-]+", s) for s in sources
-    ):
-        raise ValueError
-    return " ".join(sources)
-
-
-def _addresses(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """Comma-separated addresses or networks (127.0.0.1, 10.0.0.0/8, ::1); empty: none."""
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
-
-
-def _bounds(text: str) -> tuple[float, float, float, float]:
-    min_lon, min_lat, max_lon, max_lat = (float(part) for part in text.split(","))
-    if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
-        raise ValueError
-    return min_lon, min_lat, max_lon, max_lat
-
-
-def _one_of(*choices: str) -> Callable[[str], str]:
-    """A validator that takes exactly one of these words."""
-
-    def check(text: str) -> str:
-        if text not in choices:
-            raise ValueError
-        return text
-
-    return check
-
-
-def _directory_or_empty(text: str) -> str:
-    if text and not os.path.isdir(text):
-        raise ValueError
-    return text
+DB_DOC = (
+    "SQLite file, made if missing. With LOCATOR_DATABASE_URL only its directory is used, for this "
+    "node's own files (the workers' shared counter and compressed bodies)."
+)
+POSTGRES_TAKES = "empty, or a postgresql:// URL (libpq's; several hosts allowed)"
+POSTGRES_DOC = (
+    "PostgreSQL 15+ with PostGIS 3 instead of SQLite: several app nodes on one database "
+    "(docs/deployment.md). Add target_session_attrs=read-write when it lists a standby."
+)
+POOL_DOC = "PostgreSQL connections per server process at most (each thread keeps one)."
 
 
 @dataclass(frozen=True)
@@ -132,14 +64,21 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("LOCATOR_DB", "DATABASE", "instance/locator.db", str, "a file path", DB_DOC),
+    Setting("LOCATOR_DATABASE_URL", "DATABASE_URL", "", postgres_url_or_empty, POSTGRES_TAKES, POSTGRES_DOC),
     Setting(
-        "LOCATOR_DB", "DATABASE", "instance/locator.db", str, "a file path", "SQLite file, made if missing."
+        "LOCATOR_DATABASE_POOL_SIZE",
+        "DATABASE_POOL_SIZE",
+        "4",
+        whole(1, 100),
+        "a whole number 1-100",
+        POOL_DOC,
     ),
     Setting(
         "LOCATOR_SYNCHRONOUS",
         "SYNCHRONOUS",
         "NORMAL",
-        _one_of("NORMAL", "FULL"),
+        one_of("NORMAL", "FULL"),
         "NORMAL or FULL",
         "SQLite's fsync policy (docs/deployment.md): FULL fsyncs every commit, NORMAL only checkpoints.",
     ),
@@ -156,7 +95,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_STALE_HOURS",
         "STALE_HOURS",
         "12",
-        _positive_float,
+        positive_float,
         "a number of hours > 0",
         "A status not confirmed for longer than this is shown as stale.",
     ),
@@ -164,7 +103,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_TILE_URL",
         "TILE_URL",
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        _http_url("{z}", "{x}", "{y}"),
+        http_url("{z}", "{x}", "{y}"),
         "an http(s) URL template with {z}, {x}, {y}",
         "Map tiles: the only thing the pages load from another host.",
     ),
@@ -180,16 +119,16 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_MAP_CENTER",
         "MAP_CENTER",
         "50.4501,30.5234",
-        _center,
+        center,
         "lat,lon",
         "Where the map opens before the user's position is known.",
     ),
-    Setting("LOCATOR_MAP_ZOOM", "MAP_ZOOM", "9", _whole(0, 19), "a whole number 0-19", "Opening map zoom."),
+    Setting("LOCATOR_MAP_ZOOM", "MAP_ZOOM", "9", whole(0, 19), "a whole number 0-19", "Opening map zoom."),
     Setting(
         "LOCATOR_CACHE_SECONDS",
         "CACHE_SECONDS",
         "30",
-        _whole(0),
+        whole(0),
         "a whole number of seconds >= 0",
         "Cache-Control max-age of API reads (clients revalidate with ETag after it).",
     ),
@@ -197,7 +136,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_ENV",
         "ENV",
         "development",
-        _one_of("development", "production"),
+        one_of("development", "production"),
         "development or production",
         "production requires SECRET_KEY and marks the session cookie Secure (HTTPS only).",
     ),
@@ -214,7 +153,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_REPORTS_TO_UNCONFIRM",
         "REPORTS_TO_UNCONFIRM",
         "3",
-        _whole(1),
+        whole(1),
         "a whole number >= 1",
         "Open citizen reports that a working point is closed which mark it unconfirmed.",
     ),
@@ -222,7 +161,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_REPORT_WINDOW_HOURS",
         "REPORT_WINDOW_HOURS",
         "6",
-        _positive_float,
+        positive_float,
         "a number of hours > 0",
         "Only reports this recent (and newer than the last verification) count towards unconfirmed.",
     ),
@@ -230,7 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_REPORT_DISTINCT_SENDERS",
         "REPORT_DISTINCT_SENDERS",
         "1",
-        _flag,
+        flag,
         "0 or 1",
         "1: one report per sender network counts towards unconfirmed (0: every report counts).",
     ),
@@ -238,7 +177,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_SENDER_PREFIX_V4",
         "SENDER_PREFIX_V4",
         "24",
-        _whole(8, 32),
+        whole(8, 32),
         "a prefix length 8-32",
         "IPv4 addresses in one network this large are one sender for reports and logins.",
     ),
@@ -246,7 +185,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_SENDER_PREFIX_V6",
         "SENDER_PREFIX_V6",
         "48",
-        _whole(16, 128),
+        whole(16, 128),
         "a prefix length 16-128",
         "IPv6 addresses in one network this large are one sender for reports and logins.",
     ),
@@ -254,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_REPORTS_PER_SENDER_HOUR",
         "REPORTS_PER_SENDER_HOUR",
         "5",
-        _whole(1),
+        whole(1),
         "a whole number >= 1",
         "Reports one sender network may send per hour; more get 429 with Retry-After.",
     ),
@@ -262,7 +201,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_REPORTS_PER_POINT_HOUR",
         "REPORTS_PER_POINT_HOUR",
         "20",
-        _whole(1),
+        whole(1),
         "a whole number >= 1",
         "Reports about one point accepted per hour from one sender network; more get 429.",
     ),
@@ -270,7 +209,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_SESSION_HOURS",
         "SESSION_HOURS",
         "12",
-        _positive_float,
+        positive_float,
         "a number of hours > 0",
         "An operator's session ends this long after logging in.",
     ),
@@ -278,7 +217,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_API_RATE_PER_MIN",
         "API_RATE_PER_MIN",
         "600",
-        _whole(0),
+        whole(0),
         "a whole number >= 0 (0: no limit)",
         "Anonymous API requests per minute per client address, per worker process; then 429.",
     ),
@@ -286,7 +225,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_TRUSTED_PROXIES",
         "TRUSTED_PROXIES",
         "0",
-        _whole(0),
+        whole(0),
         "a whole number >= 0",
         "Reverse proxies in front (nginx: 1): client address and scheme come from X-Forwarded-*.",
     ),
@@ -294,7 +233,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_PUBLIC_URL",
         "PUBLIC_URL",
         "",
-        _http_url(site=True),
+        http_url(site=True),
         "an http(s) URL without credentials, query or fragment, e.g. https://poi.example.ua, or empty",
         "The site's address in the absolute URLs it hands out; empty: the request's, never X-Forwarded-Host.",
     ),
@@ -302,7 +241,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_EMBED_ANCESTORS",
         "EMBED_ANCESTORS",
         "*",
-        _frame_ancestors,
+        frame_ancestors,
         "a CSP source list, e.g. * or https://kyiv.example https://*.gov.ua",
         "Sites allowed to frame /embed (CSP frame-ancestors); every other page refuses framing.",
     ),
@@ -310,7 +249,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_METRICS_ALLOW",
         "METRICS_ALLOW",
         "127.0.0.1,::1",
-        _addresses,
+        addresses,
         "comma-separated IP addresses or networks, e.g. 127.0.0.1,10.0.0.0/8 (empty: nobody)",
         "Client addresses that may read /metrics; everyone else gets 404.",
     ),
@@ -318,7 +257,7 @@ SETTINGS: tuple[Setting, ...] = (
         "PROMETHEUS_MULTIPROC_DIR",
         "METRICS_DIR",
         "",
-        _directory_or_empty,
+        directory_or_empty,
         "an existing directory, or empty",
         "Where gunicorn workers keep their metrics so /metrics adds them up (scripts/gunicorn.conf.py"
         " makes a fresh one); empty: each process reports only its own requests.",
@@ -327,7 +266,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_REQUEST_LOG",
         "REQUEST_LOG",
         "stderr",
-        _one_of("stderr", "stdout", "off"),
+        one_of("stderr", "stdout", "off"),
         "stderr, stdout or off",
         "Where the one-JSON-line-per-request log goes.",
     ),
@@ -335,7 +274,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_LOG_CLIENT_ADDRESS",
         "LOG_CLIENT_ADDRESS",
         "0",
-        _flag,
+        flag,
         "0 or 1",
         "1: request log lines carry the client's address (personal data: off by default).",
     ),
@@ -343,7 +282,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_IMPORT_MAX_BYTES",
         "IMPORT_MAX_BYTES",
         "52428800",
-        _whole(1),
+        whole(1),
         "a whole number of bytes >= 1",
         "Largest file an import accepts (console upload and CLI); a bigger upload gets 413.",
     ),
@@ -351,7 +290,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_IMPORT_MAX_FEATURES",
         "IMPORT_MAX_FEATURES",
         "200000",
-        _whole(1),
+        whole(1),
         "a whole number >= 1",
         "Most points one import file may hold.",
     ),
@@ -359,7 +298,7 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_IMPORT_STAGED_HOURS",
         "IMPORT_STAGED_HOURS",
         "3",
-        _positive_float,
+        positive_float,
         "a number of hours > 0",
         "How long an uploaded file waits for its dry run to be applied; older ones are deleted.",
     ),
@@ -367,12 +306,12 @@ SETTINGS: tuple[Setting, ...] = (
         "LOCATOR_BOUNDS",
         "BOUNDS",
         "22.0,44.3,40.3,52.4",
-        _bounds,
+        bounds,
         "min_lon,min_lat,max_lon,max_lat in degrees",
         "Every written point and stop (API, console, import) must lie in this box (default: Ukraine).",
     ),
     Setting(
-        "PORT", "PORT", "5000", _whole(1, 65535), "a TCP port 1-65535", "Port scripts/serve.sh serves on."
+        "PORT", "PORT", "5000", whole(1, 65535), "a TCP port 1-65535", "Port scripts/serve.sh serves on."
     ),
 )
 

@@ -24,6 +24,7 @@ MAX_LINES = 400  # "about 400": a module past this is split (STYLE.md)
 RANK = {
     "domain": 0,
     "config": 0,
+    "config_values": 0,
     "search": 1,
     "store": 1,
     "io": 1,

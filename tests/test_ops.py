@@ -64,28 +64,37 @@ def test_healthz_answers_ok_with_the_index_state_and_moves_no_etag(client, store
         assert conn.execute("SELECT value FROM meta WHERE key = 'health_probe'").fetchone()  # it did write
 
 
-def test_healthz_is_503_when_the_database_takes_no_write(client, store):
+def test_healthz_stays_up_and_healthz_write_is_503_when_the_database_takes_no_write(client, store):
+    """A load balancer must not drop a node that can still answer reads; the write check tells."""
     blocker = sqlite3.connect(store.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # a stuck writer holds the lock
     try:
-        response = client.get("/healthz")
+        response, write = client.get("/healthz"), client.get("/healthz/write")
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert response.status_code == 503
-    assert response.get_json() == {"status": "unavailable", "reason": "database: database is locked"}
+    assert response.status_code == 200
+    assert response.get_json()["writable"] is False and response.get_json()["status"] == "ok"
+    assert write.status_code == 503
+    assert write.get_json()["writable"] is False and "locked" in write.get_json()["reason"]
+    assert client.get("/healthz/write").status_code == 503  # (the probe is kept for a second)
 
 
-def test_healthz_is_503_when_the_database_is_not_readable(app, client, store, db_path):
+def test_healthz_answers_from_memory_when_the_database_is_not_readable(app, client, seeded, db_path):
+    store = app.extensions["locator.store"]
+    assert client.get("/healthz").status_code == 200  # the index has its snapshot
     store.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     db_path.write_bytes(b"this is not a database" * 300)
+    app.extensions["locator.probe"].checked = float("-inf")  # (forget the last second's probe)
     response = client.get("/healthz")
-    assert response.status_code == 503
+    write = client.get("/healthz/write")
+    assert response.status_code == 200
     body = response.get_json()
-    assert body["status"] == "unavailable"
-    assert body["reason"].startswith("database: ") and "not a database" in body["reason"]
+    assert body["writable"] is False and "not a database" in body["database"]["reason"]
+    assert body["index"]["points_in_tree"] == len(seeded)
+    assert write.status_code == 503 and "not a database" in write.get_json()["reason"]
 
 
 # -- /metrics ------------------------------------------------------------------------------------

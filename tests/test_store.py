@@ -36,7 +36,7 @@ def test_new_database_is_empty_with_change_counter_at_zero(store):
     assert store.count() == 0
     assert store.all() == []
     assert store.change_seq() == 0
-    assert store.changed_since(0) == (0, [], [])
+    assert store.changed_since(0)[:3] == (0, [], [])
 
 
 def test_get_returns_the_stored_point_and_raises_for_unknown_ids(store):
@@ -180,17 +180,17 @@ def test_change_seq_is_seen_by_another_connection(store, db_path):
 def test_changed_since_returns_changes_and_deletions(store):
     store.import_points([make_point("a"), make_point("b"), make_point("c")])
     seq1 = store.change_seq()
-    assert store.changed_since(seq1) == (seq1, [], [])
+    assert store.changed_since(seq1)[:3] == (seq1, [], [])
 
     store.update("a", {"status": "full"}, by="op")
     store.import_points([make_point("b"), make_point("a", status="full"), make_point("d")], replace=True)
-    current, changed, deleted = store.changed_since(seq1)
+    current, changed, deleted, _ = store.changed_since(seq1)
     assert current == store.change_seq()
     assert sorted(p.id for p in changed) == ["a", "d"]
     assert {p.id: p for p in changed}["a"] == store.get("a")
     assert deleted == ["c"]
 
-    all_seq, everything, _ = store.changed_since(0)
+    all_seq, everything, _, _ = store.changed_since(0)
     assert sorted(p.id for p in everything) == ["a", "b", "d"]
     assert all_seq == current
 
@@ -200,9 +200,9 @@ def test_a_deleted_point_that_comes_back_is_a_change_not_a_deletion(store):
     store.import_points([make_point("a")], replace=True)
     seq = store.change_seq()
     store.import_points([make_point("a"), make_point("b", status="closed")])
-    _, changed, deleted = store.changed_since(seq)
+    _, changed, deleted, _ = store.changed_since(seq)
     assert [p.id for p in changed] == ["b"] and deleted == []
-    _, changed, deleted = store.changed_since(0)
+    _, changed, deleted, _ = store.changed_since(0)
     assert sorted(p.id for p in changed) == ["a", "b"] and deleted == []
 
 

@@ -32,6 +32,7 @@ from locator.domain.hours import WORKING_STATUSES, open_now_test
 from locator.domain.point import Category, Kind, Point, Status, services_mask, utcnow
 from locator.search.distance import haversine_each_m, unit_vectors
 from locator.search.places import Place, settlements
+from locator.store.errors import StoreUnavailable
 
 REBUILD_FRACTION = 0.05  # rebuild the tree when this share of points changed since it was built
 REBUILD_MIN = 512
@@ -163,9 +164,10 @@ class _Base:
 class Snapshot:
     """An immutable view of all points: a base (arrays and trees) plus a small set of changes."""
 
-    def __init__(self, seq: int, points: list[Point], base: _Base | None = None):
+    def __init__(self, seq: int, points: list[Point], base: _Base | None = None, as_of=None):
         self.seq = seq
         self.made_at = time.time()  # when this process last brought its index up to date
+        self.as_of = as_of  # when the last change it holds was written (X-Data-As-Of)
         self.base = base or _Base(points)
         # Base rows replaced or deleted, and mobile points with a schedule: where those stand
         # depends on the clock, so they are checked one by one at each lookup, never in the tree.
@@ -182,9 +184,11 @@ class Snapshot:
     def points(self) -> list[Point]:
         return self.base.points
 
-    def with_changes(self, seq: int, changed: Iterable[Point], deleted: Iterable[str]) -> Snapshot:
+    def with_changes(
+        self, seq: int, changed: Iterable[Point], deleted: Iterable[str], as_of: datetime | None = None
+    ) -> Snapshot:
         """A new snapshot with these changes applied over the same base (no rebuild)."""
-        new = Snapshot(seq, [], self.base)
+        new = Snapshot(seq, [], self.base, as_of or self.as_of)
         new.hidden = self.hidden.copy()
         new.changes = dict(self.changes)
         row_of = self.base.row_of
@@ -366,22 +370,28 @@ class NearestIndex:
         self._snapshot = Snapshot(-1, [])
 
     def sync(self) -> Snapshot:
-        """Bring the index up to the database's current state and return that state."""
+        """The database's current state; while it cannot be reached, the last one (as_of: when)."""
         snapshot = self._snapshot
-        if self.store.latest_seq(snapshot.seq) == snapshot.seq:
-            return snapshot
-        with self._lock:
-            snapshot = self._snapshot
-            if snapshot.seq < 0:
-                seq, changed, deleted = self.store.changed_since(0)
-                snapshot = Snapshot(seq, changed)
-            else:
-                seq, changed, deleted = self.store.changed_since(snapshot.seq)
-                snapshot = snapshot.with_changes(seq, changed, deleted)
-                changed_since_build = len(snapshot.changes) - snapshot.base.scheduled
-                if changed_since_build > max(REBUILD_MIN, REBUILD_FRACTION * len(snapshot.points)):
-                    snapshot = Snapshot(seq, snapshot.current_points())
-            self._snapshot = snapshot
+        try:
+            if self.store.latest_seq(snapshot.seq) == snapshot.seq:
+                return snapshot
+            with self._lock:
+                self._snapshot = self._follow(self._snapshot)
+        except StoreUnavailable:
+            if self._snapshot.seq < 0:
+                raise  # nothing to answer from yet
+        return self._snapshot
+
+    def _follow(self, snapshot: Snapshot) -> Snapshot:
+        changes = self.store.changed_since(max(snapshot.seq, 0))
+        if snapshot.seq < 0 or changes.seq < snapshot.seq:  # first, or a database older than ours
+            if snapshot.seq > 0:
+                changes = self.store.changed_since(0)
+            return Snapshot(changes.seq, changes.points, as_of=changes.at)
+        snapshot = snapshot.with_changes(changes.seq, changes.points, changes.deleted, changes.at)
+        changed_since_build = len(snapshot.changes) - snapshot.base.scheduled
+        if changed_since_build > max(REBUILD_MIN, REBUILD_FRACTION * len(snapshot.points)):
+            snapshot = Snapshot(changes.seq, snapshot.current_points(), as_of=changes.at)
         return snapshot
 
     def nearest(

@@ -22,7 +22,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -31,6 +33,7 @@ from locator.store.errors import StoreBusy
 
 # How long a statement waits for another connection's lock before the store says StoreBusy.
 BUSY_TIMEOUT = "PRAGMA busy_timeout = 5000"  # ms
+NO_BUSY_WAIT = "PRAGMA busy_timeout = 0"
 # SQLite's primary result codes for "another connection holds the lock" (extended codes such as
 # SQLITE_BUSY_SNAPSHOT keep them in the low byte).
 BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -43,7 +46,14 @@ SYNCHRONOUS_PRAGMAS = {"FULL": "PRAGMA synchronous = FULL", "NORMAL": "PRAGMA sy
 # (10 times SQLite's default), should that thread ever stop.
 AUTOCHECKPOINT_FALLBACK = "PRAGMA wal_autocheckpoint = 10000"
 READ_SEQ = "SELECT value FROM meta WHERE key = 'seq'"
+READ_COUNTER = "SELECT key, value FROM meta WHERE key IN ('seq', 'changed_at')"  # both databases
 BUMP_SEQ = "UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value"
+STAMP_CHANGE = "UPDATE meta SET value = ? WHERE key = 'changed_at'"
+PROBE_LOCK_WAIT_S = 1.0  # a writer holding the lock longer than this is itself a problem
+
+
+def from_unix_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def is_busy(error: sqlite3.Error) -> bool:
@@ -79,6 +89,8 @@ class StoreConnection(sqlite3.Connection):
 
 class SQLiteConnection:
     """The database file: one connection per thread, opened on first use, and the change counter."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
         self.path = str(path)
@@ -165,8 +177,9 @@ class SQLiteConnection:
     # -- the change counter --------------------------------------------------------------------
 
     def next_seq(self, conn: sqlite3.Connection) -> int:
-        """Bump the change counter (inside a write transaction) and publish it to readers."""
+        """Bump the change counter (inside a write transaction), note when, and publish it to readers."""
         seq = conn.execute(BUMP_SEQ).fetchone()[0]
+        conn.execute(STAMP_CHANGE, [int(time.time() * 1000)])
         self.beacon.publish(seq)
         return seq
 
@@ -192,6 +205,36 @@ class SQLiteConnection:
                 self.beacon.publish(conn.execute(READ_SEQ).fetchone()[0])
         except StoreBusy:
             pass
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[sqlite3.Connection]:
+        """Bookkeeping that gives up at once (StoreBusy) rather than wait for another writer."""
+        conn = self.db.conn
+        conn.execute(NO_BUSY_WAIT)
+        try:
+            yield conn
+        finally:
+            conn.execute(BUSY_TIMEOUT)
+
+    def probe(self) -> dict[str, Any]:
+        """Open the database afresh, read it and commit a write to it (/healthz); raises
+        sqlite3.Error if any of that fails. The write touches only meta.health_probe, never the
+        change counter, so no ETag or index moves because a load balancer asked."""
+        conn = sqlite3.connect(self.path, timeout=PROBE_LOCK_WAIT_S, isolation_level=None)
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('seq', 'schema_version')"))
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_probe', ?)", [int(time.time())]
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        return {"seq": meta.get("seq"), "schema_version": meta.get("schema_version")}
 
     # -- WAL checkpoints -----------------------------------------------------------------------
 

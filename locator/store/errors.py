@@ -32,3 +32,8 @@ class VersionConflict(RuntimeError):
 class StoreBusy(RuntimeError):
     """Another writer held the database past the wait allowed (a restore, a huge import): nothing
     was written, and trying again shortly will work. The HTTP edge answers 503 with Retry-After."""
+
+
+class StoreUnavailable(StoreBusy):
+    """The database cannot be reached (restarting, failing over, the network): nothing was
+    written. Writes answer 503 with Retry-After; reads go on from each node's memory."""

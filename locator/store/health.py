@@ -1,10 +1,8 @@
-"""The SQL behind /healthz and /metrics: a write probe that leaves the change counter alone,
-and counts of points by status, stale points and the time of the last change."""
+"""The SQL behind /metrics: counts of points by status, stale points and the time of the last
+change (the write probe of /healthz is each connection class's own ``probe``)."""
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,30 +12,6 @@ from locator.store.rows import PUBLIC_STATUS
 
 if TYPE_CHECKING:
     from locator.store.points import Store
-
-PROBE_LOCK_WAIT_S = 1.0  # a writer holding the lock longer than this is itself a problem
-
-
-def probe(store: Store) -> dict[str, Any]:
-    """Open the database afresh, read it and commit a write to it; raise sqlite3.Error if any
-    of that fails. The write touches only meta.health_probe, never the change counter, so no
-    ETag or index moves because a load balancer asked."""
-    conn = sqlite3.connect(store.path, timeout=PROBE_LOCK_WAIT_S, isolation_level=None)
-    try:
-        meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('seq', 'schema_version')"))
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_probe', ?)", [int(time.time())]
-            )
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return {"seq": meta.get("seq"), "schema_version": meta.get("schema_version")}
-
 
 # The same order as PointFilter / Point.public_status: unconfirmed outweighs open and full.
 POINTS_BY_STATUS = "SELECT " + PUBLIC_STATUS + ", count(*) FROM points WHERE archived = 0 GROUP BY 1"

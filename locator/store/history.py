@@ -34,7 +34,7 @@ def point_history(
     "import": users.author_kind) and no row carries a name."""
     rows = list(
         db.query(
-            "SELECT seq, at, by, field, old, new FROM history WHERE point_id = ? ORDER BY id DESC LIMIT ?",
+            'SELECT seq, at, "by", field, old, new FROM history WHERE point_id = ? ORDER BY id DESC LIMIT ?',
             [point_id, limit],
         )
     )

@@ -83,7 +83,11 @@ def remove_points(
     history = []
     for point_id in point_ids:
         conn.execute("DELETE FROM points WHERE id = ?", [point_id])
-        conn.execute("INSERT OR REPLACE INTO deleted_points (id, seq) VALUES (?, ?)", [point_id, seq])
+        conn.execute(
+            "INSERT INTO deleted_points (id, seq) VALUES (?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+            [point_id, seq],
+        )
         history.append((point_id, seq, at, by, "deleted", None, None))
     return history
 

@@ -1,7 +1,9 @@
 """The points: reads (get, find, the changes since a sequence, history) and writes (create,
 update, confirm, import), each write one transaction with its history rows and change counter.
 
-Store is the SQLite implementation of store/interface.py's PointsBackend.
+PointsStore holds them once, over the internal API both databases give (``db``,
+``transaction``, ``next_seq``...): Store is it on SQLite (connection.py), PostgresStore on
+PostgreSQL (pg_store.py); each is store/interface.py's PointsBackend.
 """
 
 from __future__ import annotations
@@ -10,16 +12,15 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from locator.domain.filters import PointFilter, fold
 from locator.domain.hours import is_open_now
 from locator.domain.point import Point, format_time, services_mask, utcnow
 from locator.domain.validation import merged_record, parse_point
 from locator.io import gcpause
-from locator.store.connection import SQLiteConnection
+from locator.store.connection import READ_COUNTER, SQLiteConnection, from_unix_ms
 from locator.store.errors import DuplicateIdError, NotFoundError, VersionConflict
-from locator.store.health import probe as health_probe
 from locator.store.health import stats as health_stats
 from locator.store.history import (
     UNDO_FIELD,
@@ -36,22 +37,19 @@ from locator.store.rows import STATUS_IN, point_from_row, point_row, upsert_rows
 from locator.store.schema import migrate as migrate_schema
 
 
-class Store(SQLiteConnection):
-    """The database behind the app; one connection per thread, opened on first use."""
+class Changes(NamedTuple):
+    """What changed after a change counter, read at one moment (NearestIndex.sync applies it)."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
-        super().__init__(path, synchronous=synchronous)
-        self.reports = ReportStore(self)
+    seq: int  # the counter now
+    points: list[Point]  # points written after the given counter
+    deleted: list[str]  # ids deleted after it
+    at: datetime | None  # when the counter last moved (None: never)
 
-    def migrate(self) -> list[int]:
-        """Bring the schema up to date (store/schema.py); safe to run at every start.
 
-        Raises SchemaError when the database was made by a newer release.
-        """
-        applied = migrate_schema(self.db, where=self.path)
-        self.forget_columns()
-        self.publish_seq()  # a beacon left beside another database file starts out right
-        return applied
+class PointsStore:
+    """The points' reads and writes, on whichever database the connection class gives."""
+
+    reports: ReportStore
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -124,11 +122,12 @@ class Store(SQLiteConnection):
             for row in self.db.execute("SELECT DISTINCT region FROM points WHERE region != '' ORDER BY 1")
         ]
 
-    def changed_since(self, seq: int) -> tuple[int, list[Point], list[str]]:
-        """(current seq, points changed after seq, ids deleted after seq), read consistently."""
+    def changed_since(self, seq: int) -> Changes:
+        """The counter now, the points changed and the ids deleted after seq, read consistently."""
         columns = self.columns()
         with self.read_transaction() as conn:
-            current = conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
+            meta = dict(conn.execute(READ_COUNTER).fetchall())
+            current = meta["seq"]
             rows = conn.execute("SELECT * FROM points WHERE seq > ?", [seq])
             changed = [point_from_row(columns, row) for row in rows]
             deleted = [
@@ -138,7 +137,8 @@ class Store(SQLiteConnection):
                     [seq],
                 )
             ]
-        return current, changed, deleted
+        changed_at = meta.get("changed_at") or 0
+        return Changes(current, changed, deleted, from_unix_ms(changed_at) if changed_at else None)
 
     def history(self, point_id: str, limit: int = 200, *, authors: bool = True) -> list[dict[str, Any]]:
         """A point's changes, newest first; authors=False: no names (store/history.py)."""
@@ -147,11 +147,6 @@ class Store(SQLiteConnection):
     def changes(self, since: int, limit: int) -> list[dict[str, Any]]:
         """History rows after a cursor, oldest first: the public change feed (no authors)."""
         return change_feed(self.db, since, limit)
-
-    def probe(self) -> dict[str, Any]:
-        """Open the database afresh, read it and commit a write that moves no change counter
-        (/healthz); raises the database's own error, whose text /healthz shows operators."""
-        return health_probe(self)
 
     def stats(self, stale_before: datetime) -> dict[str, Any]:
         """Points by public status, archived, stale, the change counter and the last change (/metrics)."""
@@ -284,3 +279,21 @@ class Store(SQLiteConnection):
     def _row(self, point: Point, seq: int, *, version: int | None = None) -> dict[str, Any]:
         """The point's row (store/rows.py point_row; tests/test_import_fast.py calls it here)."""
         return point_row(point, seq, version=version)
+
+
+class Store(SQLiteConnection, PointsStore):
+    """The points in a SQLite file; one connection per thread, opened on first use."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        super().__init__(path, synchronous=synchronous)
+        self.reports = ReportStore(self)
+
+    def migrate(self) -> list[int]:
+        """Bring the schema up to date (store/schema.py); safe to run at every start.
+
+        Raises SchemaError when the database was made by a newer release.
+        """
+        applied = migrate_schema(self.db, where=self.path)
+        self.forget_columns()
+        self.publish_seq()  # a beacon left beside another database file starts out right
+        return applied

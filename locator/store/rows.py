@@ -20,11 +20,14 @@ POINT_COLUMNS = STORED_COLUMNS | {  # the declared fields' columns, and the stor
     "seq": int,  # value of meta.seq when this row last changed
 }
 # Built once from the fixed column list above; values always travel as parameters.
-UPSERT_POINT = "INSERT OR REPLACE INTO points ({}) VALUES ({})".format(
-    ", ".join(POINT_COLUMNS), ", ".join("?" * len(POINT_COLUMNS))
+# An upsert both databases read alike (SQLite 3.24+, PostgreSQL 9.5+).
+UPSERT_POINT = "INSERT INTO points ({}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}".format(
+    ", ".join(POINT_COLUMNS),
+    ", ".join("?" * len(POINT_COLUMNS)),
+    ", ".join(f"{column} = excluded.{column}" for column in POINT_COLUMNS if column != "id"),
 )
 ROW_VALUES = operator.itemgetter(*POINT_COLUMNS)  # a row dict -> UPSERT_POINT's parameters
-PUBLIC_STATUS = "(CASE WHEN unconfirmed THEN 'unconfirmed' ELSE status END)"  # Point.public_status
+PUBLIC_STATUS = "(CASE WHEN unconfirmed != 0 THEN 'unconfirmed' ELSE status END)"  # Point.public_status
 # Point.has_status_in: the operator's status or the one citizens see is among a JSON list (?).
 STATUS_IN = f"EXISTS (SELECT 1 FROM json_each(?) WHERE value IN (status, {PUBLIC_STATUS}))"
 

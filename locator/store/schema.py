@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import sqlite_utils
 
+from locator.domain.parsers import parse_time
 from locator.domain.values import format_time, utcnow
 
 
@@ -148,6 +149,14 @@ def _step_5(conn: sqlite3.Connection) -> None:
     _add_columns(("opening_hours", column))(conn)
 
 
+def _step_6(conn: sqlite3.Connection) -> None:
+    """When the change counter last moved (meta.changed_at, Unix ms): the X-Data-As-Of a node
+    serves from memory (issue 18). Databases made before start at their last history row."""
+    last = conn.execute("SELECT at FROM history ORDER BY id DESC LIMIT 1").fetchone()
+    at = int(parse_time(last[0]).timestamp() * 1000) if last else 0
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('changed_at', ?)", [at])
+
+
 @dataclass(frozen=True)
 class Step:
     version: int  # the schema_version the database has after this step
@@ -160,6 +169,7 @@ STEPS: tuple[Step, ...] = (
     Step(3, _step_3),
     Step(4, _step_4),
     Step(5, _step_5),
+    Step(6, _step_6),
 )
 SCHEMA_VERSION = STEPS[-1].version
 

@@ -13,7 +13,6 @@ import sqlite_utils
 from locator.domain.parsers import parse_time
 from locator.domain.point import format_time, utcnow
 from locator.domain.users import TOKEN_LIFETIME, ApiToken, Role, User
-from locator.store.connection import BUSY_TIMEOUT
 from locator.store.errors import NotFoundError, StoreBusy
 
 if TYPE_CHECKING:
@@ -172,14 +171,13 @@ class UserStore:
     def _note_use(self, token_id: int, now: datetime) -> None:
         # Bookkeeping, not the request's business: with another writer holding the database it
         # is skipped at once (no 5 s busy wait in a read), and noted at a later use.
-        conn = self.db.conn
-        conn.execute(NO_BUSY_WAIT)
         try:
-            conn.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [format_time(now), token_id])
+            with self.store.without_waiting() as conn:
+                conn.execute(
+                    "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [format_time(now), token_id]
+                )
         except StoreBusy:
             pass
-        finally:
-            conn.execute(BUSY_TIMEOUT)
 
     def login_failures(self, key: str, since: datetime) -> int:
         return self.db.execute(
@@ -208,7 +206,6 @@ def _revoke_all(conn: sqlite3.Connection, name: str, now: datetime) -> None:
 
 
 LAST_USED_EVERY = timedelta(hours=1)  # a token's last use is noted to the hour: one write an hour
-NO_BUSY_WAIT = "PRAGMA busy_timeout = 0"
 
 # User reads never include the password hash, except credentials() for the login check.
 SELECT_USERS = (

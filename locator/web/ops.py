@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 from datetime import timedelta
@@ -21,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from locator.domain.point import Status, utcnow
 from locator.domain.senders import client_ip
-from locator.store import StoreBusy, health
+from locator.store import health
 
 bp = Blueprint("ops", __name__)
 
@@ -71,8 +70,8 @@ class _Probe:
         with self.lock:
             if time.monotonic() - self.checked >= PROBE_EVERY_S:
                 try:
-                    self.result, self.error = health.probe(self.store), None
-                except (sqlite3.Error, OSError) as error:
+                    self.result, self.error = self.store.probe(), None
+                except Exception as error:  # the database's own words, for operators
                     self.result, self.error = None, error
                 self.checked = time.monotonic()
             if self.error is not None:
@@ -88,34 +87,53 @@ def _json(body: dict[str, Any], status: int) -> Response:
 
 @bp.get("/healthz")
 def healthz():
-    """200 when this process answers, the database can be read and written and the nearest
-    index is in step with it; 503 otherwise. The details (the reason, pid, change counter,
-    timings) only for LOCATOR_METRICS_ALLOW: the world learns up or down, nothing more."""
+    """200 while this process can answer citizens' reads, from its index in memory, even with
+    the database down (a load balancer must never drop every node because the database fails
+    over); the body says whether it can also write. 503 only when it has nothing to answer from.
+    The details (the reason, pid, change counter, timings) only for LOCATOR_METRICS_ALLOW."""
     body, status = _health()
     if not _allowed(request.remote_addr, current_app.config["METRICS_ALLOW"]):
-        body = {"status": body["status"]}
+        body = {"status": body["status"], "writable": body.get("writable", False)}
+    return _json(body, status)
+
+
+@bp.get("/healthz/write")
+def healthz_write():
+    """200 when this process can commit a write to the database now, 503 when it cannot
+    (route operators' writes by it, if the balancer can)."""
+    try:
+        database = current_app.extensions["locator.probe"]()
+    except Exception as error:
+        body, status = {"status": "unavailable", "writable": False, "reason": f"database: {error}"}, 503
+    else:
+        body, status = {"status": "ok", "writable": True, "database": database}, 200
+    if not _allowed(request.remote_addr, current_app.config["METRICS_ALLOW"]):
+        body = {"status": body["status"], "writable": body["writable"]}
     return _json(body, status)
 
 
 def _health() -> tuple[dict, int]:
     try:
-        database = current_app.extensions["locator.probe"]()
-    except (sqlite3.Error, OSError, StoreBusy) as error:
-        return {"status": "unavailable", "reason": f"database: {error}"}, 503
+        probe = current_app.extensions["locator.probe"]()
+        database, writable = {"readable": True, "writable": True, **probe}, True
+    except Exception as error:
+        database, writable = {"writable": False, "reason": f"{error}"}, False
     try:
         snapshot = current_app.extensions["locator.index"].sync()
-    except (sqlite3.Error, OSError, StoreBusy) as error:
-        return {"status": "unavailable", "reason": f"nearest index: {error}"}, 503
+    except Exception as error:  # no snapshot to answer from: the database was never reached
+        return {"status": "unavailable", "writable": writable, "reason": f"nearest index: {error}"}, 503
     now = time.time()
     return {
         "status": "ok",
-        "database": {"readable": True, "writable": True, **database},
+        "writable": writable,
+        "database": database,
         "index": {
             "seq": snapshot.seq,
             "updated_s_ago": round(now - snapshot.made_at, 3),  # last change it applied
             "built_s_ago": round(now - snapshot.base.built_at, 3),  # last full rebuild
             "points_in_tree": len(snapshot.points),
             "changes_since_build": len(snapshot.changes),
+            "data_as_of": snapshot.as_of.isoformat() if snapshot.as_of else None,
         },
         "pid": os.getpid(),
     }, 200
