@@ -1,4 +1,5 @@
-"""Fixtures: an app on a real SQLite file in a temp dir per test, its client, CLI runner and store."""
+"""Fixtures: an app on a real database per test (a SQLite file in a temp dir; in modules marked
+``backends``, also a fresh PostgreSQL + PostGIS database), its client, CLI runner and store."""
 
 from __future__ import annotations
 
@@ -14,7 +15,21 @@ from locator.config import SETTINGS
 from locator.domain.point import format_time, utcnow
 from locator.services.accounts import new_token
 
+pytest_plugins = ["pg_fixtures"]
+
 PROJECT = Path(__file__).resolve().parent.parent
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc):
+    """Tests in a module marked ``backends`` run once per database (CI runs both)."""
+    definition = metafunc.definition
+    if (
+        "backend" in metafunc.fixturenames
+        and definition.get_closest_marker("backends")
+        and not definition.get_closest_marker("sqlite_only")
+    ):
+        metafunc.parametrize("backend", BACKENDS)
 DEV_DATABASE = PROJECT / "instance" / "locator.db"
 
 
@@ -45,10 +60,24 @@ def db_path(tmp_path) -> Path:
 
 
 @pytest.fixture
-def app(db_path):
-    app = create_app({"DATABASE": str(db_path), "SEED_FILE": "", "TESTING": True})
+def backend() -> str:
+    """The database the app runs on: SQLite unless the module is marked ``backends``."""
+    return "sqlite"
+
+
+@pytest.fixture
+def database_settings(backend, db_path, request) -> dict[str, str]:
+    """The app's database settings for this test's backend (PostgreSQL: a fresh database)."""
+    if backend == "postgres":
+        return {"DATABASE": str(db_path), "DATABASE_URL": request.getfixturevalue("postgres_url")}
+    return {"DATABASE": str(db_path)}
+
+
+@pytest.fixture
+def app(database_settings):
+    app = create_app({**database_settings, "SEED_FILE": "", "TESTING": True})
     yield app
-    app.extensions["locator.store"].close()
+    app.extensions["locator.store"].dispose()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 CORS_READ = [
     ("Access-Control-Allow-Origin", "*"),
-    ("Access-Control-Expose-Headers", "ETag, Retry-After, Content-Disposition"),
+    ("Access-Control-Expose-Headers", "ETag, Retry-After, Content-Disposition, X-Data-As-Of"),
 ]
 CORS_PREFLIGHT = [
     *CORS_READ,
@@ -130,6 +130,10 @@ def edge_headers(
     chosen = app.extensions[SECURITY].for_response(embeddable, nonce, cors_headers(method, path))
     if secure:
         chosen.append(HSTS)
+    if method in READ_METHODS and (as_of := app.extensions["locator.index"].as_of()) is not None:
+        # When the last change this node holds was written: while the database cannot be
+        # reached, reads go on from memory and say how old they may be.
+        chosen.append(("X-Data-As-Of", as_of.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"))
     return chosen
 
 

@@ -357,12 +357,9 @@ def _candidates(
 
 
 class NearestIndex:
-    """The nearest-point index, kept in step with the database through its change counter.
-
-    Before each lookup, ``sync`` reads the change counter (from shared memory, see
-    store/beacon.py); when another process (or this one) has written since, it applies just
-    those changes. The tree is rebuilt only when many points have changed since it was built.
-    """
+    """The nearest-point index, kept in step with the database through its change counter:
+    before each lookup ``sync`` reads it (from memory: store/beacon.py, store/pg_listen.py) and
+    applies just the changes since; the tree is rebuilt only when many points have changed."""
 
     def __init__(self, store):
         self.store = store
@@ -394,7 +391,9 @@ class NearestIndex:
             snapshot = Snapshot(changes.seq, snapshot.current_points(), as_of=changes.at)
         return snapshot
 
-    def nearest(
-        self, lat: float, lon: float, k: int, wanted: PointFilter, now: datetime | None = None
-    ) -> list[Hit]:
+    def as_of(self) -> datetime | None:
+        """When the last change the index holds was written (no sync)."""
+        return self._snapshot.as_of
+
+    def nearest(self, lat: float, lon: float, k: int, wanted: PointFilter, now=None) -> list[Hit]:
         return self.sync().nearest(lat, lon, k, wanted, now)

@@ -137,6 +137,10 @@ class SQLiteConnection:
             db.conn.close()
             self._local.db = None
 
+    def dispose(self) -> None:
+        """Let go of the database in this process (a test's end, a CLI command's)."""
+        self.close()
+
     def columns(self) -> list[str]:
         """The points table's columns in the order ``SELECT *`` gives them, kept per thread."""
         columns = getattr(self._local, "columns", None)

@@ -126,6 +126,9 @@ class PointsBackend(Protocol):
     def close(self) -> None:
         """Close this thread's connection."""
 
+    def dispose(self) -> None:
+        """Let go of the database in this process: every connection, any thread of the store's."""
+
     def checkpoint_in_background(self, every_s: float) -> threading.Thread:
         """Keep the database's housekeeping out of requests (called in each server process)."""
 

@@ -37,9 +37,10 @@ from locator.store.pg_listen import ChangeListener
 CHANNEL = "locator_changes"  # NOTIFY payload: the new change counter
 WRITE_LOCK = "SELECT pg_advisory_xact_lock(7237954339683131250)"  # one key: every writer queues
 READ_SEQ = "SELECT value FROM meta WHERE key = 'seq'"
-BUMP_SEQ = (
-    "WITH bumped AS (UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value)"
-    " SELECT value, pg_notify('" + CHANNEL + "', value::text) FROM bumped"
+BUMP_SEQ = (  # the counter, when it moved (the database's clock: every node agrees), and NOTIFY
+    "WITH bumped AS (UPDATE meta SET value = value + 1 WHERE key = 'seq' RETURNING value),"
+    " stamped AS (UPDATE meta SET value = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint"
+    " WHERE key = 'changed_at') SELECT value, pg_notify('" + CHANNEL + "', value::text) FROM bumped"
 )
 # Per session: how long a statement waits for the write lock before StoreBusy; a transaction left
 # idle by a node that died mid-write is ended (and its lock freed) after this long.
@@ -187,8 +188,8 @@ class PostgresConnection:
             except (psycopg.Error, psycopg_pool.PoolClosed, ValueError):
                 pass
 
-    def close_pool(self) -> None:
-        """Close every connection of this process (tests, and a CLI command's end)."""
+    def dispose(self) -> None:
+        """Close every connection of this process and stop its listener (a test's end, the CLI's)."""
         self.listener.stop()
         self.close()
         if self._pool is not None:
