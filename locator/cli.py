@@ -11,15 +11,14 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from locator import config
+from locator.cli_db import db_cli
 from locator.cli_users import printable, users_cli
 from locator.domain.point import utcnow
 from locator.services import hours, imports
 from locator.services.actors import system_actor
 from locator.store import ImportSummary, Store
-from locator.store import backup as backups
 
 points_cli = AppGroup("points", help="Import and export points.")
-db_cli = AppGroup("db", help="Back up and restore the database.")
 
 
 def seed_if_empty(app: Flask) -> ImportSummary | None:
@@ -144,60 +143,6 @@ def migrate_hours_command(dry_run: bool) -> None:
 
 def _store() -> Store:
     return current_app.extensions["locator.store"]
-
-
-def _describe(info: backups.DatabaseInfo) -> str:
-    return (
-        f"{info.points} points, {info.history} history rows, change counter {info.seq},"
-        f" schema {info.schema_version}, {info.size_bytes:,} bytes"
-    )
-
-
-@db_cli.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False))
-def backup_command(path: str) -> None:
-    """Copy the database to PATH, consistently, while the site runs and writes.
-
-    The copy is checked with PRAGMA integrity_check before it replaces PATH.
-
-    Example: flask --app app db backup /var/backups/locator/locator-2026112312.db
-    """
-    try:
-        info = backups.backup(_store().path, path)
-    except (backups.BackupError, OSError) as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(f"{path}: {_describe(info)}; integrity ok")
-
-
-@db_cli.command("restore")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def restore_command(path: str, yes: bool) -> None:
-    """Replace every point, user and report with those in the backup at PATH.
-
-    The backup is checked first (integrity, one of our databases, a schema this release knows);
-    if it fails, nothing changes. The current database is backed up beside itself first.
-    Running workers see the restored data at their next request; console users log in again.
-
-    Example: flask --app app db restore /var/backups/locator/locator-2026112312.db --yes
-    """
-    store = _store()
-    try:
-        info = backups.check_database(path)
-    except backups.BackupError as error:
-        raise click.ClickException(f"refused, nothing changed: {error}") from None
-    click.echo(f"{path}: {_describe(info)}; integrity ok")
-    if not yes:
-        click.confirm(f"Replace everything in {store.path} with this backup?", abort=True)
-    live = Path(store.path)
-    safety = live.with_name(f"{live.stem}.before-restore-{utcnow():%Y%m%dT%H%M%SZ}{live.suffix}")
-    try:
-        backups.backup(live, safety)
-        backups.restore(store, path)
-    except (backups.BackupError, OSError) as error:
-        raise click.ClickException(f"refused, nothing changed: {error}") from None
-    click.echo(f"the database before the restore is in {safety}")
-    click.echo(f"restored {info.points} points; change counter now {store.change_seq()}")
 
 
 def init_app(app: Flask) -> None:

@@ -30,6 +30,8 @@ def pytest_generate_tests(metafunc):
         and not definition.get_closest_marker("sqlite_only")
     ):
         metafunc.parametrize("backend", BACKENDS)
+
+
 DEV_DATABASE = PROJECT / "instance" / "locator.db"
 
 

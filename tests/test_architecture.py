@@ -34,6 +34,7 @@ RANK = {
     "console": 4,
     "cli": 5,
     "cli_users": 5,
+    "cli_db": 5,
     "server": 5,
     "__init__": 6,
 }

@@ -60,7 +60,7 @@ def backup(source: str | Path, target: str | Path) -> DatabaseInfo:
         raise BackupError(f"{target} is a directory: give the backup's file name")
     draft = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
-        _copy(source, draft)
+        copy_file(source, draft)
         info = check_database(draft)
         _fsync(draft)
         os.replace(draft, target)
@@ -70,7 +70,7 @@ def backup(source: str | Path, target: str | Path) -> DatabaseInfo:
     return DatabaseInfo(target, info.schema_version, info.seq, info.points, info.history, info.size_bytes)
 
 
-def _copy(source: Path, target: Path) -> None:
+def copy_file(source: Path, target: Path) -> None:
     """One backup step over the whole file: a single read transaction, so one point in time."""
     target.unlink(missing_ok=True)
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
@@ -145,8 +145,8 @@ def restore(store: Store, source: str | Path, *, by: str | None = None) -> Datab
     live = Path(store.path)
     scratch = live.with_name(f".restore-{os.getpid()}-{live.name}")
     try:
-        _copy(source, scratch)
-        _upgrade(scratch)
+        copy_file(source, scratch)
+        upgrade(scratch)
         info = check_database(scratch)
         _apply(store, scratch, by or f"restore:{source.name}")
     finally:
@@ -157,7 +157,7 @@ def restore(store: Store, source: str | Path, *, by: str | None = None) -> Datab
     )
 
 
-def _upgrade(path: Path) -> None:
+def upgrade(path: Path) -> None:
     """Bring an older backup to the current schema, so its tables match the live ones."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -200,7 +200,7 @@ def _apply(store: Store, scratch: Path, by: str) -> None:
     finally:
         restored_store.close()
     seen_seq, before = _points_now(store)
-    changes = _changes(before, after)
+    changes = restore_changes(before, after)
     conn = store.db.conn
     conn.execute("ATTACH DATABASE ? AS restored", [str(scratch)])
     try:
@@ -208,7 +208,7 @@ def _apply(store: Store, scratch: Path, by: str) -> None:
             old_seq = store.change_seq()
             if old_seq != seen_seq:  # a write came in meanwhile: compare with what is there now
                 before = {point.id: point for point in store.all()}
-                changes = _changes(before, after)
+                changes = restore_changes(before, after)
             first_history_id = _max_history_id(conn) + 1
             sessions = conn.execute(
                 "SELECT max(coalesce((SELECT max(session_version) FROM main.users), 0),"
@@ -259,7 +259,7 @@ def _points_now(store: Store) -> tuple[int, dict[str, Point]]:
         return store.change_seq(), {point.id: point for point in store.all()}
 
 
-def _changes(before: dict[str, Point], after: dict[str, Point]) -> list[tuple]:
+def restore_changes(before: dict[str, Point], after: dict[str, Point]) -> list[tuple]:
     """(point_id, field, old, new) for everything the restore changes, as the history records it."""
     rows = []
     for point_id in sorted(set(before) | set(after)):
