@@ -14,6 +14,8 @@ from locator.config import SETTINGS
 from locator.domain.point import format_time, utcnow
 from locator.services.accounts import new_token
 
+pytest_plugins = ["pg_fixtures"]  # PostgreSQL: pg_cluster (per worker), postgres_url (per test)
+
 PROJECT = Path(__file__).resolve().parent.parent
 DEV_DATABASE = PROJECT / "instance" / "locator.db"
 
