@@ -115,14 +115,16 @@ def _socket_dir(home: Path, owner: str | None) -> tuple[Path, list[Path]]:
     return short, [short]
 
 
-def _write_settings(data_dir: Path, port: int, socket_dir: Path) -> None:
+def _write_settings(data_dir: Path, port: int, socket_dir: Path, owner: str | None) -> None:
     lines = [f"{key} = {value}" for key, value in SETTINGS.items()]
     lines += [f"port = {port}", f"unix_socket_directories = '{socket_dir}'"]
     (data_dir / SETTINGS_FILE).write_text("\n".join(lines) + "\n")
     (data_dir / "pg_hba.conf").write_text(HBA)
+    if owner:
+        shutil.chown(data_dir / SETTINGS_FILE, owner, pwd.getpwnam(owner).pw_gid)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """True while pid runs (a zombie, dead but not yet reaped by init, counts as gone)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -232,7 +234,7 @@ class PgCluster(PgServer):
         for _attempt in range(START_ATTEMPTS):
             self.port = free_port()
             self.base_url = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
-            _write_settings(self.data_dir, self.port, self.socket_dir)
+            _write_settings(self.data_dir, self.port, self.socket_dir, self.owner)
             if self._pg_ctl_start():
                 return
         raise RuntimeError(f"no free port after {START_ATTEMPTS} attempts")
@@ -275,7 +277,7 @@ class PgCluster(PgServer):
 
     def is_running(self) -> bool:
         pid = self.postmaster_pid()
-        return pid is not None and _pid_alive(pid)
+        return pid is not None and pid_alive(pid)
 
     def postmaster_pid(self) -> int | None:
         try:
@@ -302,7 +304,7 @@ class PgCluster(PgServer):
         """SIGKILL the postmaster and every process of it at once (the server dies as in a power cut),
         and wait until they are gone, so start_again finds no shared memory still attached."""
         pid = self.postmaster_pid()
-        if pid is None or not _pid_alive(pid):
+        if pid is None or not pid_alive(pid):
             return
         victims = [pid, *_children(pid)]
         for victim in victims:
@@ -311,7 +313,7 @@ class PgCluster(PgServer):
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + TIMEOUT_S
-        while any(_pid_alive(victim) for victim in victims):
+        while any(pid_alive(victim) for victim in victims):
             if time.monotonic() > deadline:
                 raise RuntimeError("postgres processes outlived SIGKILL")
             time.sleep(POLL_S)
@@ -325,7 +327,7 @@ class PgCluster(PgServer):
                 pid = int(lock.read_text().split()[0])
             except (FileNotFoundError, IndexError, ValueError):
                 continue
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 lock.unlink()
 
     def promote(self) -> None:

@@ -1,13 +1,19 @@
 """The PostgreSQL test infrastructure itself: a real cluster, PostGIS in every fresh database,
-databases kept apart, data kept across a stop, after a kill, and on a streaming standby."""
+databases kept apart, data kept across a stop, after a kill, and on a streaming standby; no
+server left running when the test process dies."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import psycopg
 import pytest
-from pg_cluster import PgCluster
+from pg_cluster import PgCluster, pid_alive
 from pg_server import dbname_of
 
 
@@ -110,3 +116,25 @@ def test_a_standby_follows_the_primary_and_takes_writes_once_promoted(pg_cluster
     _write(standby.url(), 3)
     assert _count(standby.url()) == 3
     assert _count(primary.url()) == 2
+
+
+DIES_WITH_A_CLUSTER = """
+import os, signal, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from pg_cluster import PgCluster, pid_alive
+cluster = PgCluster.start(Path(tempfile.mkdtemp()))
+print(cluster.postmaster_pid(), cluster.data_dir, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_cluster_does_not_outlive_a_killed_test_process():
+    tests = str(Path(__file__).parent)
+    done = subprocess.run([sys.executable, "-c", DIES_WITH_A_CLUSTER, tests], capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    pid, data_dir = done.stdout.split()
+    deadline = time.monotonic() + 30
+    while pid_alive(int(pid)) or Path(data_dir).exists():
+        assert time.monotonic() < deadline, "the watchdog did not stop the server and remove its files"
+        time.sleep(0.05)
