@@ -44,3 +44,23 @@ check_vendor_assets() {  # the self-hosted front-end files the pages load, pinne
     return 1
   fi
 }
+
+newest_postgres_major() {  # the newest PostgreSQL server installed from Debian's packages, or nothing
+  local initdb
+  initdb="$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -t/ -k5,5n | tail -n 1 || true)"
+  if [ -n "$initdb" ]; then basename "$(dirname "$(dirname "$initdb")")"; fi
+}
+
+ensure_postgres() {  # the server and PostGIS for it; the tests start their own clusters on free ports
+  local major
+  major="$(newest_postgres_major)"
+  if [ -z "$major" ]; then
+    # postgresql-postgis is PostGIS for Debian's default server, whatever its version. Where systemd
+    # runs, this also starts Debian's own cluster on 5432: the tests never use it.
+    echo "installing Debian's PostgreSQL server and PostGIS for the database tests" >&2
+    apt_install postgresql postgresql-postgis
+  elif [ ! -f "/usr/share/postgresql/$major/extension/postgis.control" ]; then
+    echo "installing PostGIS for PostgreSQL $major for the database tests" >&2
+    apt_install "postgresql-$major-postgis-3"
+  fi
+}

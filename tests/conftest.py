@@ -15,7 +15,7 @@ from locator.config import SETTINGS
 from locator.domain.point import format_time, utcnow
 from locator.services.accounts import new_token
 
-pytest_plugins = ["pg_fixtures"]
+pytest_plugins = ["pg_fixtures"]  # PostgreSQL: pg_cluster (per worker), postgres_url (per test)
 
 PROJECT = Path(__file__).resolve().parent.parent
 BACKENDS = ("sqlite", "postgres")
