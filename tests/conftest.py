@@ -14,6 +14,7 @@ from locator import create_app
 from locator.config import SETTINGS
 from locator.domain.point import format_time, utcnow
 from locator.services.accounts import new_token
+from locator.store import open_store
 
 pytest_plugins = ["pg_fixtures"]  # PostgreSQL: pg_cluster (per worker), postgres_url (per test)
 
@@ -73,6 +74,21 @@ def database_settings(backend, db_path, request) -> dict[str, str]:
     if backend == "postgres":
         return {"DATABASE": str(db_path), "DATABASE_URL": request.getfixturevalue("postgres_url")}
     return {"DATABASE": str(db_path)}
+
+
+@pytest.fixture
+def open_store_again(database_settings):
+    """Another store on the test's database, as another process would open it; closed after."""
+    opened = []
+
+    def open_again():
+        store = open_store(database_settings["DATABASE"], url=database_settings.get("DATABASE_URL", ""))
+        opened.append(store)
+        return store
+
+    yield open_again
+    for store in opened:
+        store.dispose()
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from locator import create_app
 from locator.domain.filters import fold
 from locator.domain.point import SERVICES, Status, utcnow
 
+pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
+
 PROPERTIES = {
     "archived",
     "id",

@@ -14,6 +14,8 @@ from locator.domain.point import Status, format_time, utcnow
 from locator.domain.reports import Report, ReportKind
 from locator.store.reports import ReportLimited, ReportRules
 
+pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
+
 HERE = {"lat": 50.4501, "lon": 30.5234}  # Kyiv: where the working test points stand
 NEAR = "/api/v1/nearest?lat=50.4501&lon=30.5234&k=100"
 ADDRESSES = [f"10.{i}.0.1" for i in range(1, 40)]  # one per sender network (/24): each counts

@@ -22,6 +22,8 @@ from locator.services import imports, points, reports, stops
 from locator.services.actors import system_actor
 from locator.store import VersionConflict
 
+pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
+
 KYIV_CITY = "м. Київ"  # with KYIV, region A: olena's (kyiv-* in the city; brov-*, irp-* around it)
 KYIV = "Київська обл."
 LVIV = "Львівська обл."  # region B: taras's (lviv-*)

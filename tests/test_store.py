@@ -13,6 +13,9 @@ from locator.domain.filters import PointFilter, parse_filter
 from locator.domain.point import Status
 from locator.store import NotFoundError, ReportStore, Store, UserStore, VersionConflict
 from locator.store.interface import PointsBackend, ReportsBackend, UsersBackend
+from locator.store.pg_store import PostgresStore
+
+pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
 
 
 def table_contents(path) -> dict[str, list[tuple]]:
@@ -22,7 +25,15 @@ def table_contents(path) -> dict[str, list[tuple]]:
         return {table: sorted(conn.execute(f'SELECT * FROM "{table}"'), key=repr) for table in sorted(tables)}
 
 
-def test_migrate_is_idempotent_and_keeps_data(store, db_path):
+def test_migrate_is_idempotent_and_keeps_data(store, open_store_again):
+    store.import_points([make_point("a"), make_point("b")])
+    before = store.all(), store.history("a"), store.change_seq()
+    assert store.migrate() == [] and open_store_again().migrate() == []
+    assert (store.all(), store.history("a"), store.change_seq()) == before
+
+
+@pytest.mark.sqlite_only
+def test_migrate_leaves_every_sqlite_table_as_it_was(store, db_path):
     store.import_points([make_point("a"), make_point("b")])
     before = table_contents(db_path)
     store.migrate()
@@ -168,8 +179,8 @@ def test_change_seq_moves_on_every_write(store):
     assert seqs == sorted(set(seqs)), seqs
 
 
-def test_change_seq_is_seen_by_another_connection(store, db_path):
-    other = Store(db_path)
+def test_change_seq_is_seen_by_another_connection(store, open_store_again):
+    other = open_store_again()
     store.import_points([make_point("a")])
     assert other.change_seq() == store.change_seq() == 1
     other.update("a", {"status": "closed"}, by="op")
@@ -206,11 +217,11 @@ def test_a_deleted_point_that_comes_back_is_a_change_not_a_deletion(store):
     assert sorted(p.id for p in changed) == ["a", "b"] and deleted == []
 
 
-def test_points_survive_reopening_the_file(store, db_path):
+def test_points_survive_reopening_the_database(store, open_store_again):
     points = [make_point("a", services="power,heat,sleeping", capacity=5), make_point("b", base=True)]
     store.import_points(points)
-    store.close()
-    assert Store(db_path).all() == points
+    store.dispose()
+    assert open_store_again().all() == points
 
 
 # -- find() against the meaning of a filter ---------------------------------------------------------
@@ -277,18 +288,23 @@ def test_find_by_region_uses_the_whole_region(store):
 
 
 @pytest.mark.parametrize(
-    ("backend", "implementation"),
-    [(PointsBackend, Store), (ReportsBackend, ReportStore), (UsersBackend, UserStore)],
+    ("protocol", "implementation"),
+    [
+        (PointsBackend, Store),
+        (PointsBackend, PostgresStore),
+        (ReportsBackend, ReportStore),
+        (UsersBackend, UserStore),
+    ],
 )
-def test_the_sqlite_store_implements_every_method_of_the_interface_as_declared(backend, implementation):
-    """store/interface.py is what a second backend must implement: SQLite implements all of it,
-    with the same parameters, so the interface never drifts from the code that runs."""
+def test_both_stores_implement_every_method_of_the_interface_as_declared(protocol, implementation):
+    """store/interface.py is what each backend implements: SQLite and PostgreSQL implement all of
+    it, with the same parameters, so the interface never drifts from the code that runs."""
     declared = {
         name: inspect.signature(member)
-        for name, member in vars(backend).items()
+        for name, member in vars(protocol).items()
         if callable(member) and not name.startswith("_")
     }
-    assert declared, backend
+    assert declared, protocol
     for name, signature in declared.items():
         assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
         actual = inspect.signature(getattr(implementation, name))

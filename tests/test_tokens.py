@@ -16,6 +16,8 @@ from locator.domain.point import format_time, utcnow
 from locator.domain.users import TOKEN_LIFETIME, parse_lifetime
 from locator.services.accounts import new_token
 
+pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
+
 HEADER = "id\tlabel\tcreated\texpires\tlast used\tstate"
 
 

@@ -11,6 +11,8 @@ from helpers import database_files, login, make_point
 
 from locator.services.accounts import MIN_PASSWORD_LENGTH, TOKEN_PREFIX
 
+pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
+
 REGION = "Київська область"
 REAL_PASSWORD = "жовто-блакитний 2026"  # hashed by the CLI with the production parameters
 

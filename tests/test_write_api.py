@@ -23,6 +23,8 @@ from locator.domain.point import utcnow
 from locator.search.regions import canonical_region
 from locator.services.accounts import new_token
 
+pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
+
 PROJECT = Path(__file__).resolve().parent.parent
 KYIV = "Київська обл."  # region A: olena's
 LVIV = "Львівська обл."  # region B: taras's

@@ -153,6 +153,7 @@ class PostgresConnection:
                     timeout=POOL_WAIT_S,
                     reconnect_timeout=24 * 3600,  # keep trying through any outage
                     name="locator",
+                    open=True,
                 )
             return self._pool
 
