@@ -64,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         distinct_senders=app.config["REPORT_DISTINCT_SENDERS"],
     )
     store.migrate()
+    app.teardown_appcontext(lambda _error: store.release())
     users = UserStore(store)
     app.extensions["locator.users"] = users
     app.extensions["locator.store"] = store

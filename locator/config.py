@@ -50,7 +50,10 @@ POSTGRES_DOC = (
     "PostgreSQL 15+ with PostGIS 3 instead of SQLite: several app nodes on one database "
     "(docs/deployment.md). Add target_session_attrs=read-write when it lists a standby."
 )
-POOL_DOC = "PostgreSQL connections per server process at most (each thread keeps one)."
+POOL_DOC = (
+    "PostgreSQL connections per server process at most; a request holds one while it runs, and "
+    "waits up to 5 s for one (then 503)."
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LOCATOR_DATABASE_POOL_SIZE",
         "DATABASE_POOL_SIZE",
-        "4",
+        "8",
         whole(1, 100),
         "a whole number 1-100",
         POOL_DOC,

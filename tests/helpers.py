@@ -212,6 +212,19 @@ def login(client, name: str, password: str = PASSWORD, **kwargs: Any):
     )
 
 
+def table_names(store) -> list[str]:
+    """Every table of the store's database, on either backend."""
+    if store.dialect == "sqlite":
+        return store.db.table_names()
+    return [
+        row[0]
+        for row in store.db.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        )
+    ]
+
+
 def database_files(db_path: Path) -> list[Path]:
     """Every file the database leaves on disk: itself, its WAL and shared memory, its change
     beacon, and the map data's shared copies (bodies.py) in the directory beside it."""

@@ -42,12 +42,12 @@ def points(now=None):
 
 
 @pytest.fixture
-def make_app(db_path):
-    """An app on the test's database file with these report settings, the points above imported."""
+def make_app(database_settings):
+    """An app on the test's database with these report settings, the points above imported."""
     made = []
 
     def make(**settings):
-        app = create_app({"DATABASE": str(db_path), "SEED_FILE": ""} | settings)
+        app = create_app({**database_settings, "SEED_FILE": ""} | settings)
         store = app.extensions["locator.store"]
         if store.count() == 0:
             store.import_points(points())
@@ -56,7 +56,7 @@ def make_app(db_path):
 
     yield make
     for store in made:
-        store.close()
+        store.dispose()
 
 
 @pytest.fixture

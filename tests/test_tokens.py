@@ -231,6 +231,7 @@ def test_a_disabled_user_gets_no_token_and_enabling_them_revives_none(runner, st
 # -- the last use -------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # (SQLite's statement trace and write lock)
 def test_the_last_use_is_noted_hourly_and_never_makes_a_request_wait(runner, app, store, users, make_user):
     make_user("olena", "admin")
     token = issue(runner, "olena")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from helpers import database_files, login, make_point
+from helpers import database_files, login, make_point, table_names
 
 from locator.services.accounts import MIN_PASSWORD_LENGTH, TOKEN_PREFIX
 
@@ -23,16 +24,22 @@ def create(runner, name: str, *options: str, password: str = REAL_PASSWORD):
 
 def every_text_cell(store) -> list[str]:
     """Every text value in every table of the database."""
-    db = store.db
     cells = []
-    for table in db.table_names():
-        for row in db.execute(f'SELECT * FROM "{table}"'):  # names come from sqlite_master
+    for table in table_names(store):
+        for row in store.db.execute(f'SELECT * FROM "{table}"'):  # names come from the catalogue
             cells.extend(value for value in row if isinstance(value, str))
     return cells
 
 
 def database_bytes(store) -> bytes:
-    """The database file, its write-ahead log and every file beside it, as bytes on disk."""
+    """SQLite: the database file, its write-ahead log and every file beside it, as bytes on disk.
+    PostgreSQL: everything the database holds, as pg_dump writes it out."""
+    if store.dialect == "postgresql":
+        from pg_cluster import find_bindir
+
+        return subprocess.run(
+            [str(find_bindir() / "pg_dump"), store.url], capture_output=True, check=True
+        ).stdout
     store.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
     path = Path(store.path)
     return b"".join(file.read_bytes() for file in database_files(path))

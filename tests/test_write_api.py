@@ -329,18 +329,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def threaded_server(database: Path) -> Iterator[int]:
+def threaded_server(database: dict[str, str]) -> Iterator[int]:
     """The app on werkzeug's threaded server: every request on its own thread and connection."""
-    with serving(create_app({"DATABASE": str(database), "SEED_FILE": ""})) as port:
-        yield port
+    app = create_app({**database, "SEED_FILE": ""})
+    try:
+        with serving(app) as port:
+            yield port
+    finally:
+        app.extensions["locator.store"].dispose()
 
 
 @contextmanager
-def gunicorn_server(database: Path) -> Iterator[int]:
+def gunicorn_server(database: dict[str, str]) -> Iterator[int]:
     """The app as production runs it: gunicorn with the documented settings, 2 worker processes."""
     port = free_port()
     env = os.environ | {
-        "LOCATOR_DB": str(database),
+        "LOCATOR_DB": database["DATABASE"],
+        "LOCATOR_DATABASE_URL": database.get("DATABASE_URL", ""),
         "LOCATOR_SEED_FILE": "",
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
@@ -393,7 +398,7 @@ def request(port: int, method: str, path: str, body=None, headers=None) -> tuple
     "serve", [threaded_server, gunicorn_server], ids=["werkzeug-threads", "gunicorn-2-workers"]
 )
 def test_concurrent_writers_each_win_or_get_412_and_history_counts_every_win(
-    app, store, seeded, make_user, serve, tmp_path
+    app, store, seeded, make_user, serve, database_settings
 ):
     make_user("sync", "operator", regions=("Київ", KYIV))
     token, digest = new_token()
@@ -416,7 +421,7 @@ def test_concurrent_writers_each_win_or_get_412_and_history_counts_every_win(
         with lock:
             results.append((status, note))
 
-    with serve(Path(store.path)) as port:
+    with serve(database_settings) as port:
         threads = [threading.Thread(target=writer, args=(i, port)) for i in range(WRITERS)]
         for thread in threads:
             thread.start()

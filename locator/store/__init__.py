@@ -42,7 +42,7 @@ from locator.store.schema import SCHEMA_VERSION, SchemaError
 from locator.store.users import UserStore
 
 
-def open_store(path: str | Path, *, url: str = "", synchronous: str = "FULL", pool_size: int = 4) -> Store:
+def open_store(path: str | Path, *, url: str = "", synchronous: str = "FULL", pool_size: int = 8) -> Store:
     """The points' store: PostgreSQL when url is given (LOCATOR_DATABASE_URL), else the SQLite
     file at path. With PostgreSQL, path's directory keeps this node's own files (the workers'
     shared change counter)."""

@@ -137,6 +137,9 @@ class SQLiteConnection:
             db.conn.close()
             self._local.db = None
 
+    def release(self) -> None:
+        """A request is over (each thread keeps its SQLite connection: opening one costs pragmas)."""
+
     def dispose(self) -> None:
         """Let go of the database in this process (a test's end, a CLI command's)."""
         self.close()

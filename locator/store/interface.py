@@ -126,6 +126,9 @@ class PointsBackend(Protocol):
     def close(self) -> None:
         """Close this thread's connection."""
 
+    def release(self) -> None:
+        """A request is over: hand back what it held (PostgreSQL's pooled connection)."""
+
     def dispose(self) -> None:
         """Let go of the database in this process: every connection, any thread of the store's."""
 

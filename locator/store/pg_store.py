@@ -18,7 +18,7 @@ PROBE_TIMEOUT_S = 1
 class PostgresStore(PostgresConnection, PointsStore):
     """The points in PostgreSQL: a pool per process, the change counter heard by LISTEN."""
 
-    def __init__(self, url: str, *, beacon_path: str | None = None, pool_size: int = 4):
+    def __init__(self, url: str, *, beacon_path: str | None = None, pool_size: int = 8):
         super().__init__(url, beacon_path=beacon_path, pool_size=pool_size)
         self.reports = ReportStore(self)
 

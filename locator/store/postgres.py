@@ -57,7 +57,7 @@ CONNECT_OPTIONS = {
     "keepalives_count": 3,
     "application_name": "locator",
 }
-POOL_WAIT_S = 2.0  # the longest a request waits for a connection before 503
+POOL_WAIT_S = 5.0  # the longest a request waits for a connection before 503 (as SQLite's lock)
 UNAVAILABLE_FOR_S = 1.0  # after a failure, callers are refused at once for this long
 _CONNECTION_LOST = (psycopg.OperationalError, psycopg_pool.PoolTimeout, pg_errors.ReadOnlySqlTransaction)
 
@@ -113,7 +113,7 @@ class PostgresConnection:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, beacon_path: str | None = None, pool_size: int = 4):
+    def __init__(self, url: str, *, beacon_path: str | None = None, pool_size: int = 8):
         self.url = url
         self.path = safe_url(url)  # what the CLI and messages show
         self.pool_size = pool_size
@@ -172,12 +172,18 @@ class PostgresConnection:
             raise store_unavailable()
         try:
             conn = self._the_pool().getconn()
-        except _CONNECTION_LOST:
+        except psycopg_pool.PoolTimeout:  # every connection busy, or none can be made: the
+            raise store_busy() from None  # listener, not a busy moment, says the database is gone
+        except psycopg.OperationalError:
             self.mark_unavailable()
             raise store_unavailable() from None
         session = Session(self, conn)
         self._local.session = session
         return session
+
+    def release(self) -> None:
+        """A request is over: its connection goes back to the pool for the next one."""
+        self.close()
 
     def close(self) -> None:
         """Give this thread's connection back to the pool."""
@@ -316,6 +322,10 @@ def _rollback(session: Session) -> None:
         session.execute("ROLLBACK")
     except StoreBusy:  # (StoreUnavailable too) the connection is gone, and the transaction with it
         pass
+
+
+def store_busy() -> StoreBusy:
+    return StoreBusy("every connection to the database is in use; nothing was written, try again shortly")
 
 
 def store_unavailable() -> StoreUnavailable:
