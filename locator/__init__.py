@@ -16,7 +16,7 @@ from locator.http.fast_nearest import NearestQuery
 from locator.http.flask_app import LocatorFlask
 from locator.http.install import install
 from locator.search.gazetteer import shared as shared_gazetteer
-from locator.search.nearest import NearestIndex
+from locator.search.index import NearestIndex
 from locator.search.regions import Territory
 from locator.store import UserStore, open_store
 from locator.store.reports import ReportRules

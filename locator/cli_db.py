@@ -28,9 +28,10 @@ def _on_postgres() -> bool:
 
 
 def _describe(info: backups.DatabaseInfo) -> str:
+    checked = "read back by pg_restore" if _on_postgres() else "integrity ok"
     return (
         f"{info.points} points, {info.history} history rows, change counter {info.seq},"
-        f" schema {info.schema_version}, {info.size_bytes:,} bytes"
+        f" schema {info.schema_version}, {info.size_bytes:,} bytes; {checked}"
     )
 
 
@@ -53,7 +54,7 @@ def backup_command(path: str) -> None:
             info = backups.backup(_store().path, path)
     except (backups.BackupError, OSError) as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"{path}: {_describe(info)}; checked")
+    click.echo(f"{path}: {_describe(info)}")
 
 
 @db_cli.command("restore")
@@ -84,7 +85,7 @@ def restore_command(path: str, yes: bool) -> None:
             safety = live.with_name(f"{live.stem}.{stamp}{live.suffix}")
     except backups.BackupError as error:
         raise click.ClickException(f"refused, nothing changed: {error}") from None
-    click.echo(f"{path}: {_describe(info)}; checked")
+    click.echo(f"{path}: {_describe(info)}")
     if not yes:
         click.confirm(f"Replace everything in {store.path} with this backup?", abort=True)
     try:

@@ -18,7 +18,7 @@ from helpers import login, make_point, random_points
 from locator.domain.filters import PointFilter
 from locator.domain.point import Status, format_time
 from locator.search.distance import haversine_m
-from locator.search.nearest import NearestIndex
+from locator.search.index import NearestIndex
 from locator.store import Store
 from locator.store.backup import BackupError, check_database, restore
 

@@ -32,7 +32,6 @@ from locator.domain.hours import WORKING_STATUSES, open_now_test
 from locator.domain.point import Category, Kind, Point, Status, services_mask, utcnow
 from locator.search.distance import haversine_each_m, unit_vectors
 from locator.search.places import Place, settlements
-from locator.store.errors import StoreUnavailable
 
 REBUILD_FRACTION = 0.05  # rebuild the tree when this share of points changed since it was built
 REBUILD_MIN = 512
@@ -354,46 +353,3 @@ def _candidates(
         elif fetch == size:
             return rows[ok]
         fetch = min(size, fetch * 4)
-
-
-class NearestIndex:
-    """The nearest-point index, kept in step with the database through its change counter:
-    before each lookup ``sync`` reads it (from memory: store/beacon.py, store/pg_listen.py) and
-    applies just the changes since; the tree is rebuilt only when many points have changed."""
-
-    def __init__(self, store):
-        self.store = store
-        self._lock = threading.Lock()
-        self._snapshot = Snapshot(-1, [])
-
-    def sync(self) -> Snapshot:
-        """The database's current state; while it cannot be reached, the last one (as_of: when)."""
-        snapshot = self._snapshot
-        try:
-            if self.store.latest_seq(snapshot.seq) == snapshot.seq:
-                return snapshot
-            with self._lock:
-                self._snapshot = self._follow(self._snapshot)
-        except StoreUnavailable:
-            if self._snapshot.seq < 0:
-                raise  # nothing to answer from yet
-        return self._snapshot
-
-    def _follow(self, snapshot: Snapshot) -> Snapshot:
-        changes = self.store.changed_since(max(snapshot.seq, 0))
-        if snapshot.seq < 0 or changes.seq < snapshot.seq:  # first, or a database older than ours
-            if snapshot.seq > 0:
-                changes = self.store.changed_since(0)
-            return Snapshot(changes.seq, changes.points, as_of=changes.at)
-        snapshot = snapshot.with_changes(changes.seq, changes.points, changes.deleted, changes.at)
-        changed_since_build = len(snapshot.changes) - snapshot.base.scheduled
-        if changed_since_build > max(REBUILD_MIN, REBUILD_FRACTION * len(snapshot.points)):
-            snapshot = Snapshot(changes.seq, snapshot.current_points(), as_of=changes.at)
-        return snapshot
-
-    def as_of(self) -> datetime | None:
-        """When the last change the index holds was written (no sync)."""
-        return self._snapshot.as_of
-
-    def nearest(self, lat: float, lon: float, k: int, wanted: PointFilter, now=None) -> list[Hit]:
-        return self.sync().nearest(lat, lon, k, wanted, now)

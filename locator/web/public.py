@@ -17,7 +17,7 @@ from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
 from locator.search.gazetteer import Settlement
 from locator.search.ranking import ranked_nearest
-from locator.store import NotFoundError
+from locator.store import NotFoundError, StoreUnavailable
 from locator.web import hours_words, i18n, labels, openapi, pwa
 from locator.web.maps import build_map
 
@@ -222,10 +222,15 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
     if len(point_id) > MAX_ID or not ID_PATTERN.match(point_id):
         abort(404)
     store = current_app.extensions["locator.store"]
+    live = True
     try:
         stored = store.get(point_id)
     except NotFoundError:
         abort(404)
+    except StoreUnavailable:  # the database is away: the point as this node last knew it
+        stored, live = current_app.extensions["locator.index"].point(point_id), False
+        if stored is None:
+            abort(404)
     config = current_app.config
     now = utcnow()
     point = stored.at(now)  # a mobile point where it stands now
@@ -238,8 +243,12 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
         marker=(point.lat, point.lon),
     )
     # Without authors: operators' names never leave the console (issue 16).
-    history = [row for row in store.history(point.id, authors=False) if row["field"] in STATUS_HISTORY_FIELDS]
-    reports = store.reports.open_counts([point.id]).get(point.id, {})
+    history, reports = [], {}
+    if live:
+        history = [
+            row for row in store.history(point.id, authors=False) if row["field"] in STATUS_HISTORY_FIELDS
+        ]
+        reports = store.reports.open_counts([point.id]).get(point.id, {})
     state = map_state(request.args)
     page = render_template(
         "public/point.html",

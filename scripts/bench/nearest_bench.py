@@ -29,7 +29,8 @@ import numpy as np
 from locator.domain.filters import PointFilter
 from locator.domain.point import Status
 from locator.search.distance import EARTH_RADIUS_M
-from locator.search.nearest import NearestIndex, Snapshot
+from locator.search.index import NearestIndex
+from locator.search.nearest import Snapshot
 from locator.store import Store
 
 K = 5
