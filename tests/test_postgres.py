@@ -39,8 +39,10 @@ def points(n: int = 40) -> list:
     ]
 
 
-def make_app(url: str, tmp_path: Path, name: str = "node"):
-    return create_app({"DATABASE": str(tmp_path / name / "locator.db"), "DATABASE_URL": url, "SEED_FILE": ""})
+def make_app(url: str, tmp_path: Path, name: str = "node", seed: str = ""):
+    return create_app(
+        {"DATABASE": str(tmp_path / name / "locator.db"), "DATABASE_URL": url, "SEED_FILE": seed}
+    )
 
 
 def synced(index, point_id: str):
@@ -282,8 +284,9 @@ def sqlite_database(tmp_path: Path) -> Path:
 def test_migrate_to_postgres_copies_everything_and_checks_it(own_cluster, tmp_path):
     _, url = own_cluster
     source = sqlite_database(tmp_path)
-    app = make_app(url, tmp_path)
+    app = make_app(url, tmp_path, seed="data/points.geojson")  # the demo data is there...
     try:
+        assert app.extensions["locator.store"].count() == 0  # ...and never seeded by starting
         result = app.test_cli_runner().invoke(args=["db", "migrate-to-postgres", str(source)])
         assert result.exit_code == 0, result.output
         assert "counts and checksums match" in result.output
