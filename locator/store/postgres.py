@@ -286,6 +286,7 @@ class PostgresConnection:
     def next_seq(self, conn: Session) -> int:
         """Bump the change counter inside a write transaction; every node hears it at COMMIT."""
         seq = conn.execute(BUMP_SEQ).fetchone()[0]
+        self.listener.raise_to(seq)  # this process's next lookup, even before the NOTIFY comes
         if self.beacon is not None:
             self.beacon.publish(seq)  # this node's other workers, at once
         return seq
