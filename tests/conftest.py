@@ -42,10 +42,13 @@ def _stat(path: Path) -> tuple | None:
 
 @pytest.fixture(scope="session", autouse=True)
 def dev_database_untouched():
-    """The suite never creates or writes the developer's instance/locator.db."""
-    before = _stat(DEV_DATABASE)
+    """The suite never creates or writes the developer's instance/locator.db, nor leaves files in
+    the project's top folder (a database opened at a path made from a PostgreSQL URL would)."""
+    before, top = _stat(DEV_DATABASE), {path.name for path in PROJECT.iterdir()}
     yield
     assert _stat(DEV_DATABASE) == before, "a test touched instance/locator.db"
+    made = {path.name for path in PROJECT.iterdir()} - top - {".pytest_cache", "__pycache__"}
+    assert not made, f"tests left files in the project: {sorted(made)}"
 
 
 @pytest.fixture(autouse=True)
