@@ -9,10 +9,11 @@ import json
 import random
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from helpers import UKRAINE
-from node_support import STATUSES, Write
+from node_support import STATUSES, Node, Write
 from server_support import Client
 
 PAUSE_AFTER_503_S = 0.1  # a client told Retry-After does not hammer the node meanwhile
@@ -150,3 +151,26 @@ def join_all(loaders: list[Loader], timeout: float = 30) -> list[Answer]:
     crashed = [f"{loader.name}: {loader.tally.crashed}" for loader in loaders if loader.tally.crashed]
     assert not crashed, crashed
     return [answer for loader in loaders for answer in loader.tally.answers]
+
+
+def statuses(answers) -> Counter:
+    return Counter((answer.kind, answer.status) for answer in answers)
+
+
+def writers_of(nodes: list[Node], token: str, ids: list[str], per_node: int, stop: threading.Event):
+    """per_node writers on each node, each with points of its own (no PATCH of theirs races)."""
+    share = len(ids) // (len(nodes) * per_node)
+    writers = []
+    for i, node in enumerate(nodes):
+        for w in range(per_node):
+            n = i * per_node + w
+            own = ids[n * share : (n + 1) * share]
+            writers.append(Writer(f"{node.name}w{w}", node.name, node.port, stop, 300 + n, token, own))
+    return writers
+
+
+def first_success_after(answers, node: str, moment: float) -> float | None:
+    """When node first acknowledged a write sent after moment."""
+    done = [a.answered for a in answers if a.node == node and a.kind == "patch" and a.status == 200]
+    later = [when for when in done if when > moment]
+    return min(later) if later else None

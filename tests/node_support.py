@@ -6,10 +6,13 @@ database itself (history, versions) and a brute-force haversine oracle.
 
 from __future__ import annotations
 
+import json
 import math
+import random
 import shutil
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,8 +20,8 @@ from pathlib import Path
 
 import psycopg
 from argon2 import PasswordHasher
-from helpers import haversine
-from server_support import PROJECT, Gunicorn, flask_cli
+from helpers import UKRAINE, haversine
+from server_support import PROJECT, Client, Gunicorn, flask_cli
 
 from locator.services.accounts import new_token
 from locator.store import UserStore, open_store
@@ -34,6 +37,9 @@ STATUSES = ("open", "full", "standby", "closed")
 ORACLE_QUERY = "status=open&kind=fixed&open_now=false&order=distance"
 ORACLE_SQL = "SELECT id, lat, lon FROM points WHERE status = 'open' AND kind = 'fixed' AND archived = 0"
 DISTANCE_TOLERANCE_M = 0.01  # the API rounds distance_m to the millimetre
+AGREE_WITHIN_S = 1.0  # after the load stops, every node answers as the oracle within this
+PROPAGATION_LIMIT_S = 1.0  # a write on one node is in another's answers within this (p99)
+ALL_STATUSES = "status=open,full,standby,closed&open_now=false&order=distance&k=1"
 
 
 def generate_points(out: Path, count: int, seed: int = 5) -> Path:
@@ -183,3 +189,77 @@ def percentile(values: list[float], share: float) -> float:
     """The nearest-rank percentile (share 0.99: p99)."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+# -- measuring the nodes ---------------------------------------------------------------------------------
+
+
+def fixed_points(url: str, count: int, skip: set[str]) -> list[tuple[str, float, float]]:
+    """count fixed points (each stands where its row says) the load does not write."""
+    with psycopg.connect(url) as db:
+        rows = db.execute("SELECT id, lat, lon FROM points WHERE kind = 'fixed' ORDER BY id").fetchall()
+    return [row for row in rows if row[0] not in skip][:count]
+
+
+def patch(client: Client, token: str, point_id: str, status: str, note: str):
+    """GET the point's ETag, then PATCH it; (status, version or None)."""
+    auth = {"Authorization": f"Bearer {token}"}
+    code, answer, data = client.call("GET", f"/api/v1/points/{point_id}", headers=auth)
+    assert code == 200, data
+    body, headers = {"status": status, "note": note}, auth | {"If-Match": answer["ETag"]}
+    code, _, data = client.call("PATCH", f"/api/v1/points/{point_id}", body, headers)
+    return code, json.loads(data)["properties"]["version"] if code == 200 else None
+
+
+def assert_nodes_agree_with_oracle(url: str, nodes: list[Node], rng: random.Random, places: int) -> float:
+    """Within AGREE_WITHIN_S every node's nearest answers equal the oracle's over the database's
+    points; how long that took."""
+    points = open_points(url)
+    queries = []
+    for _ in range(places):
+        min_lat, max_lat, min_lon, max_lon = UKRAINE
+        queries.append((rng.uniform(min_lat, max_lat), rng.uniform(min_lon, max_lon), rng.randint(1, 20)))
+    clients = [Client(node.port) for node in nodes]
+    started = time.monotonic()
+    try:
+        while True:
+            wrong = []
+            for node, client in zip(nodes, clients, strict=True):
+                for lat, lon, k in queries:
+                    path = f"/api/v1/nearest?lat={lat:.6f}&lon={lon:.6f}&k={k}&{ORACLE_QUERY}"
+                    code, _, data = client.call("GET", path)
+                    assert code == 200, data
+                    if problem := oracle_disagreement(points, lat, lon, k, json.loads(data)):
+                        wrong.append(f"{node.name}: {problem}")
+            elapsed = time.monotonic() - started
+            if not wrong:
+                return elapsed
+            assert elapsed < AGREE_WITHIN_S, f"{len(wrong)} disagreements, first: {wrong[:3]}"
+    finally:
+        for client in clients:
+            client.close()
+
+
+def measure_propagation(nodes: list[Node], token: str, targets) -> list[float]:
+    """Seconds from a write's 200 on one node to its version in the next node's nearest answer."""
+    clients = [Client(node.port) for node in nodes]
+    delays = []
+    try:
+        for n, (point_id, lat, lon) in enumerate(targets):
+            writer, reader = clients[n % len(nodes)], clients[(n + 1) % len(nodes)]
+            code, version = patch(writer, token, point_id, ("open", "full")[n % 2], f"propagation-{n}")
+            assert code == 200
+            acknowledged = time.monotonic()
+            while True:
+                code, _, data = reader.call("GET", f"/api/v1/nearest?lat={lat}&lon={lon}&{ALL_STATUSES}")
+                assert code == 200, data
+                feature = json.loads(data)["features"][0]
+                assert feature["id"] == point_id, feature["id"]
+                if feature["properties"]["version"] >= version:
+                    break
+                assert time.monotonic() - acknowledged < 5 * PROPAGATION_LIMIT_S, f"{point_id} never seen"
+            delays.append(time.monotonic() - acknowledged)
+    finally:
+        for client in clients:
+            client.close()
+    return delays
