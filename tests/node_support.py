@@ -99,12 +99,18 @@ class Node:
         self.server.start()
         return self
 
+    def running(self) -> bool:
+        process = self.server.process
+        return process is not None and process.poll() is None
+
     def log_text(self) -> str:
         return self.server.log_text()
 
 
 def start_nodes(nodes: list[Node]) -> None:
     """Start the nodes side by side (each boot is mostly one CPU's work)."""
+    if not nodes:
+        return
     with ThreadPoolExecutor(len(nodes)) as pool:
         for started in [pool.submit(node.start) for node in nodes]:
             started.result()

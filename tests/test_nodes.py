@@ -13,6 +13,8 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -189,22 +191,51 @@ def test_failover_to_a_promoted_standby_loses_no_acknowledged_write(
     assert last_refusal < promoted_at + RECOVERY_LIMIT_S, "503s went on after the gap"
 
 
-def test_a_node_killed_mid_writes_leaves_nothing_half_written_and_no_lock_held(
-    pg_cluster_factory, points_file, tmp_path
-):
-    cluster = pg_cluster_factory()
-    cluster.create_template()
-    url = cluster.new_database()
-    token = seed_database(url, points_file, tmp_path / "seed")
+BIG = 10_000  # points a starting node reads and indexes
+READ_EVERY_S = 0.01  # each node's reader: 100 lookups a second, well below what a node serves
+WINDOW_S = 2.0  # p99 per window before the start, for the report
+BASELINE_S = 6.0
+
+
+@dataclass
+class Fleet:
+    """Three nodes on one database of BIG points (the session's server), kept for the module."""
+
+    url: str
+    token: str
+    nodes: list[Node]
+
+
+@pytest.fixture(scope="module")
+def fleet(pg_cluster, tmp_path_factory) -> Iterator[Fleet]:
+    base = tmp_path_factory.mktemp("fleet")
+    url = pg_cluster.new_database()
+    token = seed_database(url, generate_points(base / "points.geojson", BIG, seed=6), base / "seed")
+    nodes = [Node(f"node{i}", base, url) for i in range(3)]
+    try:
+        start_nodes(nodes)
+        yield Fleet(url, token, nodes)
+    finally:
+        stop_nodes(nodes)
+        pg_cluster.drop_database(dbname_of(url))
+
+
+@pytest.fixture
+def running(fleet) -> Fleet:
+    """The fleet with every node up (a test before may have killed one)."""
+    start_nodes([node for node in fleet.nodes if not node.running()])
+    return fleet
+
+
+def test_a_node_killed_mid_writes_leaves_nothing_half_written_and_no_lock_held(running):
+    url, token, nodes = running.url, running.token, running.nodes
     with psycopg.connect(url) as db:
         ids = [row[0] for row in db.execute("SELECT id FROM points ORDER BY id LIMIT 240")]
     spare, ids = ids[-10:], ids[:-10]
-    nodes = [Node(f"node{i}", tmp_path, url) for i in range(3)]
+    stop = threading.Event()
+    writers = writers_of(nodes, token, ids, 2, stop)
+    run_all(writers)
     try:
-        start_nodes(nodes)
-        stop = threading.Event()
-        writers = writers_of(nodes, token, ids, 2, stop)
-        run_all(writers)
         stop.wait(3.0)
         killed_at = time.monotonic()
         nodes[0].server.kill()
@@ -217,15 +248,18 @@ def test_a_node_killed_mid_writes_leaves_nothing_half_written_and_no_lock_held(
         next_write = time.monotonic() - killed_at
         assert code == 200
         stop.wait(2.0)
+    finally:
         stop.set()
         answers = join_all(writers)
-        with psycopg.connect(url) as db:
-            idle = db.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"
-            ).fetchone()[0]
-            locks = db.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()[0]
-    finally:
-        stop_nodes(nodes[1:])
+    with psycopg.connect(url, autocommit=True) as db:
+        idle = db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state LIKE 'idle in transaction%'"
+        ).fetchone()[0]
+        locks = db.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()[0]
 
     survivors = [a for a in answers if a.node != nodes[0].name]
     assert {a.status for a in survivors} == {200}, Counter(a.status for a in survivors)
@@ -237,6 +271,7 @@ def test_a_node_killed_mid_writes_leaves_nothing_half_written_and_no_lock_held(
     cut_off = [tag for writer in writers for tag in writer.tally.cut_off]
     assert_history_holds(url, acknowledged)  # with every point's version == its writes in history
     assert (idle, locks) == (0, 0), "a transaction or the write lock outlived the killed node"
+    assert_logs_clean(nodes)
     print(
         f"\nnode kill: node0 (master and workers) killed in {killed:.2f} s mid-burst, {len(cut_off)} PATCHes"
         f" cut off; a write on node1 succeeded {next_write * 1000:.0f} ms after the kill;"
@@ -244,17 +279,6 @@ def test_a_node_killed_mid_writes_leaves_nothing_half_written_and_no_lock_held(
         f" {len(acknowledged)} in all, all kept"
     )
     assert next_write < 1.0 + killed, f"the next write waited {next_write:.2f} s: the lock was held"
-
-
-BIG = 10_000  # points the starting node reads and indexes
-READ_EVERY_S = 0.01  # each node's reader: 100 lookups a second, well below what a node serves
-WINDOW_S = 2.0  # p99 per window; the baseline is the median of the windows before the start
-BASELINE_S = 10.0
-
-
-@pytest.fixture(scope="module")
-def big_points_file(tmp_path_factory):
-    return generate_points(tmp_path_factory.mktemp("nodes-big") / "points.geojson", BIG, seed=6)
 
 
 def window_p99s(latencies: list[tuple[float, float]], start: float, end: float) -> list[float]:
@@ -269,48 +293,41 @@ def window_p99s(latencies: list[tuple[float, float]], start: float, end: float) 
     return found
 
 
-def test_a_node_starting_at_ten_thousand_points_does_not_slow_the_others(
-    pg_cluster_factory, big_points_file, tmp_path
-):
-    cluster = pg_cluster_factory()
-    cluster.create_template()
-    url = cluster.new_database()
-    seed_database(url, big_points_file, tmp_path / "seed")
-    serving = [Node(f"node{i}", tmp_path, url) for i in range(2)]
-    newcomer = Node("node2", tmp_path, url)  # its copy of the project made before the measuring
+def test_a_node_starting_at_ten_thousand_points_does_not_slow_the_others(running):
+    url, (first, second, restarted) = running.url, running.nodes
+    restarted.server.stop()  # it starts again below, while the other two serve
+    stop = threading.Event()
+    readers = [
+        PacedReader(f"p{i}", node.name, node.port, stop, 500 + i, READ_EVERY_S)
+        for i, node in enumerate((first, second))
+    ]
+    run_all(readers)
     try:
-        start_nodes(serving)
-        stop = threading.Event()
-        readers = [
-            PacedReader(f"p{i}", n.name, n.port, stop, 500 + i, READ_EVERY_S) for i, n in enumerate(serving)
-        ]
-        run_all(readers)
         stop.wait(1.0)  # connections open, caches warm
         measured_from = time.monotonic()
         stop.wait(BASELINE_S)
         starting_at = time.monotonic()
-        newcomer.start()
+        restarted.start()
         ready_at = time.monotonic()
+    finally:
         stop.set()
         answers = join_all(readers)
-        with psycopg.connect(url) as db:
-            count = db.execute("SELECT count(*) FROM points").fetchone()[0]
-    finally:
-        stop_nodes([*serving, newcomer])
+    with psycopg.connect(url) as db:
+        count = db.execute("SELECT count(*) FROM points").fetchone()[0]
 
-    assert count == BIG and {a.status for a in answers} == {200}, statuses(answers)
+    assert count >= BIG and {a.status for a in answers} == {200}, statuses(answers)
     latencies = [(a.sent, a.answered - a.sent) for a in answers if a.sent >= measured_from]
     baseline = window_p99s(latencies, measured_from, starting_at)
     during = [seconds for sent, seconds in latencies if starting_at <= sent < ready_at]
     assert len(during) >= 200, f"only {len(during)} lookups while the node started"
-    before_p99 = sorted(baseline)[len(baseline) // 2]
+    # Side by side: the p99 of as many lookups just before (one figure over the whole baseline, as
+    # a window's p99 here swings between ~10 and ~35 ms on a shared 2-core machine).
+    before_p99 = percentile([seconds for sent, seconds in latencies if sent < starting_at], 0.99)
     during_p99 = percentile(during, 0.99)
-    before_all = percentile([s for sent, s in latencies if sent < starting_at], 0.99)
     print(
         f"\nnode start: node2 up in {ready_at - starting_at:.1f} s at {count} points; read p99 on the other"
-        f" two before: {before_p99 * 1000:.1f} ms (median of {len(baseline)} windows of {WINDOW_S:.0f} s:"
-        f" {', '.join(f'{p * 1000:.1f}' for p in baseline)}; all {before_all * 1000:.1f} ms), during the"
-        f" start: {during_p99 * 1000:.1f} ms over {len(during)} lookups (p50"
-        f" {percentile(during, 0.5) * 1000:.1f} ms)"
+        f" two before: {before_p99 * 1000:.1f} ms (windows of {WINDOW_S:.0f} s:"
+        f" {', '.join(f'{p * 1000:.1f}' for p in baseline)}), during the start: {during_p99 * 1000:.1f} ms"
+        f" over {len(during)} lookups (p50 {percentile(during, 0.5) * 1000:.1f} ms)"
     )
     assert during_p99 <= 2 * before_p99, f"p99 {during_p99 * 1000:.1f} ms > 2 x {before_p99 * 1000:.1f} ms"
