@@ -173,22 +173,26 @@ def open_points(url: str) -> dict[str, tuple[float, float]]:
         return {point_id: (lat, lon) for point_id, lat, lon in db.execute(ORACLE_SQL)}
 
 
-def oracle_disagreement(points: dict, lat: float, lon: float, k: int, answer) -> str:
-    """'' when the API's answer (features, nearest first) is the brute-force top k by haversine;
-    points at the same distance may come in any order and either may take the last place."""
-    distances = sorted((haversine(lat, lon, *where), point_id) for point_id, where in points.items())
-    expected = distances[:k]
+def oracle_ranking(points: dict, lat: float, lon: float) -> list[tuple[float, str]]:
+    """Every point as (haversine distance, id), nearest first: the brute-force answer."""
+    return sorted((haversine(lat, lon, *where), point_id) for point_id, where in points.items())
+
+
+def oracle_disagreement(ranking: list[tuple[float, str]], k: int, answer) -> str:
+    """'' when the API's answer (features, nearest first) is the oracle's top k; points at the
+    same distance may come in any order and either may take the last place."""
+    expected = ranking[:k]
     got = [(f["properties"]["distance_m"], f["id"]) for f in answer["features"]]
     if [point_id for _, point_id in got] == [point_id for _, point_id in expected]:
         return ""
-    by_id = dict((point_id, d) for d, point_id in distances)
+    by_id = {point_id: d for d, point_id in ranking}
     same = len(got) == len(expected) and all(
         point_id in by_id
         and abs(by_id[point_id] - d_expected) <= DISTANCE_TOLERANCE_M
         and abs(d_got - d_expected) <= DISTANCE_TOLERANCE_M
         for (d_got, point_id), (d_expected, _) in zip(got, expected, strict=True)
     )
-    return "" if same else f"at {lat:.5f},{lon:.5f} k={k}: got {got}, expected {expected}"
+    return "" if same else f"k={k}: got {got}, expected {expected}"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -221,22 +225,23 @@ def assert_nodes_agree_with_oracle(url: str, nodes: list[Node], rng: random.Rand
     """Within AGREE_WITHIN_S every node's nearest answers equal the oracle's over the database's
     points; how long that took."""
     points = open_points(url)
-    queries = []
+    min_lat, max_lat, min_lon, max_lon = UKRAINE
+    queries = []  # (lat, lon, k, the oracle's ranking), places as the URL gives them
     for _ in range(places):
-        min_lat, max_lat, min_lon, max_lon = UKRAINE
-        queries.append((rng.uniform(min_lat, max_lat), rng.uniform(min_lon, max_lon), rng.randint(1, 20)))
+        lat, lon = round(rng.uniform(min_lat, max_lat), 6), round(rng.uniform(min_lon, max_lon), 6)
+        queries.append((lat, lon, rng.randint(1, 20), oracle_ranking(points, lat, lon)))
     clients = [Client(node.port) for node in nodes]
     started = time.monotonic()
     try:
         while True:
             wrong = []
             for node, client in zip(nodes, clients, strict=True):
-                for lat, lon, k in queries:
-                    path = f"/api/v1/nearest?lat={lat:.6f}&lon={lon:.6f}&k={k}&{ORACLE_QUERY}"
+                for lat, lon, k, ranking in queries:
+                    path = f"/api/v1/nearest?lat={lat}&lon={lon}&k={k}&{ORACLE_QUERY}"
                     code, _, data = client.call("GET", path)
                     assert code == 200, data
-                    if problem := oracle_disagreement(points, lat, lon, k, json.loads(data)):
-                        wrong.append(f"{node.name}: {problem}")
+                    if problem := oracle_disagreement(ranking, k, json.loads(data)):
+                        wrong.append(f"{node.name} at {lat},{lon}: {problem}")
             elapsed = time.monotonic() - started
             if not wrong:
                 return elapsed

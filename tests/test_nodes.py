@@ -150,7 +150,7 @@ def test_failover_to_a_promoted_standby_loses_no_acknowledged_write(
         stop = threading.Event()
         writers = writers_of(nodes, token, ids, 2, stop)
         run_all(writers)
-        stop.wait(4.0)
+        stop.wait(3.0)
         stopping_at = time.monotonic()
         primary.stop(mode="fast")  # a planned switchover: every committed write has been sent
         stopped_at = time.monotonic()
@@ -162,7 +162,7 @@ def test_failover_to_a_promoted_standby_loses_no_acknowledged_write(
             if all(first_success_after(answers, node.name, promoted_at) for node in nodes):
                 break
             stop.wait(0.1)
-        stop.wait(3.0)  # and write on a while after
+        stop.wait(1.5)  # and write on a while after
         stop.set()
         answers = join_all(writers)
     finally:
