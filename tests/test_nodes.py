@@ -195,6 +195,10 @@ BIG = 10_000  # points a starting node reads and indexes
 READ_EVERY_S = 0.01  # each node's reader: 100 lookups a second, well below what a node serves
 WINDOW_S = 2.0  # p99 per window before the start, for the report
 BASELINE_S = 6.0
+# A killed node's sessions end with its sockets, and the write lock with them: the next write on
+# another node does not wait. Held, it would wait lock_timeout (5 s) and answer 503. Half that,
+# as the shared 2-core machine has taken 1.2 s for a GET and a PATCH under the writers' load.
+LOCK_FREED_WITHIN_S = 2.5
 
 
 @dataclass
@@ -278,7 +282,7 @@ def test_a_node_killed_mid_writes_leaves_nothing_half_written_and_no_lock_held(r
         f" {len(carried_on)} writes acknowledged on the other nodes after it;"
         f" {len(acknowledged)} in all, all kept"
     )
-    assert next_write < 1.0 + killed, f"the next write waited {next_write:.2f} s: the lock was held"
+    assert next_write - killed < LOCK_FREED_WITHIN_S, f"the next write waited {next_write:.2f} s"
 
 
 def window_p99s(latencies: list[tuple[float, float]], start: float, end: float) -> list[float]:
