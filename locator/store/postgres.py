@@ -59,6 +59,11 @@ CONNECT_OPTIONS = {
 }
 POOL_WAIT_S = 5.0  # the longest a request waits for a connection before 503 (as SQLite's lock)
 UNAVAILABLE_FOR_S = 1.0  # after a failure, callers are refused at once for this long
+# psycopg_pool retries a failed connect after 1, 2, 4, 8 ... s, without bound: after an outage of
+# a minute its next try could come a minute after the database is back, every write 503 meanwhile.
+# So a chain of retries gives up after this long, and the next request (or the change listener's
+# poll, every POLL_S while the database is away) starts a new one at once.
+RECONNECT_GIVE_UP_S = 1.5
 _CONNECTION_LOST = (psycopg.OperationalError, psycopg_pool.PoolTimeout, pg_errors.ReadOnlySqlTransaction)
 
 
@@ -151,7 +156,7 @@ class PostgresConnection:
                     kwargs={"autocommit": True, **CONNECT_OPTIONS},
                     configure=_configure,
                     timeout=POOL_WAIT_S,
-                    reconnect_timeout=24 * 3600,  # keep trying through any outage
+                    reconnect_timeout=RECONNECT_GIVE_UP_S,
                     name="locator",
                     open=True,
                 )
