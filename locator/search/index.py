@@ -14,7 +14,7 @@ from datetime import datetime
 from locator.domain.filters import PointFilter
 from locator.domain.point import Point
 from locator.search.nearest import REBUILD_FRACTION, REBUILD_MIN, Hit, Snapshot
-from locator.store.errors import StoreUnavailable
+from locator.store.errors import StoreBusy
 
 
 class NearestIndex:
@@ -35,7 +35,7 @@ class NearestIndex:
                 return snapshot
             with self._lock:
                 self._snapshot = self._follow(self._snapshot)
-        except StoreUnavailable:
+        except StoreBusy:  # (StoreUnavailable too): answer from what it has
             if self._snapshot.seq < 0:
                 raise  # nothing to answer from yet
         return self._snapshot

@@ -30,7 +30,7 @@ from locator.search.distance import bearing_deg, compass
 from locator.search.nearest import Snapshot
 from locator.search.ranking import RankedHit, ranked_nearest
 from locator.search.transliteration import latin_keys
-from locator.store import NotFoundError, StoreUnavailable
+from locator.store import NotFoundError, StoreBusy
 from locator.web import openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -153,7 +153,7 @@ def get_point(point_id: str):
     point = point_or_404(point_id)
     try:
         reports = dict(_store().reports.open_counts([point.id]).get(point.id, {}))
-    except StoreUnavailable:  # (the counts come back with the database)
+    except StoreBusy:  # (the counts come back with the database)
         reports = {}
     etag = point_etag(point, sorted(reports.items()))
     if (cached := not_modified(etag)) is not None:
@@ -169,7 +169,7 @@ def point_or_404(point_id: str) -> Point:
             return _store().get(point_id)
         except NotFoundError:
             pass
-        except StoreUnavailable:  # the database is away: the point as this node last knew it
+        except StoreBusy:  # the database is away or busy: the point as this node last knew it
             if (point := current_app.extensions["locator.index"].point(point_id)) is not None:
                 return point
     raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")

@@ -17,7 +17,7 @@ from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
 from locator.search.gazetteer import Settlement
 from locator.search.ranking import ranked_nearest
-from locator.store import NotFoundError, StoreUnavailable
+from locator.store import NotFoundError, StoreBusy
 from locator.web import hours_words, i18n, labels, openapi, pwa
 from locator.web.maps import build_map
 
@@ -227,7 +227,7 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
         stored = store.get(point_id)
     except NotFoundError:
         abort(404)
-    except StoreUnavailable:  # the database is away: the point as this node last knew it
+    except StoreBusy:  # the database is away or busy: the point as this node last knew it
         stored, live = current_app.extensions["locator.index"].point(point_id), False
         if stored is None:
             abort(404)
