@@ -48,20 +48,24 @@ def test_public_answers_stay_cacheable(client, seeded, path):
 def test_healthz_tells_a_stranger_only_up_or_down(client, seeded):
     stranger = client.get("/healthz", environ_base=STRANGER)
     assert stranger.status_code == 200
-    assert json.loads(stranger.data) == {"status": "ok"}
+    assert json.loads(stranger.data) == {"status": "ok", "writable": True}
     here = json.loads(client.get("/healthz").data)  # 127.0.0.1: LOCATOR_METRICS_ALLOW
     assert here["status"] == "ok" and {"database", "index", "pid"} <= here.keys()
 
 
-def test_healthz_down_tells_a_stranger_no_reason(client, app, seeded):
+def test_a_failing_database_tells_a_stranger_no_reason(client, app, seeded):
     def broken():
         raise OSError("disk I/O error at /srv/locator/instance/locator.db")
 
     app.extensions["locator.probe"] = broken
-    stranger = client.get("/healthz", environ_base=STRANGER)
+    stranger = client.get("/healthz", environ_base=STRANGER)  # reads go on: up, but no writes
+    assert stranger.status_code == 200
+    assert json.loads(stranger.data) == {"status": "ok", "writable": False}
+    stranger = client.get("/healthz/write", environ_base=STRANGER)
     assert stranger.status_code == 503
-    assert json.loads(stranger.data) == {"status": "unavailable"}
-    assert "/srv/" in json.loads(client.get("/healthz").data)["reason"]  # the operator's own view
+    assert json.loads(stranger.data) == {"status": "unavailable", "writable": False}
+    assert "/srv/" in json.loads(client.get("/healthz").data)["database"]["reason"]  # the operator's view
+    assert "/srv/" in json.loads(client.get("/healthz/write").data)["reason"]
 
 
 def test_a_report_body_past_a_few_kilobytes_is_refused_unread(client, store, seeded):

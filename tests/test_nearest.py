@@ -29,6 +29,7 @@ from locator.domain.filters import PointFilter, parse_filter
 from locator.domain.point import Status
 from locator.domain.validation import parse_point
 from locator.search import distance as sphere
+from locator.search import index as index_module
 from locator.search import nearest
 from locator.search.distance import EARTH_RADIUS_M, bearing_deg, compass, haversine_each_m, haversine_m
 from locator.search.regions import Territory
@@ -467,7 +468,7 @@ def test_nearest_stays_exact_through_many_incremental_changes(tmp_path):
     store.import_points(random_points(rng, 1200))
     client = app.test_client()
     first_tree = index.sync().tree
-    threshold = max(nearest.REBUILD_MIN, nearest.REBUILD_FRACTION * 1200)
+    threshold = max(index_module.REBUILD_MIN, index_module.REBUILD_FRACTION * 1200)
     points = store.all()
     filters = [parse_filter(random_filter_args(rng, points, q_share=0.1)) for _ in range(15)] + [
         PointFilter()

@@ -26,7 +26,7 @@ from locator.domain.filters import PointFilter, parse_filter
 from locator.domain.point import MAX_STOPS, Stop, format_time, utcnow
 from locator.domain.reports import Report, ReportKind
 from locator.domain.validation import ValidationError, parse_point, parse_stops
-from locator.search import nearest as geo
+from locator.search import index as geo
 from locator.store import POINT_COLUMNS
 from locator.store.reports import ReportRules
 

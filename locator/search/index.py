@@ -13,8 +13,11 @@ from datetime import datetime
 
 from locator.domain.filters import PointFilter
 from locator.domain.point import Point
-from locator.search.nearest import REBUILD_FRACTION, REBUILD_MIN, Hit, Snapshot
+from locator.search.nearest import Hit, Snapshot
 from locator.store.errors import StoreBusy
+
+REBUILD_FRACTION = 0.05  # rebuild the tree when this share of points changed since it was built
+REBUILD_MIN = 512
 
 
 class NearestIndex:

@@ -33,8 +33,6 @@ from locator.domain.point import Category, Kind, Point, Status, services_mask, u
 from locator.search.distance import haversine_each_m, unit_vectors
 from locator.search.places import Place, settlements
 
-REBUILD_FRACTION = 0.05  # rebuild the tree when this share of points changed since it was built
-REBUILD_MIN = 512
 SUBSET_CACHE = 32  # filters whose subset trees are kept per base (LRU)
 FETCH_MARGIN = 8  # first fetch k + this many, for rows hidden by changes or failing bbox/q
 TIE_MARGIN = 1e-9  # relative chord margin so float rounding never drops a tied point
