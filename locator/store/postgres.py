@@ -247,26 +247,22 @@ class PostgresConnection:
 
     # -- transactions --------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self):
         """One write transaction, after every other writer's (the advisory lock): all of it is
         written, or none of it."""
-        session = self.db
-        session.execute("BEGIN")
-        try:
-            session.execute(WRITE_LOCK)
-            yield session
-        except BaseException:
-            _rollback(session)
-            raise
-        session.execute("COMMIT")
+        return self._transaction("BEGIN", WRITE_LOCK)
+
+    def read_transaction(self):
+        """One read transaction: every statement inside sees the database at the same moment."""
+        return self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     @contextmanager
-    def read_transaction(self) -> Iterator[Session]:
-        """One read transaction: every statement inside sees the database at the same moment."""
+    def _transaction(self, begin: str, *first: str) -> Iterator[Session]:
         session = self.db
-        session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        session.execute(begin)
         try:
+            for statement in first:
+                session.execute(statement)
             yield session
         except BaseException:
             _rollback(session)
