@@ -76,10 +76,12 @@ class PgServer:
         self.psql(f"CREATE DATABASE {identifier(self.template)}")
         self.psql("CREATE EXTENSION postgis", dbname=self.template)
 
-    def new_database(self, name: str | None = None) -> str:
-        """A fresh database made from the template (a unique name unless given); its URL."""
+    def new_database(self, name: str | None = None, template: str | None = None) -> str:
+        """A fresh database made from the template, or from another database of this server that
+        nobody is connected to (a unique name unless given); its URL."""
         name = name or f"t_{uuid.uuid4().hex[:16]}"
-        self.psql(f"CREATE DATABASE {identifier(name)} TEMPLATE {identifier(self.template)}")
+        source = identifier(template or self.template)
+        self.psql(f"CREATE DATABASE {identifier(name)} TEMPLATE {source}")
         return self.url(name)
 
     def drop_database(self, name: str) -> None:

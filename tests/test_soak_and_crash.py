@@ -2,7 +2,8 @@
 
 A mixed load (95 % reads, 5 % authenticated writes) for SOAK_SECONDS gets no 5xx and loses no
 acknowledged write; the whole server killed with SIGKILL in the middle of a write burst and
-restarted leaves an intact database that still holds every acknowledged write.
+restarted leaves an intact database that still holds every acknowledged write. Both run on SQLite
+and on PostgreSQL (the ``backend`` parameter; tests/soak_support.py keeps the databases).
 """
 
 from __future__ import annotations
@@ -12,25 +13,28 @@ import itertools
 import json
 import os
 import random
-import sqlite3
-import subprocess
-import sys
 import threading
 import time
-from collections import Counter, defaultdict
-from contextlib import closing
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from helpers import UKRAINE
-from server_support import PROJECT, REQUEST_TIMEOUT_S, Client, Gunicorn, flask_cli, serving
+from server_support import REQUEST_TIMEOUT_S, Client, Gunicorn, serving
+from soak_support import (
+    Database,
+    Template,
+    Templates,
+    Write,
+    assert_history_holds,
+    damage,
+    wait_sessions_ended,
+)
 
-USER = "soak-admin"
-USER_PASSWORD = "soak-password-1234"
-POINTS = 2_000
-DATA_SEED = 5
+pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
+
 STATUSES = ("open", "full", "standby", "closed")
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))  # issue 5: a 60 s soak
@@ -49,95 +53,29 @@ CRASH_WRITERS = 6
 POINTS_PER_WRITER = 5  # each writer owns its points, so every PATCH it sends must get 200
 
 
-# -- data: made once by the CLI, copied for each test ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Template:
-    database: Path
-    token: str
-    ids: list[str]
-    settlements: list[str]
+# -- data: made once per backend by the CLI, copied for each test ------------------------------------
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Template:
-    """A database with POINTS generated points across Ukraine, an admin and the admin's API token."""
-    folder = tmp_path_factory.mktemp("soak-template")
-    data = folder / "points.geojson"
-    generate = [sys.executable, "scripts/generate_points.py", "--area", "ukraine", "--count", str(POINTS)]
-    generate += ["--seed", str(DATA_SEED), "--out", str(data)]
-    subprocess.run(generate, cwd=PROJECT, check=True, capture_output=True, timeout=300)
-    database = folder / "locator.db"
-    flask_cli(database, "points", "seed", seed=str(data))  # as scripts/serve.sh does
-    create = ["users", "create", USER, "--role", "admin", "--password-stdin"]
-    flask_cli(database, *create, stdin=USER_PASSWORD + "\n")
-    token = flask_cli(database, "users", "token", USER).split()[-1]
-    assert token.startswith("poi_")
-    with closing(sqlite3.connect(database)) as db:
-        ids = [row[0] for row in db.execute("SELECT id FROM points ORDER BY id")]
-        settlements = [
-            row[0] for row in db.execute("SELECT DISTINCT settlement FROM points WHERE settlement != ''")
-        ]
-    assert len(ids) == POINTS and settlements
-    return Template(database, token, ids, settlements)
+def templates(tmp_path_factory, request) -> Iterator[Templates]:
+    """The module's templates, SQLite's and (when a test asks) PostgreSQL's on this worker's cluster."""
+    made = Templates(tmp_path_factory.mktemp("soak-template"), lambda: request.getfixturevalue("pg_cluster"))
+    yield made
+    made.close()
 
 
 @pytest.fixture
-def database(template, tmp_path) -> Path:
+def template(templates, backend) -> Template:
+    """A database with POINTS generated points across Ukraine, an admin and the admin's API token."""
+    return templates.get(backend)
+
+
+@pytest.fixture
+def database(templates, template, tmp_path) -> Iterator[Database]:
     """This test's own copy of the template database."""
-    target = tmp_path / "locator.db"
-    with closing(sqlite3.connect(template.database)) as source, closing(sqlite3.connect(target)) as copy:
-        source.backup(copy)
-    return target
-
-
-# -- checking the database afterwards -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Write:
-    point_id: str
-    version: int  # the version the 200 answer reported
-    tag: str  # the unique note the PATCH set: finds the write in the history
-
-
-def integrity(database: Path) -> str:
-    with closing(sqlite3.connect(database)) as db:
-        return "\n".join(row[0] for row in db.execute("PRAGMA integrity_check"))
-
-
-def assert_history_holds(database: Path, acknowledged: list[Write], refused: list[str] = ()) -> dict:
-    """Every acknowledged write is in the history exactly once, by USER, as the version it was
-    acknowledged as; no refused write is there; points and history agree. Returns tag -> point id
-    for every write of ours the history holds."""
-    assert integrity(database) == "ok"
-    with closing(sqlite3.connect(database)) as db:
-        found = defaultdict(list)  # tag -> [(point id, seq, author)]
-        for point_id, seq, author, tag in db.execute(
-            "SELECT point_id, seq, by, new FROM history WHERE field = 'note'"
-        ):
-            found[tag].append((point_id, seq, author))
-        # Each write is one transaction with one seq: version n of a point is its n-th seq.
-        seqs = defaultdict(list)
-        for point_id, seq in db.execute("SELECT DISTINCT point_id, seq FROM history ORDER BY point_id, seq"):
-            seqs[point_id].append(seq)
-        versions = dict(db.execute("SELECT id, version FROM points"))
-        meta_seq = db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
-        last_history_seq = db.execute("SELECT max(seq) FROM history").fetchone()[0]
-    assert len({(w.point_id, w.version) for w in acknowledged}) == len(acknowledged), "a version acked twice"
-    for write in acknowledged:
-        assert len(found[write.tag]) == 1, f"{write} is in the history {len(found[write.tag])} times"
-        point_id, seq, author = found[write.tag][0]
-        assert (point_id, author) == (write.point_id, USER), write
-        assert seqs[point_id].index(seq) + 1 == write.version, f"{write} is not version {write.version}"
-        assert versions[point_id] >= write.version, write
-    for tag in refused:
-        assert tag not in found, f"the write {tag!r} was answered 412 but is in the history"
-    for point_id in {w.point_id for w in acknowledged}:
-        assert versions[point_id] == len(seqs[point_id]), f"{point_id}: points and history disagree"
-    assert meta_seq == last_history_seq
-    return {tag: rows[0][0] for tag, rows in found.items()}
+    copy = templates.copy(template, tmp_path)
+    yield copy
+    templates.drop(copy)
 
 
 # -- 1. the soak ---------------------------------------------------------------------------------------
@@ -266,7 +204,8 @@ def test_mixed_load_soak_has_no_5xx_and_loses_no_acknowledged_write(template, da
     budget = itertools.count()
     # Behind nginx (LOCATOR_TRUSTED_PROXIES=1) each simulated visitor has its own address, so the
     # per-address rate limit stays on, as in production, without throttling the whole load.
-    with serving(database, log, ready, RECYCLE, LOCATOR_TRUSTED_PROXIES="1") as server:
+    settings = database.settings() | {"LOCATOR_TRUSTED_PROXIES": "1"}
+    with serving(database.path, log, ready, RECYCLE, **settings) as server:
         started = time.monotonic()
         clients = [
             LoadClient(i, server.port, template, started + SOAK_SECONDS, budget) for i in range(CLIENTS)
@@ -287,7 +226,8 @@ def test_mixed_load_soak_has_no_5xx_and_loses_no_acknowledged_write(template, da
     requests = sum(statuses.values())
     restarts = server_log.count("Booting worker") - 2  # workers recycled under load (RECYCLE)
     print(
-        f"\nsoak: {requests} requests in {elapsed:.1f} s = {requests / elapsed:.0f} req/s"
+        f"\nsoak ({template.backend}): {requests} requests in {elapsed:.1f} s"
+        f" = {requests / elapsed:.0f} req/s"
         f" ({CLIENTS} clients), {len(acknowledged)} writes acknowledged, {len(refused)} answered 412,"
         f" {sum(n for (_, status), n in statuses.items() if status == 304)} 304s,"
         f" {restarts} worker restarts, {len(errors)} connection errors"
@@ -355,8 +295,9 @@ def test_sigkill_mid_write_burst_loses_no_acknowledged_write(template, database,
     acknowledged: list[Write] = []
     cut_off: list[str] = []  # PATCHes sent but unanswered when the server died
     restarts_s: list[float] = []
+    sessions_ended_s: list[float] = []  # PostgreSQL: until the killed server's sessions were gone
     started = time.monotonic()
-    server = Gunicorn(database, log, ready).start()
+    server = Gunicorn(database.path, log, ready, **database.settings()).start()
     try:
         for kill in range(KILLS):
             stop = threading.Event()
@@ -386,11 +327,12 @@ def test_sigkill_mid_write_burst_loses_no_acknowledged_write(template, database,
             assert burst, f"no write was acknowledged before kill {kill + 1}\n{server.log_text()[-3000:]}"
             acknowledged += burst
             cut_off += [writer.cut_off for writer in writers if writer.cut_off]
+            sessions_ended_s.append(wait_sessions_ended(database))
 
             restarted = time.monotonic()
-            server = Gunicorn(database, log, ready).start()  # the same database, recovered
+            server = Gunicorn(database.path, log, ready, **database.settings()).start()  # recovered
             restarts_s.append(time.monotonic() - restarted)
-            assert integrity(database) == "ok"
+            assert not damage(database)
             newest = {}
             for write in acknowledged:
                 newest[write.point_id] = max(newest.get(write.point_id, 0), write.version)
@@ -408,9 +350,11 @@ def test_sigkill_mid_write_burst_loses_no_acknowledged_write(template, database,
     in_history = assert_history_holds(database, acknowledged)
     committed = sum(tag in in_history for tag in cut_off)
     print(
-        f"\ncrash: {KILLS} SIGKILLs in {time.monotonic() - started:.1f} s, {len(acknowledged)} writes"
+        f"\ncrash ({template.backend}): {KILLS} SIGKILLs in {time.monotonic() - started:.1f} s,"
+        f" {len(acknowledged)} writes"
         f" acknowledged and all kept, {len(cut_off)} cut off by a kill ({committed} of them committed),"
-        f" back up in {', '.join(f'{seconds:.1f}' for seconds in restarts_s)} s"
+        f" back up in {', '.join(f'{seconds:.1f}' for seconds in restarts_s)} s, the killed server's"
+        f" database sessions gone in {', '.join(f'{seconds:.2f}' for seconds in sessions_ended_s)} s"
     )
     assert cut_off, "no write was in flight at any kill"
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-5000:]
