@@ -13,15 +13,15 @@ import shutil
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from argon2 import PasswordHasher
 from helpers import UKRAINE, haversine
 from server_support import PROJECT, Client, Gunicorn, flask_cli
+from soak_support import Database, Write
+from soak_support import assert_history_holds as soak_history_holds
 
 from locator.services.accounts import new_token
 from locator.store import UserStore, open_store
@@ -130,41 +130,9 @@ def assert_logs_clean(nodes: list[Node]) -> None:
 # -- what the database holds afterwards ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Write:
-    point_id: str
-    version: int  # the version the 200 answer reported
-    tag: str  # the unique note the PATCH set: finds the write in the history
-
-
 def assert_history_holds(url: str, acknowledged: list[Write], refused: list[str] = ()) -> None:
-    """Every acknowledged write is in the history exactly once, by USER, as the version it was
-    acknowledged as; no refused write is there; every point's version is the number of writes
-    its history records (nothing half-written), and no point is without history."""
-    with psycopg.connect(url) as db:
-        found = defaultdict(list)  # tag -> [(point id, seq, author)]
-        rows = db.execute("SELECT point_id, seq, \"by\", new FROM history WHERE field = 'note'")
-        for point_id, seq, author, tag in rows:
-            found[tag].append((point_id, seq, author))
-        # Each write is one transaction with one seq: version n of a point is its n-th seq.
-        seqs = defaultdict(list)
-        for point_id, seq in db.execute("SELECT DISTINCT point_id, seq FROM history ORDER BY point_id, seq"):
-            seqs[point_id].append(seq)
-        versions = dict(db.execute("SELECT id, version FROM points"))
-        meta_seq = db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
-        last_history_seq = db.execute("SELECT max(seq) FROM history").fetchone()[0]
-    assert len({(w.point_id, w.version) for w in acknowledged}) == len(acknowledged), "a version acked twice"
-    for write in acknowledged:
-        assert len(found[write.tag]) == 1, f"{write} is in the history {len(found[write.tag])} times"
-        point_id, seq, author = found[write.tag][0]
-        assert (point_id, author) == (write.point_id, USER), write
-        assert seqs[point_id].index(seq) + 1 == write.version, f"{write} is not version {write.version}"
-    for tag in refused:
-        assert tag not in found, f"the write {tag!r} was refused but is in the history"
-    half_written = {pid: (v, len(seqs[pid])) for pid, v in versions.items() if v != len(seqs[pid])}
-    assert not half_written, f"version != writes in history: {dict(list(half_written.items())[:10])}"
-    assert set(seqs) <= set(versions), "history of a point that is not there"
-    assert meta_seq == last_history_seq
+    """soak_support's check, on every point: nothing half-written anywhere (no reports here)."""
+    soak_history_holds(Database(Path("."), url), acknowledged, refused, user=USER, every_point=True)
 
 
 def open_points(url: str) -> dict[str, tuple[float, float]]:

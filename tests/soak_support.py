@@ -205,10 +205,19 @@ def wait_sessions_ended(database: Database) -> float:
     return time.monotonic() - started
 
 
-def assert_history_holds(database: Database, acknowledged: list[Write], refused: list[str] = ()) -> dict:
-    """Every acknowledged write is in the history exactly once, by USER, as the version it was
-    acknowledged as; no refused write is there; points and history agree. Returns tag -> point id
-    for every write of ours the history holds."""
+def assert_history_holds(
+    database: Database,
+    acknowledged: list[Write],
+    refused: list[str] = (),
+    *,
+    user: str = USER,
+    every_point: bool = False,
+) -> dict:
+    """Every acknowledged write is in the history exactly once, by user, as the version it was
+    acknowledged as; no refused write is there; points and history agree (every_point: for every
+    point, not only those written, and no history of a point that is not there: nothing
+    half-written anywhere; only where no report moved a flag, which takes a seq but no version).
+    Returns tag -> point id for every write of ours the history holds."""
     assert not damage(database)
     with reading(database) as db:
         found = defaultdict(list)  # tag -> [(point id, seq, author)]
@@ -227,12 +236,17 @@ def assert_history_holds(database: Database, acknowledged: list[Write], refused:
     for write in acknowledged:
         assert len(found[write.tag]) == 1, f"{write} is in the history {len(found[write.tag])} times"
         point_id, seq, author = found[write.tag][0]
-        assert (point_id, author) == (write.point_id, USER), write
+        assert (point_id, author) == (write.point_id, user), write
         assert seqs[point_id].index(seq) + 1 == write.version, f"{write} is not version {write.version}"
         assert versions[point_id] >= write.version, write
     for tag in refused:
-        assert tag not in found, f"the write {tag!r} was answered 412 but is in the history"
-    for point_id in {w.point_id for w in acknowledged}:
-        assert versions[point_id] == len(seqs[point_id]), f"{point_id}: points and history disagree"
+        assert tag not in found, f"the write {tag!r} was refused but is in the history"
+    checked = versions if every_point else {w.point_id for w in acknowledged}
+    half_written = {
+        pid: (versions[pid], len(seqs[pid])) for pid in checked if versions[pid] != len(seqs[pid])
+    }
+    assert not half_written, f"version != writes in history: {dict(list(half_written.items())[:10])}"
+    if every_point:
+        assert set(seqs) <= set(versions), "history of a point that is not there"
     assert int(meta_seq) == int(last_history_seq)
     return {tag: rows[0][0] for tag, rows in found.items()}
