@@ -61,7 +61,7 @@ def main() -> int:
     if not common.wrk_available():
         sys.exit("wrk is missing: run scripts/bench/run.sh, which installs it")
     quick = args.quick
-    round_writes = 20 if quick else 100  # per backend and round (VERSUS_ROUNDS rounds)
+    round_writes = 20 if quick else 50  # per backend and round (VERSUS_ROUNDS rounds): 150 each
     moves = 20 if quick else 100  # propagation writes per backend
     lookups = 600 if quick else 3000
     knn_queries = 200 if quick else 1000

@@ -9,6 +9,7 @@ the SQLite file is read directly: every acknowledged write must be in the histor
 
 With --versus, a second server with other settings runs beside it instead, and the two take
 turns at writes under the full read load (what docs/benchmarks.md's notes compare).
+backends_bench.py runs the same alternating rounds with SQLite and PostgreSQL side by side.
 
 Example: .venv/bin/python scripts/bench/writes_under_load.py --data-dir /tmp/locator-bench
 """
