@@ -22,18 +22,21 @@ _INSERT = re.compile(
 )
 
 
-def plan(sql: str, rows: Sequence[Sequence]) -> tuple[str, list[str], str, str] | None:
+def plan(
+    sql: str, rows: Sequence[Sequence], *, in_transaction: bool
+) -> tuple[str, list[str], str, str] | None:
     """(table, columns, ON CONFLICT clause or "", key column) when these rows can go by COPY;
-    None otherwise (few rows, another statement, or an upsert naming one key twice, which one
-    INSERT ... SELECT refuses where row-by-row upserts let the last one win)."""
-    if len(rows) < BULK_MIN_ROWS:
+    None otherwise: few rows, another statement, outside a transaction (the temporary table
+    lives until COMMIT), or an upsert naming one key twice, which one INSERT ... SELECT refuses
+    where row-by-row upserts let the last one win."""
+    if len(rows) < BULK_MIN_ROWS or not in_transaction:
         return None
     match = _INSERT.match(sql)
     if match is None:
         return None
     columns = [name.strip().strip('"') for name in match["columns"].split(",")]
     conflict = match["conflict"] or ""
-    if len(columns) != len(rows[0]):
+    if len(columns) != len(rows[0]) or "?" in conflict:
         return None
     if conflict:
         at = columns.index(match["key"]) if match["key"] in columns else None

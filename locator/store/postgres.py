@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
+from psycopg import pq
 
 from locator.store import pg_bulk
 from locator.store.beacon import SeqBeacon
@@ -102,7 +103,8 @@ class Session:
         """Many INSERTs (or upserts) go by COPY (store/pg_bulk.py); anything else row by row."""
         rows = list(rows)
         with self.owner.translating(self):
-            if (bulk := pg_bulk.plan(sql, rows)) is not None:
+            in_transaction = self.raw.info.transaction_status == pq.TransactionStatus.INTRANS
+            if (bulk := pg_bulk.plan(sql, rows, in_transaction=in_transaction)) is not None:
                 table, columns, conflict, _ = bulk
                 pg_bulk.copy_rows(self.raw, table, columns, conflict, rows)
                 return
