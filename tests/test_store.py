@@ -13,6 +13,7 @@ from locator.domain.filters import PointFilter, parse_filter
 from locator.domain.point import Status
 from locator.store import NotFoundError, ReportStore, Store, UserStore, VersionConflict
 from locator.store.interface import PointsBackend, ReportsBackend, UsersBackend
+from locator.store.pg_bulk import BULK_MIN_ROWS
 from locator.store.pg_store import PostgresStore
 
 pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
@@ -69,6 +70,24 @@ def test_import_counts_added_changed_unchanged_and_removed(store):
     third = store.import_points([make_point("a"), make_point("b", status="closed")], replace=True)
     assert (third.added, third.changed, third.unchanged, third.removed) == ([], [], ["a", "b"], ["c", "d"])
     assert [p.id for p in store.all()] == ["a", "b"]
+
+
+def test_a_large_import_and_reimport_keep_every_row_version_and_history(store):
+    """Past BULK_MIN_ROWS rows PostgreSQL writes by COPY (store/pg_bulk.py): the same rows,
+    versions, history and change counter as row by row."""
+    count = BULK_MIN_ROWS + 100
+    store.import_points([make_point(f"p{i:04d}", capacity=i) for i in range(count)])
+    seq = store.change_seq()
+    again = [make_point(f"p{i:04d}", capacity=i, status="closed" if i % 2 else "open") for i in range(count)]
+    summary = store.import_points(again, by="import:second")
+    assert len(summary.changed) == count // 2 and len(summary.unchanged) == count - count // 2
+    assert store.change_seq() == seq + 1
+    stored = [(p.id, p.capacity, p.status.value, p.version) for p in store.all()]
+    assert stored == [
+        (f"p{i:04d}", i, "closed" if i % 2 else "open", 2 if i % 2 else 1) for i in range(count)
+    ]
+    changes = [(row["field"], row["old"], row["new"]) for row in store.history("p0001")]
+    assert ("status", "open", "closed") in changes and len(store.history("p0002")) == 1
 
 
 def test_version_grows_on_every_change_and_not_on_a_no_op(store):

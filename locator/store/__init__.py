@@ -9,7 +9,8 @@ points.py      PointsStore: the points, read (get, find, changed_since) and writ
                (create, update, confirm, import), each write one transaction; Store: on SQLite
 postgres.py    PostgreSQL: a pool per process, the store's SQL in its dialect, the write lock,
                unreachable -> StoreUnavailable; pg_listen.py the change counter by LISTEN/NOTIFY;
-               pg_schema.py the same schema steps; pg_store.py PostgresStore
+               pg_schema.py the same schema steps; pg_store.py PostgresStore; pg_bulk.py
+               many rows by COPY
 rows.py        a Point as a row of the points table, and back
 imports.py     planning an import: added, changed, unchanged, removed, and its rows
 history.py     the history table: each changed field, the change feed

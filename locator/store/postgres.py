@@ -29,7 +29,9 @@ from typing import Any
 import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
+from psycopg import pq
 
+from locator.store import pg_bulk
 from locator.store.beacon import SeqBeacon
 from locator.store.errors import StoreBusy, StoreUnavailable
 from locator.store.pg_listen import ChangeListener
@@ -103,9 +105,16 @@ class Session:
             return self.raw.execute(postgres_sql(sql), params)
 
     def executemany(self, sql: str, rows) -> None:
+        """Many INSERTs (or upserts) go by COPY (store/pg_bulk.py); anything else row by row."""
+        rows = list(rows)
         with self.owner.translating(self):
+            in_transaction = self.raw.info.transaction_status == pq.TransactionStatus.INTRANS
+            if (bulk := pg_bulk.plan(sql, rows, in_transaction=in_transaction)) is not None:
+                table, columns, conflict, _ = bulk
+                pg_bulk.copy_rows(self.raw, table, columns, conflict, rows)
+                return
             with self.raw.cursor() as cursor:
-                cursor.executemany(postgres_sql(sql), list(rows))
+                cursor.executemany(postgres_sql(sql), rows)
 
     def query(self, sql: str, params: Any = ()) -> Iterator[dict[str, Any]]:
         cursor = self.execute(sql, params)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import common
+import report_backends
 
 PIECES = (
     ("nearest", "nearest_bench.py", "Nearest lookups in process"),
@@ -28,7 +29,9 @@ PIECES = (
     ("import", "import_bench.py", "Import"),
     ("map", "map_bench.py", "Map page in headless Chromium"),
     ("phone", "phone_bench.py", "The map on a slow phone (Lighthouse's mobile profile)"),
+    ("backends", "backends_bench.py", report_backends.TITLE),
 )
+OWN_SECTION = {"backends"}  # pieces with a section of their own instead of rows and raw figures
 NOTES_START = "<!-- notes: kept by report.py from run to run -->"
 NOTES_END = "<!-- /notes -->"
 BULKY = {"server_logs_tail"}  # raw keys left out of the document
@@ -103,9 +106,11 @@ def load(data_dir: Path) -> dict[str, dict]:
     return results
 
 
-def table_rows(results: dict[str, dict]) -> list[dict]:
+def table_rows(results: dict[str, dict], own_sections: bool = False) -> list[dict]:
     rows = []
     for name, script, _ in PIECES:
+        if name in OWN_SECTION and not own_sections:
+            continue
         if name in results:
             rows.extend(results[name]["rows"])
         else:
@@ -138,7 +143,7 @@ def markdown(rows: list[dict], results: dict[str, dict], info: dict[str, str], s
         "## How to rerun",
         "",
         "```sh",
-        "./scripts/bench/run.sh            # 7-9 minutes on 2 cores; rewrites this file",
+        "./scripts/bench/run.sh            # 11-14 minutes on 2 cores; rewrites this file",
         "./scripts/bench/run.sh --quick    # a short try of the harness; prints, writes nothing",
         "```",
         "",
@@ -170,9 +175,11 @@ def markdown(rows: list[dict], results: dict[str, dict], info: dict[str, str], s
         indent = "&nbsp;&nbsp;" if r["metric"].startswith("  ") else ""
         cells = [indent + metric.strip(), r["target"], r["measured"], VERDICT[r["pass"]], r.get("note", "")]
         lines.append("| " + " | ".join(c.replace("|", "\\|") if i else c for i, c in enumerate(cells)) + " |")
+    if "backends" in results:
+        lines += ["", own_section(results["backends"], time.time())]
     lines += ["", "## Raw figures", ""]
     for name, script, title in PIECES:
-        if name not in results:
+        if name not in results or name in OWN_SECTION:
             continue
         raw = {k: v for k, v in results[name]["raw"].items() if k not in BULKY}
         lines += [
@@ -192,6 +199,10 @@ def markdown(rows: list[dict], results: dict[str, dict], info: dict[str, str], s
     return "\n".join(lines)
 
 
+def own_section(result: dict, finished: float) -> str:
+    return report_backends.section(result, described("backends_bench.py"), finished)
+
+
 def notes_block(existing: str) -> str:
     if NOTES_START in existing and NOTES_END in existing:
         start = existing.index(NOTES_START)
@@ -205,6 +216,11 @@ def main() -> int:
     parser.add_argument("--write", type=Path, help="the Markdown file to update (docs/benchmarks.md)")
     parser.add_argument("--started", type=float, help="when the run started (seconds since the epoch)")
     parser.add_argument("--calibrate", metavar="NAME", help="only time the CPU check now, as NAME")
+    parser.add_argument(
+        "--section",
+        choices=["backends"],
+        help="with --write: only replace this piece's section of the document, the rest kept as it is",
+    )
     args = parser.parse_args()
     if args.calibrate:
         check = {"ms": common.calibration_ms(), "load_average": os.getloadavg()}
@@ -213,8 +229,18 @@ def main() -> int:
         print(f"CPU check ({args.calibrate}): {check['ms']} ms, load average {check['load_average']}")
         return 0
     results = load(args.data_dir)
+    if args.section:
+        result = report_backends.load(args.data_dir)
+        if result is None:
+            sys.exit(f"no results of {args.section} in {args.data_dir}")
+        print_table(result["rows"])
+        if args.write:
+            text = own_section(result, report_backends.finished_at(args.data_dir))
+            args.write.write_text(report_backends.replace_in(args.write.read_text(), text))
+            print(f"\nwrote the {args.section} section of {args.write}")
+        return 0
     rows = table_rows(results)
-    print_table(rows)
+    print_table(table_rows(results, own_sections=True))
     if args.write:
         existing = args.write.read_text() if args.write.is_file() else ""
         info = machine() | {"CPU check (fixed pure-Python loop, best of 3)": calibration(args.data_dir)}

@@ -9,6 +9,7 @@ the SQLite file is read directly: every acknowledged write must be in the histor
 
 With --versus, a second server with other settings runs beside it instead, and the two take
 turns at writes under the full read load (what docs/benchmarks.md's notes compare).
+backends_bench.py runs the same alternating rounds with SQLite and PostgreSQL side by side.
 
 Example: .venv/bin/python scripts/bench/writes_under_load.py --data-dir /tmp/locator-bench
 """
@@ -98,23 +99,33 @@ class Writer(threading.Thread):
             self.problems.append(f"PATCH {point_id}: {response.status} {body[:200]!r}")
 
 
-def verify(db: Path, acknowledged: list[dict]) -> dict:
-    """Every acknowledged write is in the history, by our user, and the row shows it."""
+def verify(db: Path, acknowledged: list[dict], url: str = "") -> dict:
+    """Every acknowledged write is in the history, by our user, and the row shows it (read
+    straight from the SQLite file, or from PostgreSQL when url is given)."""
     missing_history, wrong_row = [], []
-    with sqlite3.connect(db) as conn:
+    if url:
+        import psycopg  # only for the PostgreSQL side
+
+        conn, mark = psycopg.connect(url, autocommit=True), "%s"
+    else:
+        conn, mark = sqlite3.connect(db), "?"
+    try:
         for write in acknowledged:
             found = conn.execute(
-                "SELECT count(*) FROM history WHERE point_id = ? AND field = 'status' AND new = ? AND by = ?",
+                "SELECT count(*) FROM history WHERE point_id = ? AND field = 'status' AND new = ?"
+                ' AND "by" = ?'.replace("?", mark),
                 [write["id"], write["status"], USER],
             ).fetchone()[0]
             if not found:
                 missing_history.append(write["id"])
             status, version = conn.execute(
-                "SELECT status, version FROM points WHERE id = ?", [write["id"]]
+                "SELECT status, version FROM points WHERE id = ?".replace("?", mark), [write["id"]]
             ).fetchone()
             if (status, version) != (write["status"], write["version"]):
                 wrong_row.append(write["id"])
-        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        integrity = "n/a" if url else conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
     return {"missing_history": missing_history, "wrong_row": wrong_row, "integrity": integrity}
 
 
@@ -173,16 +184,48 @@ def summary(writers: list[Writer]) -> dict:
     }
 
 
+def writer_token(db: Path, **env: str) -> str:
+    """Our writer (an admin) and its API token, made by the CLI on this database."""
+    common.flask(
+        db, "users", "create", USER, "--role", "admin", "--password-stdin", stdin="bench-password-1\n", **env
+    )
+    return common.flask(db, "users", "token", USER, "--label", "bench", **env).strip().splitlines()[-1]
+
+
 def prepared(seed: Path, work: Path) -> tuple[Path, str, list[str]]:
     """A copy of the seed database with our writer and its API token: (database, token, point ids)."""
     db = common.copy_db(seed, work / "app")
-    common.flask(
-        db, "users", "create", USER, "--role", "admin", "--password-stdin", stdin="bench-password-1\n"
-    )
-    token = common.flask(db, "users", "token", USER, "--label", "bench").strip().splitlines()[-1]
+    token = writer_token(db)
     with sqlite3.connect(db) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM points ORDER BY id")]
     return db, token, ids
+
+
+def alternating_rounds(runs: dict[str, tuple], writes: int, connections: int) -> dict[str, dict]:
+    """Servers side by side: each takes its turn at `writes` writes under the full read load, in
+    VERSUS_ROUNDS rounds whose order alternates, so the shared machine's ups and downs fall on
+    all of them. runs: name -> (server, token, ids to write, read paths, work dir)."""
+    results: dict[str, dict] = {name: {"rounds": [], "acknowledged": []} for name in runs}
+    latencies: dict[str, list[float]] = {name: [] for name in runs}
+    for round_no in range(VERSUS_ROUNDS):
+        names = list(runs) if round_no % 2 == 0 else list(runs)[::-1]
+        for name in names:
+            app, token, chosen, paths, work = runs[name]
+            common.log(f"round {round_no + 1}: {writes} writes under the full read load, {name}")
+            ids = chosen[round_no * writes : (round_no + 1) * writes]
+            writers, reads = writes_under(app, token, ids, work, paths, connections, 0, f"r{round_no}")
+            read_5xx = sum(n for status, n in reads["statuses"].items() if status >= 500)
+            results[name]["rounds"].append(
+                summary(writers) | {"reads_rps": round(reads["rps"]), "reads_5xx": read_5xx}
+            )
+            latencies[name] += [ms for w in writers for ms in w.latencies_ms]
+            results[name]["acknowledged"] += [a for w in writers for a in w.acknowledged]
+    for name, result in results.items():
+        result["writes"] = len(latencies[name])
+        for q in (50, 90, 99):
+            result[f"p{q}_ms"] = round(common.percentile(latencies[name], q), 2)
+        result["max_ms"] = round(max(latencies[name]), 2)
+    return results
 
 
 def versus(args, seed: Path, writes: int) -> int:
@@ -190,7 +233,6 @@ def versus(args, seed: Path, writes: int) -> int:
     environment variables), in alternating rounds of writes under the full read load, so that
     the shared machine's ups and downs fall on both."""
     other = dict(item.split("=", 1) for item in args.versus.split(";") if item.strip())
-    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp, ExitStack() as servers:
         runs = {}
         for name, env in (("these settings", {}), (f"versus {args.versus}", other)):
@@ -203,23 +245,10 @@ def versus(args, seed: Path, writes: int) -> int:
             common.warm(app, paths)
             chosen = random.Random(17).sample(ids, VERSUS_ROUNDS * writes)
             runs[name] = (app, token, chosen, paths, work)
-            results[name] = {"rounds": [], "latencies": []}
-        for round_no in range(VERSUS_ROUNDS):
-            names = list(runs) if round_no % 2 == 0 else list(runs)[::-1]
-            for name in names:
-                app, token, chosen, paths, work = runs[name]
-                common.log(f"round {round_no + 1}: {writes} writes under the full read load, {name}")
-                ids = chosen[round_no * writes : (round_no + 1) * writes]
-                writers, reads = writes_under(
-                    app, token, ids, work, paths, args.connections, 0, f"r{round_no}"
-                )
-                results[name]["rounds"].append(summary(writers) | {"reads_rps": round(reads["rps"])})
-                results[name]["latencies"] += [ms for w in writers for ms in w.latencies_ms]
+        results = alternating_rounds(runs, writes, args.connections)
     rows = []
     for name, result in results.items():
-        latencies = result.pop("latencies")
-        result["p99_ms"] = round(common.percentile(latencies, 99), 2)
-        result["p50_ms"] = round(common.percentile(latencies, 50), 2)
+        del result["acknowledged"]
         rounds = " / ".join(f"{r['p99_ms']:.0f}" for r in result["rounds"])
         reads = " / ".join(str(r["reads_rps"]) for r in result["rounds"])
         rows.append(
