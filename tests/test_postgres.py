@@ -85,6 +85,14 @@ def operator_token(app) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def answer(response) -> list[tuple]:
+    """A nearest answer without the ages, which tick on between two requests a second apart."""
+    return [
+        (f["properties"]["id"], f["properties"]["status"], f["geometry"]["coordinates"])
+        for f in response.get_json()["features"]
+    ]
+
+
 def patch(client, point_id: str, auth: dict[str, str], etag: str):
     return client.patch(
         f"/api/v1/points/{point_id}", json={"status": "closed"}, headers=auth | {"If-Match": etag}
@@ -106,7 +114,7 @@ def test_reads_go_on_from_memory_and_writes_get_503_while_the_database_is_down(n
     cluster.stop(mode="immediate")
     try:
         during = client.get("/api/v1/nearest?lat=50.1&lon=30.1&limit=3&order=distance")
-        assert during.status_code == 200 and during.get_json() == before.get_json()
+        assert during.status_code == 200 and answer(during) == answer(before)
         assert during.headers["X-Data-As-Of"] == as_of  # how old the answer may be
         page = client.get("/points/p001")
         assert page.status_code == 200 and "p001" in page.get_data(as_text=True)

@@ -104,6 +104,11 @@ class Session:
         with self.owner.translating(self):
             return self.raw.execute(postgres_sql(sql), params)
 
+    def script(self, sql: str) -> None:
+        """Statements of our own, without parameters, in one round trip (the simple protocol)."""
+        with self.owner.translating(self):
+            self.raw.execute(sql.encode(), None)
+
     def executemany(self, sql: str, rows) -> None:
         """Many INSERTs (or upserts) go by COPY (store/pg_bulk.py); anything else row by row."""
         rows = list(rows)
@@ -258,20 +263,19 @@ class PostgresConnection:
 
     def transaction(self):
         """One write transaction, after every other writer's (the advisory lock): all of it is
-        written, or none of it."""
-        return self._transaction("BEGIN", WRITE_LOCK)
+        written, or none of it. BEGIN and the lock go in one round trip: under full read load
+        each round trip is also a wait for the GIL (docs/benchmarks.md, issue 18)."""
+        return self._transaction(f"BEGIN; {WRITE_LOCK}")
 
     def read_transaction(self):
         """One read transaction: every statement inside sees the database at the same moment."""
         return self._transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     @contextmanager
-    def _transaction(self, begin: str, *first: str) -> Iterator[Session]:
+    def _transaction(self, opening: str) -> Iterator[Session]:
         session = self.db
-        session.execute(begin)
         try:
-            for statement in first:
-                session.execute(statement)
+            session.script(opening)
             yield session
         except BaseException:
             _rollback(session)
