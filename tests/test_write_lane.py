@@ -13,7 +13,8 @@ from contextlib import closing
 
 import pytest
 from helpers import make_point
-from test_soak_and_crash import HOST, USER, USER_PASSWORD, Client, flask_cli, serving
+from server_support import HOST, Client, flask_cli, serving
+from soak_support import USER, USER_PASSWORD
 
 from locator.config import ConfigError, load
 from locator.server.write_lane import is_write
