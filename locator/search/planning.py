@@ -137,3 +137,32 @@ def choose_sites(sites: Sequence[Site], demands: Sequence[Demand], radius_m: flo
         taken[new] = True
         picks.append(Pick(sites[i], int(weights[new].sum()), len(new), tuple(new.tolist())))
     return Choice(tuple(picks), int(weights[taken].sum()), int(weights.sum()))
+
+
+def optimum_population(covers: Sequence[np.ndarray], weights: np.ndarray, n: int) -> int:
+    """The true maximum coverage of a small instance, by integer program (HiGHS through
+    scipy.optimize.milp): max sum w_j y_j, y_j <= sum of x_i over sites i covering j,
+    sum x_i <= n, binary. For measuring the greedy choice (scripts/bench/planner_bench.py)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    sites, places = len(covers), len(weights)
+    rows = [j for c in covers for j in c.tolist()] + list(range(places)) + [places] * sites
+    cols = (
+        [i for i, c in enumerate(covers) for _ in c.tolist()]
+        + [sites + j for j in range(places)]
+        + list(range(sites))
+    )
+    values = [-1.0] * sum(len(c) for c in covers) + [1.0] * places + [1.0] * sites
+    matrix = coo_matrix((values, (rows, cols)), shape=(places + 1, sites + places)).tocsr()
+    upper = np.zeros(places + 1)
+    upper[places] = n
+    result = milp(
+        c=np.concatenate([np.zeros(sites), -np.asarray(weights, float)]),
+        constraints=LinearConstraint(matrix, -np.inf, upper),
+        integrality=np.ones(sites + places),
+        bounds=Bounds(0, 1),
+    )
+    if result.status != 0:
+        raise RuntimeError(f"the integer program did not solve: {result.message}")
+    return round(-result.fun)

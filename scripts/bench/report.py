@@ -28,6 +28,7 @@ PIECES = (
     ("import", "import_bench.py", "Import"),
     ("map", "map_bench.py", "Map page in headless Chromium"),
     ("phone", "phone_bench.py", "The map on a slow phone (Lighthouse's mobile profile)"),
+    ("planner", "planner_bench.py", "The planner: coverage and where to send mobile points"),
 )
 NOTES_START = "<!-- notes: kept by report.py from run to run -->"
 NOTES_END = "<!-- /notes -->"
