@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from locator.domain.validation import MAX_TEXT, Invalid, Problem, clean_text, parse_coordinate
+from locator.io import file_guard
 from locator.io.sheet import read_sheet
 from locator.search.planning import Site
 from locator.search.regions import canonical_region
@@ -60,13 +61,25 @@ def read_table(path: str | Path) -> tuple[list[dict[str, Any]], list[int]]:
 
 
 def _read_geo(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+    """A GeoPackage or GeoJSON, read by GDAL only once file_guard has recognised it (issue 16)."""
+    text = None
+    if path.suffix.lower() in file_guard.GEOJSON_SUFFIXES:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise PlannerFileRejected([(0, Problem("file", "not UTF-8: save the file as UTF-8"))]) from None
+    try:
+        file_guard.check(path, text)
+    except file_guard.NotAllowed as refused:
+        raise PlannerFileRejected([(0, Problem("file", str(refused)))]) from None
     import geopandas as gpd
     import pyogrio.errors
 
     try:
         frame = gpd.read_file(path)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as error:
-        raise PlannerFileRejected([(0, Problem("file", f"cannot read the file: {error}"))]) from None
+        detail = file_guard.without_paths(str(error), path)
+        raise PlannerFileRejected([(0, Problem("file", f"cannot read the file: {detail}"))]) from None
     if frame.crs is not None and frame.geometry.notna().any():
         frame = frame.to_crs("EPSG:4326")
     records = []
@@ -207,3 +220,32 @@ def read_settlements(path: str | Path) -> list[Settlement]:
 def read_sites(path: str | Path) -> list[Site]:
     """A candidate-sites file (GeoPackage, GeoJSON or CSV), validated; PlannerFileRejected."""
     return sites_from(*read_table(path))
+
+
+def outages_from(records: list[dict[str, Any]], rows: list[int]) -> list[tuple[str, str]]:
+    """Records (region, and settlement or name; or lat/lon for the region) as (region,
+    settlement) pairs; a row without a settlement marks its whole region."""
+
+    def make(record: dict[str, Any], problems: list[Problem]) -> tuple[str, str] | None:
+        try:
+            settlement = clean_text(_first(record, ("settlement", "name")) or "", MAX_TEXT)
+        except ValueError as error:
+            problems.append(Problem.from_error("settlement", error))
+            return None
+        stated = _first(record, ("region",))
+        if _present(stated):
+            region = canonical_region(str(stated))
+            if not region:
+                problems.append(Problem("region", f"unknown region {str(stated)[:60]!r}"))
+            return region or "", settlement
+        position = _position(record, problems)
+        if position is None:
+            return None
+        return _region(None, *position, problems), settlement
+
+    return _rows(records, rows, make)
+
+
+def read_outages(path: str | Path) -> list[tuple[str, str]]:
+    """An outage list file (CSV, GeoPackage or GeoJSON), validated; PlannerFileRejected."""
+    return outages_from(*read_table(path))
