@@ -57,6 +57,15 @@ class PlannerFile:
 EMPTY = OutageList(0, None, "", ())
 
 
+class OutagesChanged(VersionConflict):
+    """Another planner saved the outage list since this one was read; nothing was written."""
+
+    def __init__(self, current: int):
+        self.point = None
+        self.current = current
+        Exception.__init__(self, f"the outage list is at {current}: read it again")
+
+
 class PlannerStore:
     """The outage lists and planner files, in the points' database and transactions."""
 
@@ -87,8 +96,9 @@ class PlannerStore:
         now = now or utcnow()
         unique = sorted({(e.region, e.settlement) for e in entries})
         with self.store.transaction() as conn:
-            if self._current(conn).id != expected:
-                raise VersionConflict("the outage list was changed since it was read")
+            current = self._current(conn).id
+            if current != expected:
+                raise OutagesChanged(current)
             list_id = conn.execute(
                 "INSERT INTO outage_lists (at, author) VALUES (?, ?) RETURNING id", [format_time(now), by]
             ).fetchone()[0]
