@@ -18,9 +18,8 @@ def test_no_list_before_the_first_save(store):
 
 
 def test_each_save_is_a_new_list_with_its_time_and_author(store):
-    first = store.planner.save_outages(
-        [OutageEntry(KYIV, "Бровари"), OutageEntry(LVIV), OutageEntry(KYIV, "Бровари")], by="olena", expected=0
-    )
+    twice = [OutageEntry(KYIV, "Бровари"), OutageEntry(LVIV), OutageEntry(KYIV, "Бровари")]
+    first = store.planner.save_outages(twice, by="olena", expected=0)
     assert first.id > 0 and first.author == "olena" and first.at is not None
     assert first.entries == (OutageEntry(KYIV, "Бровари"), OutageEntry(LVIV, ""))  # duplicates once
     second = store.planner.save_outages([OutageEntry(KYIV)], by="taras", expected=first.id)
