@@ -20,7 +20,7 @@ from locator.search.index import NearestIndex
 from locator.search.regions import Territory
 from locator.store import UserStore, open_store
 from locator.store.reports import ReportRules
-from locator.web import api, api_write, embed, i18n, labels, ops, public, reporting
+from locator.web import api, api_planner, api_write, embed, i18n, labels, ops, public, reporting
 
 UPLOAD_FORM_BYTES = 64 * 1024  # multipart framing and form fields around an uploaded file
 
@@ -87,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     console.init_app(app)  # the user on g, then the console's blueprints
     app.register_blueprint(api.bp)
     app.register_blueprint(api_write.bp)
+    app.register_blueprint(api_planner.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(reporting.bp)

@@ -120,3 +120,21 @@ def test_generated_queries_never_break_the_contract(client, doc, path, query):
     response = client.get(path, query_string=query)
     assert response.status_code < 500
     check(doc, path, "get", response)
+
+
+def test_planner_answers_match_the_document(client, doc, world, make_user, make_token):
+    """Issue 19: coverage and plans, for a token holder and for nobody."""
+    make_user("planner", "admin")
+    auth = {"Authorization": f"Bearer {make_token('planner')}"}
+    for url in (
+        "/api/v1/coverage",
+        "/api/v1/coverage?region=Київ&limit=3",
+        "/api/v1/coverage?format=geojson&region=Київ",
+    ):
+        check(doc, "/api/v1/coverage", "get", client.get(url, headers=auth))
+    check(doc, "/api/v1/coverage", "get", client.get("/api/v1/coverage?distance_km=-1", headers=auth))  # 400
+    check(doc, "/api/v1/coverage", "get", client.get("/api/v1/coverage"))  # 401
+    plans = "/api/v1/plans/mobile"
+    check(doc, plans, "post", client.post(plans, json={"n": 2, "region": "Київ"}, headers=auth))
+    check(doc, plans, "post", client.post(plans, json={"n": 0}, headers=auth))  # 400
+    check(doc, plans, "post", client.post(plans, json={"n": 2}))  # 401

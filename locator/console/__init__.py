@@ -1,14 +1,26 @@
 """The operator console (/operator): who is logged in, points, the full form, stops, citizens'
-reports, import and export. Every write goes through one command of locator.services."""
+reports, import and export, the planner. Every write goes through one command of locator.services."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from locator.console import editor, imports, listing, points, reports, session, stops, undo
+from locator.console import (
+    editor,
+    imports,
+    listing,
+    planner,
+    planner_data,
+    points,
+    reports,
+    session,
+    stops,
+    undo,
+)
 
 # These add their pages to session.bp (the "operator" blueprint).
 PAGES_OF_THE_OPERATOR_BLUEPRINT = (editor, imports, listing, points, undo)
+PAGES_OF_THE_PLANNER_BLUEPRINT = (planner_data,)  # its writes, on planner.bp
 
 
 def init_app(app: Flask) -> None:
@@ -19,7 +31,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
-BLUEPRINTS = (session.bp, reports.bp, stops.bp)
+BLUEPRINTS = (session.bp, reports.bp, stops.bp, planner.bp)
 BLUEPRINT_NAMES = frozenset(blueprint.name for blueprint in BLUEPRINTS)
 
 

@@ -77,7 +77,9 @@ def admit() -> None:
 SMALL_BODY_BYTES = 16 * 1024
 BODY_BYTES = 256 * 1024
 SMALL_BODY_ENDPOINTS = frozenset({"reports.report_api", "reports.report_form", "operator.login"})
-FILE_BODY_ENDPOINTS = frozenset({"operator.import_points"})
+FILE_BODY_ENDPOINTS = frozenset(
+    {"operator.import_points", "operator_planner.upload_file", "operator_planner.import_outages"}
+)
 
 
 def limit_body() -> None:

@@ -13,7 +13,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request
 
-from locator.http.routes import API_PREFIX, READ_METHODS
+from locator.http.routes import API_PREFIX, PRIVATE_READS, READ_METHODS
 from locator.http.urls import redirect_target
 
 
@@ -93,9 +93,12 @@ class LocatorFlask(Flask):
 class SessionUnlessApiRead(SecureCookieSessionInterface):
     """The operator's session, except for API reads: they never use it, so they skip its
     cookie and signer (a cost on every request) and answer without Vary: Cookie, so a shared
-    cache keeps one copy of each answer. Writing to the session in an API read raises."""
+    cache keeps one copy of each answer. Writing to the session in an API read raises. The
+    private reads (routes.PRIVATE_READS: the planner's coverage) keep the session: a console
+    user reads them logged in, and they are never cached."""
 
     def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
-        if request.method in READ_METHODS and request.path.startswith(API_PREFIX):
+        path = request.path
+        if request.method in READ_METHODS and path.startswith(API_PREFIX) and path not in PRIVATE_READS:
             return self.make_null_session(app)
         return super().open_session(app, request)

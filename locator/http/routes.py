@@ -10,6 +10,8 @@ from locator.domain.senders import sender_group
 
 API_PREFIX = "/api/"
 READ_METHODS = ("GET", "HEAD", "OPTIONS")  # no state changes: no CSRF check, CORS for anyone
+# API reads for signed-in users only (issue 19): they keep the console's session, and are never cached.
+PRIVATE_READS = frozenset({"/api/v1/coverage"})
 
 
 def request_path(environ: dict[str, Any]) -> str:

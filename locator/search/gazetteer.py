@@ -184,6 +184,17 @@ class Gazetteer:
         candidates.sort(key=lambda c: (c[0], -c[1].population, -c[2], c[1].name, c[1].region))
         return [Match(replace(place, points=points), rank) for rank, place, points in candidates[:limit]]
 
+    def with_points(self, local: Sequence[Place]) -> list[Settlement]:
+        """Every GeoNames settlement (its points counted) and then the points' own settlements
+        it lacks (population 0: unknown), deduplicated as the search merges them: the planner's
+        list of places to cover (search/coverage.py)."""
+        counts, extras = self._merge(local)
+        known = [
+            replace(place, points=counts[row]) if row in counts else place
+            for row, place in enumerate(self.places)
+        ]
+        return known + extras
+
     def nearest(self, lat: float, lon: float) -> Settlement | None:
         """The settlement whose centre is nearest to (lat, lon) by the one haversine, the bigger
         one of a tie (the console's address after a GPS move); a scan, about 5,500 places."""

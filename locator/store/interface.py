@@ -24,6 +24,7 @@ from locator.domain.point import Point
 from locator.domain.reports import Report
 from locator.domain.users import TOKEN_LIFETIME, ApiToken, User
 from locator.store.imports import ImportSummary
+from locator.store.planner import OutageEntry, OutageList, PlannerFile
 
 
 @runtime_checkable
@@ -47,6 +48,34 @@ class ReportsBackend(Protocol):
 
     def open_counts(self, point_ids: list[str] | None = None) -> dict[str, Counter]:
         """Unanswered reports by point and kind, for every point or just these."""
+
+
+@runtime_checkable
+class PlannerBackend(Protocol):
+    """The planner's outage lists and uploaded files (issue 19)."""
+
+    def current_outages(self) -> OutageList:
+        """The newest outage list (id 0 and no entries when none was saved)."""
+
+    def save_outages(
+        self, entries: list[OutageEntry], *, by: str, expected: int, now: datetime | None = None
+    ) -> OutageList:
+        """Make these entries the current list if the current one is still ``expected``
+        (VersionConflict otherwise); the new list has its time and author."""
+
+    def outage_history(self, limit: int = 10) -> list[dict[str, Any]]:
+        """The latest lists (id, at, author, entries), newest first."""
+
+    def save_file(
+        self, owner: int, kind: str, name: str, rows: list[dict[str, Any]], *, by: str, now=None
+    ) -> PlannerFile:
+        """Keep a user's file of a kind (settlements, sites), replacing the one before."""
+
+    def planner_file(self, owner: int, kind: str) -> PlannerFile | None:
+        """A user's file of a kind, or None."""
+
+    def drop_file(self, owner: int, kind: str) -> bool:
+        """Forget a user's file of a kind; whether there was one."""
 
 
 @runtime_checkable
@@ -119,6 +148,7 @@ class PointsBackend(Protocol):
 
     path: str  # where the database is, for the CLI's backup and restore
     reports: ReportsBackend
+    planner: PlannerBackend
 
     def migrate(self) -> list[int]:
         """Bring the schema up to date (SchemaError when the database is newer); the steps applied."""

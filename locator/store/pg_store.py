@@ -8,6 +8,7 @@ from typing import Any
 
 from locator.domain.values import utcnow
 from locator.store import pg_schema
+from locator.store.planner import PlannerStore
 from locator.store.points import PointsStore
 from locator.store.postgres import PostgresConnection
 from locator.store.reports import ReportStore
@@ -21,6 +22,7 @@ class PostgresStore(PostgresConnection, PointsStore):
     def __init__(self, url: str, *, beacon_path: str | None = None, pool_size: int = 8):
         super().__init__(url, beacon_path=beacon_path, pool_size=pool_size)
         self.reports = ReportStore(self)
+        self.planner = PlannerStore(self)
 
     def migrate(self) -> list[int]:
         """Bring the schema up to date (store/pg_schema.py); safe at every start of every node.

@@ -32,6 +32,7 @@ from locator.store.history import (
     still_unconfirmed,
 )
 from locator.store.imports import ImportSummary, import_rows, plan, remove_points
+from locator.store.planner import PlannerStore
 from locator.store.reports import ReportStore
 from locator.store.rows import STATUS_IN, point_from_row, point_row, upsert_rows
 from locator.store.schema import migrate as migrate_schema
@@ -50,6 +51,7 @@ class PointsStore:
     """The points' reads and writes, on whichever database the connection class gives."""
 
     reports: ReportStore
+    planner: PlannerStore
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -287,6 +289,7 @@ class Store(SQLiteConnection, PointsStore):
     def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
         super().__init__(path, synchronous=synchronous)
         self.reports = ReportStore(self)
+        self.planner = PlannerStore(self)
 
     def migrate(self) -> list[int]:
         """Bring the schema up to date (store/schema.py); safe to run at every start.

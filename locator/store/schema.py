@@ -157,6 +157,25 @@ def _step_6(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('changed_at', ?)", [at])
 
 
+# The planner's outage lists (each save a new list, with its time and author) and the files
+# planners upload (validated rows as JSON, one per user and kind); issue 19.
+SCHEMA_7 = (
+    """CREATE TABLE IF NOT EXISTS "outage_lists" (
+       "id" INTEGER PRIMARY KEY, "at" TEXT NOT NULL, "author" TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS "outage_entries" (
+       "list_id" INTEGER NOT NULL, "region" TEXT NOT NULL, "settlement" TEXT NOT NULL DEFAULT '')""",
+    'CREATE INDEX IF NOT EXISTS "idx_outage_entries_list_id" ON "outage_entries" ("list_id")',
+    """CREATE TABLE IF NOT EXISTS "planner_files" (
+       "owner" INTEGER NOT NULL, "kind" TEXT NOT NULL, "name" TEXT, "at" TEXT NOT NULL,
+       "author" TEXT NOT NULL, "body" TEXT NOT NULL, PRIMARY KEY ("owner", "kind"))""",
+)
+
+
+def _step_7(conn: sqlite3.Connection) -> None:
+    """The planner's outage lists and uploaded files (issue 19)."""
+    _run(SCHEMA_7)(conn)
+
+
 @dataclass(frozen=True)
 class Step:
     version: int  # the schema_version the database has after this step
@@ -170,6 +189,7 @@ STEPS: tuple[Step, ...] = (
     Step(4, _step_4),
     Step(5, _step_5),
     Step(6, _step_6),
+    Step(7, _step_7),
 )
 SCHEMA_VERSION = STEPS[-1].version
 

@@ -30,6 +30,7 @@ PIECES = (
     ("map", "map_bench.py", "Map page in headless Chromium"),
     ("phone", "phone_bench.py", "The map on a slow phone (Lighthouse's mobile profile)"),
     ("backends", "backends_bench.py", report_backends.TITLE),
+    ("planner", "planner_bench.py", "The planner: coverage and where to send mobile points"),
 )
 OWN_SECTION = {"backends"}  # pieces with a section of their own instead of rows and raw figures
 NOTES_START = "<!-- notes: kept by report.py from run to run -->"

@@ -35,7 +35,7 @@ started="$(date +%s)"
 .venv/bin/python scripts/bench/report.py --data-dir "$DATA_DIR" --calibrate start
 failed=()
 # import first: the 100,000-point database it times becomes the seed the other pieces copy.
-for piece in import_bench nearest_bench http_bench writes_under_load map_bench phone_bench backends_bench; do
+for piece in import_bench nearest_bench http_bench writes_under_load map_bench phone_bench backends_bench planner_bench; do
   echo "== $piece" >&2
   if ! .venv/bin/python "scripts/bench/$piece.py" --data-dir "$DATA_DIR" "${QUICK[@]}"; then
     failed+=("$piece")
