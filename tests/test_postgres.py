@@ -289,6 +289,21 @@ def sqlite_database(tmp_path: Path) -> Path:
     return path
 
 
+def test_backup_restore_and_copy_know_every_table_of_the_schema(node):
+    """A table added by a later schema step is backed up, restored and copied too."""
+    from locator.store.pg_backup import TABLES
+
+    _, app = node
+    names = {
+        row[0]
+        for row in app.extensions["locator.store"].db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            " AND table_type = 'BASE TABLE' AND table_name != 'spatial_ref_sys'"
+        )
+    }
+    assert set(TABLES) == names and TABLES[0] == "meta"
+
+
 def test_migrate_to_postgres_copies_everything_and_checks_it(own_cluster, tmp_path):
     _, url = own_cluster
     source = sqlite_database(tmp_path)

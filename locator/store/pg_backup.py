@@ -27,8 +27,20 @@ from locator.store.pg_store import PostgresStore
 from locator.store.rows import point_from_row
 from locator.store.schema import SCHEMA_VERSION
 
-TABLES = ("meta", "points", "history", "deleted_points", "users", "api_tokens", "login_failures", "reports")
-IDENTITIES = ("history", "users", "api_tokens", "reports")  # ids made by the database
+TABLES = (  # every table of ours, meta first (tests/test_postgres.py holds this to the schema)
+    "meta",
+    "points",
+    "history",
+    "deleted_points",
+    "users",
+    "api_tokens",
+    "login_failures",
+    "reports",
+    "outage_lists",
+    "outage_entries",
+    "planner_files",
+)
+IDENTITIES = ("history", "users", "api_tokens", "reports", "outage_lists")  # ids made by the database
 COPY_START = re.compile(r"^COPY public\.(\w+) \(([^)]*)\) FROM stdin;$")
 TOOL_TIMEOUT_S = 3600
 

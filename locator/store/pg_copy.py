@@ -22,11 +22,13 @@ from locator.store.pg_store import PostgresStore
 
 # How each table's rows are ordered for the checksum: the same order on both databases (text
 # keys compare as bytes: SQLite's BINARY, PostgreSQL's "C").
-ORDER = {
-    "meta": "key",
-    "points": "id",
-    "deleted_points": "id",
-    "login_failures": "key, at",
+ORDER = {  # {c}: the collation of a text key ("C" on PostgreSQL); any other table: by id
+    "meta": "key{c}",
+    "points": "id{c}",
+    "deleted_points": "id{c}",
+    "login_failures": "key{c}, at{c}",
+    "outage_entries": "list_id, region{c}, settlement{c}",
+    "planner_files": "owner, kind{c}",
 }
 COPIED_META = ("seq", "changed_at")  # schema_version is the target's own (the same release)
 
@@ -108,9 +110,7 @@ def _common_columns(sqlite: sqlite3.Connection, conn, table: str) -> list[str]:
 
 
 def _select(table: str, columns: list[str], where: str, collate: str) -> str:
-    order = ORDER.get(table, "id")  # (integer ids need no collation)
-    if table in ORDER:
-        order = ", ".join(f"{key.strip()}{collate}" for key in order.split(","))
+    order = ORDER.get(table, "id").format(c=collate)
     names = ", ".join(f'"{c}"' for c in columns)
     return f"SELECT {names} FROM {table}{where} ORDER BY {order}"
 
