@@ -131,7 +131,11 @@ def test_reads_go_on_from_memory_and_writes_get_503_while_the_database_is_down(n
         cluster.start_again()
 
     store = app.extensions["locator.store"]
-    recovered = wait_for(lambda: client.get("/healthz/write").status_code == 200, 10, "writes back")
+    # The probe's own connection may come back before the pool's (the database still recovering):
+    # writes are back when both are.
+    recovered = wait_for(
+        lambda: client.get("/healthz/write").status_code == 200 and _reachable(store), 15, "writes back"
+    )
     write = patch(client, "p001", auth, etag)
     assert write.status_code == 200, write.get_data(as_text=True)
     assert store.get("p001").status.value == "closed"

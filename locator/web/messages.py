@@ -32,6 +32,9 @@ MESSAGES = {
     "expected a number": _l("очікується число"),
     "must be between {low} and {high}": _l("має бути від %(low)s до %(high)s"),
     "expected a whole number": _l("очікується ціле число"),
+    # io/planner_files.py
+    "expected a whole number of people": _l("очікується ціле число людей"),
+    "must be a whole number between 0 and {high}": _l("має бути цілим числом від 0 до %(high)s"),
     "expected a whole number from 0 to {most}": _l("очікується ціле число від 0 до %(most)s"),
     "expected text": _l("очікується текст"),
     "longer than {limit} characters": _l("довше за %(limit)s символів"),
