@@ -398,3 +398,16 @@ def test_the_problem_for_a_write_names_no_driver(node):
     text = str(body).lower()
     assert "psycopg" not in text and "connection" not in text and str(cluster.port) not in text
     assert isinstance(psycopg.__version__, str)
+
+
+def test_the_database_password_is_never_shown():
+    """The URL's password stays out of what the CLI prints and what /healthz tells operators."""
+    from locator.store.pg_store import PostgresStore
+
+    store = PostgresStore(
+        "postgresql://poi:s3cr3t-pw@db1.internal,db2.internal:5433/poi?target_session_attrs=read-write"
+    )
+    try:
+        assert "s3cr3t-pw" not in store.path and "db1.internal" in store.path
+    finally:
+        store.dispose()
