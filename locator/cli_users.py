@@ -37,8 +37,10 @@ def create_user(name: str, role: str, regions, settlements, password_stdin: bool
 
     Example: flask --app app users create olena --role operator --region "Київська область"
     """
-    if role == Role.OPERATOR and not (regions or settlements):
-        raise click.ClickException("an operator needs at least one --region or --settlement")
+    if role in (Role.OPERATOR, Role.REVIEWER) and not (regions or settlements):
+        raise click.ClickException(f"a {role} needs at least one --region or --settlement")
+    if role == Role.BUSINESS:
+        raise click.ClickException("business accounts are made by approving a proposal (/operator/proposals)")
     try:
         regions, settlements = places.scope_entries(
             current_app.extensions["locator.gazetteer"], regions, settlements
