@@ -22,6 +22,7 @@ from locator.search.regions import Territory
 from locator.services import points as point_commands
 from locator.services.accounts import hash_password, token_digest
 from locator.services.actors import system_actor
+from locator.services.places import in_public_names
 from locator.store import Store, UserStore
 from locator.store.proposals import APPROVED, REJECTED, ProposalStore, StoredProposal
 
@@ -59,7 +60,8 @@ def submit(proposals: ProposalStore, territory: Territory, proposal: Proposal, s
 
 def may_review(actor: User, stored: StoredProposal) -> bool:
     """Admins review anything; a reviewer a proposal whose every point lies in its scope."""
-    return all(actor.may_review_place(region, "") for region in stored.regions) and (
+    scoped = in_public_names(actor)  # "Київська обл." in a scope is "Київська область"
+    return all(scoped.may_review_place(region, "") for region in stored.regions) and (
         actor.is_admin or actor.role is Role.REVIEWER
     )
 
