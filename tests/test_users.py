@@ -273,3 +273,16 @@ def test_passwd_refuses_a_short_password_and_an_unknown_user(runner, store, make
     assert unknown.exit_code == 1
     assert "no user named 'nobody'" in unknown.output
     assert list(store.db.execute("SELECT * FROM users")) == before
+
+
+# -- the roles of issue 20 ----------------------------------------------------------------------
+
+
+def test_a_reviewer_needs_a_scope_and_a_business_comes_only_from_a_proposal(runner, users):
+    assert create(runner, "rita", "--role", "reviewer").exit_code != 0
+    result = create(runner, "rita", "--role", "reviewer", "--region", REGION)
+    assert result.exit_code == 0, result.output
+    assert users.get_by_name("rita").role.value == "reviewer"
+    refused = create(runner, "shop", "--role", "business")
+    assert refused.exit_code != 0 and "proposal" in refused.output
+    assert "shop" not in [user.name for user in users.all()]
