@@ -125,3 +125,15 @@ def test_the_form_works_in_english_and_offers_more_points(client):
     page = client.get("/join?points=3", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'name="point-2-lat"' in page and 'name="point-3-lat"' not in page
     assert "Leaflet" not in page or "/static/vendor/leaflet/leaflet.js" in page
+
+
+def test_a_huge_body_is_refused_unread(app, client, store):
+    before = db_state(store)
+    response = client.post("/join", data=proposal_form(client, **{"point-0-address": "x" * 1_000_000}))
+    assert response.status_code == 413
+    assert pending(app) == [] and db_state(store) == before
+
+
+def test_the_form_speaks_english_when_asked(client):
+    page = client.get("/join", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Send proposal" in page and "Fuel station" in page and "Надіслати заявку" not in page
