@@ -103,6 +103,26 @@ def list_users() -> None:
         click.echo(f"{user.name}\t{user.role.value}\t{state}\t{user.scope_text}")
 
 
+@users_cli.command("signin-link")
+@click.argument("name")
+def signin_link(name: str) -> None:
+    """Print a new one-time sign-in link (72 hours) for a business account that lost its own.
+
+    Example: flask --app app users signin-link business-12
+    """
+    from locator.services import proposals as proposal_commands
+
+    try:
+        user = _users().get_by_name(name)
+    except NotFoundError:
+        raise click.ClickException(f"no user named {name!r}") from None
+    if user.role != Role.BUSINESS or user.disabled:
+        raise click.ClickException(f"{name} is not an enabled business account")
+    proposals = current_app.extensions["locator.proposals"]
+    token = proposal_commands.new_link(proposals, user, proposal_commands.proposal_of(user), "cli")
+    click.echo(f"{current_app.config['PUBLIC_URL']}/operator/signin/{token}")
+
+
 @users_cli.command("disable")
 @click.argument("name")
 def disable_user(name: str) -> None:

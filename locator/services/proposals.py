@@ -30,6 +30,7 @@ DUPLICATE_WITHIN_M = 100  # an existing point this near a proposed one may be th
 LINK_LIFETIME = timedelta(hours=72)  # long enough to pass on by phone over a weekend
 LINK_PREFIX = "join_"
 MAX_REASON = 500
+ACCOUNT_PREFIX = "business-"  # an approved proposal's account: business-<proposal id>
 
 
 def settle(territory: Territory, proposal: Proposal) -> list[str]:
@@ -142,12 +143,20 @@ def approve(
     return Approval(account, new_link(proposals, account, proposal_id, actor.name))
 
 
-def new_link(proposals: ProposalStore, account: User, proposal_id: int, by: str) -> str:
-    """A fresh one-time sign-in link's token for the account (older ones stay valid until used or expired)."""
+def new_link(proposals: ProposalStore, account: User, proposal_id: int | None, by: str) -> str:
+    """A fresh one-time sign-in link's token for the account (older ones stay valid until used
+    or expired); noted in its proposal's history."""
     token = LINK_PREFIX + secrets.token_urlsafe(32)
     proposals.add_link(account.id, token_digest(token), LINK_LIFETIME)
-    proposals.note(proposal_id, by, "sign-in link issued", account.name)
+    if proposal_id is not None:
+        proposals.note(proposal_id, by, "sign-in link issued", account.name)
     return token
+
+
+def proposal_of(account: User) -> int | None:
+    """The proposal whose approval made the account (named business-N), or None."""
+    number = account.name.removeprefix(ACCOUNT_PREFIX)
+    return int(number) if number.isdigit() else None
 
 
 def use_link(proposals: ProposalStore, users: UserStore, token: str) -> User | None:
