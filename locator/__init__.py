@@ -19,8 +19,9 @@ from locator.search.gazetteer import shared as shared_gazetteer
 from locator.search.index import NearestIndex
 from locator.search.regions import Territory
 from locator.store import UserStore, open_store
+from locator.store.proposals import ProposalStore
 from locator.store.reports import ReportRules
-from locator.web import api, api_planner, api_write, embed, i18n, labels, ops, public, reporting
+from locator.web import api, api_planner, api_write, embed, i18n, join, labels, ops, public, reporting
 
 UPLOAD_FORM_BYTES = 64 * 1024  # multipart framing and form fields around an uploaded file
 
@@ -68,6 +69,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     users = UserStore(store)
     app.extensions["locator.users"] = users
     app.extensions["locator.store"] = store
+    app.extensions["locator.proposals"] = ProposalStore(store)  # businesses join (issue 20)
     # Where points may be written (LOCATOR_BOUNDS, regions from coordinates): every write's check.
     app.extensions["locator.territory"] = Territory(app.config["BOUNDS"])
     app.extensions["locator.index"] = NearestIndex(store)
@@ -91,6 +93,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(reporting.bp)
+    app.register_blueprint(join.bp)
     cli.init_app(app)
     return app
 

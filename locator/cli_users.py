@@ -37,8 +37,10 @@ def create_user(name: str, role: str, regions, settlements, password_stdin: bool
 
     Example: flask --app app users create olena --role operator --region "Київська область"
     """
-    if role == Role.OPERATOR and not (regions or settlements):
-        raise click.ClickException("an operator needs at least one --region or --settlement")
+    if role in (Role.OPERATOR, Role.REVIEWER) and not (regions or settlements):
+        raise click.ClickException(f"a {role} needs at least one --region or --settlement")
+    if role == Role.BUSINESS:
+        raise click.ClickException("business accounts are made by approving a proposal (/operator/proposals)")
     try:
         regions, settlements = places.scope_entries(
             current_app.extensions["locator.gazetteer"], regions, settlements
@@ -99,6 +101,26 @@ def list_users() -> None:
     for user in _users().all():
         state = "disabled" if user.disabled else "active"
         click.echo(f"{user.name}\t{user.role.value}\t{state}\t{user.scope_text}")
+
+
+@users_cli.command("signin-link")
+@click.argument("name")
+def signin_link(name: str) -> None:
+    """Print a new one-time sign-in link (72 hours) for a business account that lost its own.
+
+    Example: flask --app app users signin-link business-12
+    """
+    from locator.services import proposals as proposal_commands
+
+    try:
+        user = _users().get_by_name(name)
+    except NotFoundError:
+        raise click.ClickException(f"no user named {name!r}") from None
+    if user.role != Role.BUSINESS or user.disabled:
+        raise click.ClickException(f"{name} is not an enabled business account")
+    proposals = current_app.extensions["locator.proposals"]
+    token = proposal_commands.new_link(proposals, user, proposal_commands.proposal_of(user), "cli")
+    click.echo(f"{current_app.config['PUBLIC_URL']}/operator/signin/{token}")
 
 
 @users_cli.command("disable")

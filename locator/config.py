@@ -313,6 +313,34 @@ SETTINGS: tuple[Setting, ...] = (
         "min_lon,min_lat,max_lon,max_lat in degrees",
         "Every written point and stop (API, console, import) must lie in this box (default: Ukraine).",
     ),
+    # Businesses' sign-in links (issue 20) are also mailed when a host is set; none is needed.
+    Setting(
+        "LOCATOR_SMTP_HOST",
+        "SMTP_HOST",
+        "",
+        str,
+        "a host name, or empty",
+        "Mail server for businesses' sign-in links; empty: the reviewer passes the link on.",
+    ),
+    Setting("LOCATOR_SMTP_PORT", "SMTP_PORT", "587", whole(1, 65535), "a TCP port 1-65535", "Its port."),
+    Setting(
+        "LOCATOR_SMTP_STARTTLS",
+        "SMTP_STARTTLS",
+        "1",
+        flag,
+        "1 or 0",
+        "Whether to start TLS before logging in (1 unless the server is local).",
+    ),
+    Setting("LOCATOR_SMTP_USER", "SMTP_USER", "", str, "a user name, or empty", "SMTP login (empty: none)."),
+    Setting("LOCATOR_SMTP_PASSWORD", "SMTP_PASSWORD", "", str, "text", "SMTP password."),
+    Setting(
+        "LOCATOR_SMTP_FROM",
+        "SMTP_FROM",
+        "locator@localhost",
+        str,
+        "an e-mail address",
+        "The sender of the mailed sign-in links.",
+    ),
     Setting(
         "PORT", "PORT", "5000", whole(1, 65535), "a TCP port 1-65535", "Port scripts/serve.sh serves on."
     ),
@@ -328,7 +356,8 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         try:
             config[setting.key] = setting.parse(raw)
         except (ValueError, TypeError, OverflowError):
-            shown = "(hidden)" if setting.env == "SECRET_KEY" or "@" in raw else repr(raw)  # a URL's password
+            secret = setting.env in ("SECRET_KEY", "LOCATOR_SMTP_PASSWORD") or "@" in raw  # a URL's password
+            shown = "(hidden)" if secret else repr(raw)
             raise ConfigError(f"{setting.env}={shown} is not valid: expected {setting.accepts}") from None
     if config["ENV"] == "production" and len(config["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError(

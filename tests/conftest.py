@@ -221,8 +221,8 @@ def users(app):
 def make_user(users, password_hash):
     """Create a console user whose password is PASSWORD: make_user("olena", "operator", regions=[...])."""
 
-    def make(name: str, role: str = "operator", *, regions=(), settlements=()):
-        return users.create(name, password_hash, role, regions, settlements)
+    def make(name: str, role: str = "operator", *, regions=(), settlements=(), points=()):
+        return users.create(name, password_hash, role, regions, settlements, points)
 
     return make
 

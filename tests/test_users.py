@@ -273,3 +273,31 @@ def test_passwd_refuses_a_short_password_and_an_unknown_user(runner, store, make
     assert unknown.exit_code == 1
     assert "no user named 'nobody'" in unknown.output
     assert list(store.db.execute("SELECT * FROM users")) == before
+
+
+# -- the roles of issue 20 ----------------------------------------------------------------------
+
+
+def test_a_reviewer_needs_a_scope_and_a_business_comes_only_from_a_proposal(runner, users):
+    assert create(runner, "rita", "--role", "reviewer").exit_code != 0
+    result = create(runner, "rita", "--role", "reviewer", "--region", REGION)
+    assert result.exit_code == 0, result.output
+    assert users.get_by_name("rita").role.value == "reviewer"
+    refused = create(runner, "shop", "--role", "business")
+    assert refused.exit_code != 0 and "proposal" in refused.output
+    assert "shop" not in [user.name for user in users.all()]
+
+
+def test_a_business_gets_a_new_one_time_link_from_the_cli(runner, app, users, password_hash):
+    users.create("business-7", password_hash, "business", points=("kyiv-01",))
+    result = runner.invoke(args=["users", "signin-link", "business-7"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().rsplit("/", 1)[1]
+    proposals = app.extensions["locator.proposals"]
+    from locator.services import proposals as commands
+
+    assert commands.use_link(proposals, users, token).name == "business-7"
+    assert commands.use_link(proposals, users, token) is None  # once
+    assert runner.invoke(args=["users", "signin-link", "nobody"]).exit_code != 0
+    users.create("olga", password_hash, "operator", regions=(REGION,))
+    assert runner.invoke(args=["users", "signin-link", "olga"]).exit_code != 0

@@ -68,11 +68,20 @@ EXPECTED = {
     "operator-A": (200, 403, 403, 201, 403),
     "operator-B": (403, 200, 403, 403, 201),
     "viewer": (403, 403, 403, 403, 403),
+    "reviewer-A": (403, 403, 403, 403, 403),  # decides proposals, edits no point
+    "business-A": (200, 403, 403, 403, 403),  # kyiv-01 is its own point: its status only
     "anonymous": (401, 401, 401, 401, 401),
     "disabled-token": (401, 401, 401, 401, 401),
     "bad-token": (401, 401, 401, 401, 401),
 }
-NAMES = {"admin": "admin", "operator-A": "olena", "operator-B": "taras", "viewer": "vika"}
+NAMES = {
+    "admin": "admin",
+    "operator-A": "olena",
+    "operator-B": "taras",
+    "viewer": "vika",
+    "reviewer-A": "rita",
+    "business-A": "kava",
+}
 MATRIX = [
     pytest.param(who, endpoint, EXPECTED[who][i], id=f"{who}-{endpoint}")
     for who in EXPECTED
@@ -87,6 +96,8 @@ def team(seeded, make_user, make_token, users) -> dict[str, dict[str, str]]:
     make_user("olena", "operator", regions=("Київ", KYIV))
     make_user("taras", "operator", regions=(LVIV,))
     make_user("vika", "viewer")
+    make_user("rita", "reviewer", regions=("Київ", KYIV))
+    make_user("kava", "business", points=("kyiv-01",))
     make_user("dmytro", "operator", regions=("Київ", KYIV))
     headers = {who: {"Authorization": f"Bearer {make_token(name)}"} for who, name in NAMES.items()}
     headers["disabled-token"] = {"Authorization": f"Bearer {make_token('dmytro')}"}
@@ -142,6 +153,43 @@ def test_role_matrix(client, store, team, who, endpoint, expected):
         assert [row["field"] for row in rows] == ["created"]
     else:
         assert {row["field"] for row in rows} >= set(body)
+
+
+# -- a business account: its own points, status, hours and occupancy only (issue 20) --------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "Renamed"},
+        {"lat": 50.2, "lon": 30.2},
+        {"services": ["power"]},
+        {"status": "closed", "name": "Renamed"},
+        {"archived": True},
+        {"region": LVIV},
+    ],
+)
+def test_a_business_changes_no_other_field_of_its_point(client, store, team, body):
+    before = db_state(store)
+    response = patch(client, "kyiv-01", body, team["business-A"])
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"
+    assert db_state(store) == before
+
+
+def test_a_business_sets_hours_and_occupancy_of_its_point(client, store, team):
+    body = {"opening_hours": "Mo-Fr 08:00-20:00", "occupancy": 40}
+    response = patch(client, "kyiv-01", body, team["business-A"])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    point = store.get("kyiv-01")
+    assert (point.opening_hours, point.occupancy) == ("Mo-Fr 08:00-20:00", 40)
+
+
+def test_a_business_cannot_touch_another_point_in_its_street(client, store, team):
+    before = db_state(store)
+    for point_id in ("kyiv-02", "lviv-01", "no-such-point"):
+        response = patch(client, point_id, {"status": "closed"}, team["business-A"])
+        assert response.status_code in (403, 404)
+    assert db_state(store) == before
 
 
 # -- If-Match --------------------------------------------------------------------------------------

@@ -6,12 +6,14 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from locator.console import (
+    business,
     editor,
     imports,
     listing,
     planner,
     planner_data,
     points,
+    proposals,
     reports,
     session,
     stops,
@@ -19,13 +21,14 @@ from locator.console import (
 )
 
 # These add their pages to session.bp (the "operator" blueprint).
-PAGES_OF_THE_OPERATOR_BLUEPRINT = (editor, imports, listing, points, undo)
+PAGES_OF_THE_OPERATOR_BLUEPRINT = (business, editor, imports, listing, points, proposals, undo)
 PAGES_OF_THE_PLANNER_BLUEPRINT = (planner_data,)  # its writes, on planner.bp
 
 
 def init_app(app: Flask) -> None:
     """Attach the logged-in user to every request, and register the console's blueprints."""
     app.before_request(session.load_user)
+    app.before_request(business.fence)  # a business account sees its own points only
     app.after_request(_no_store)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import gettext
 
 from locator.domain.point import utcnow
+from locator.domain.users import User
 from locator.http.routes import sender
 from locator.search.regions import Territory
 from locator.services.accounts import check_password
@@ -103,11 +104,7 @@ def login():
             right = check_password(password_hash, password)
             if user is not None and not user.disabled and right:
                 accounts.clear_login_failures(keys[0], older_than=since)
-                session.clear()
-                session.permanent = True
-                session["uid"] = user.id
-                session["sv"] = user.session_version
-                session["at"] = int(utcnow().timestamp())  # the session ends SESSION_HOURS after this
+                start_session(user)
                 target = request.args.get("next", "")
                 if not target.startswith("/operator") or target.startswith("//") or not target.isprintable():
                     target = url_for("operator.points")
@@ -119,6 +116,16 @@ def login():
     if status == 429:
         response.headers["Retry-After"] = str(int(LOGIN_WINDOW.total_seconds()))
     return response
+
+
+def start_session(user: User) -> None:
+    """Sign the user in on this browser: a fresh session, ended SESSION_HOURS from now or when
+    the user's session version moves (logout everywhere, disable, a new password)."""
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["sv"] = user.session_version
+    session["at"] = int(utcnow().timestamp())  # the session ends SESSION_HOURS after this
 
 
 @bp.post("/logout")

@@ -16,6 +16,8 @@ from locator.domain.point import Point
 from locator.domain.users import Role, User
 
 PLACE_FIELD = "region"  # where a refusal about the point's new place is shown on a form
+# What a business account may change on its own points, from a phone, and nothing else (issue 20).
+BUSINESS_FIELDS = frozenset({"status", "opening_hours", "occupancy"})
 
 
 class Forbidden(PermissionError):
@@ -50,6 +52,8 @@ def check_role(actor: User) -> None:
         raise Forbidden(f"{actor.name} is disabled and cannot change points")
     if actor.role is Role.VIEWER:
         raise Forbidden("viewers cannot change points")
+    if actor.role is Role.REVIEWER:
+        raise Forbidden("reviewers decide proposals; they cannot change points")
 
 
 def writes_anywhere(actor: User) -> bool:
@@ -58,10 +62,28 @@ def writes_anywhere(actor: User) -> bool:
     return actor.is_admin
 
 
-def check_write(actor: User, current: Point | None, places_after: Iterable[Place]) -> None:
+def check_business(actor: User, current: Point | None, fields: Iterable[str] | None) -> None:
+    """A business writes only to its own points, and only BUSINESS_FIELDS: no new points, no
+    imports (which name no fields), no moves, no names."""
+    if current is None or current.id not in actor.points:
+        raise Forbidden(f"{actor.name} may change its own points only")
+    if fields is None:
+        raise Forbidden(f"{actor.name} may change status, hours and occupancy only")
+    others = sorted(set(fields) - BUSINESS_FIELDS)
+    if others:
+        raise Forbidden(f"{actor.name} may change status, hours and occupancy only", others[0])
+
+
+def check_write(
+    actor: User, current: Point | None, places_after: Iterable[Place], fields: Iterable[str] | None = None
+) -> None:
     """Allow the write or raise Forbidden: role, then the point as it is, then every place it
-    will be (where it stands, then each stop)."""
+    will be (where it stands, then each stop). fields are the names the write changes (None:
+    unknown, as in an import); only a business account's rule looks at them."""
     check_role(actor)
+    if actor.role is Role.BUSINESS:
+        check_business(actor, current, fields)
+        return
     if current is not None and not actor.may_edit_place(current.region, current.settlement):
         raise Forbidden(f"{actor.name} may not edit points in {place_of(current)}")
     for after in places_after:

@@ -22,6 +22,8 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything, manages users and imports
     OPERATOR = "operator"  # edits points in the regions or settlements assigned
     VIEWER = "viewer"  # reads the console (e.g. a call centre)
+    REVIEWER = "reviewer"  # decides businesses' proposals in its regions; edits no point (issue 20)
+    BUSINESS = "business"  # its own points only: status, hours and occupancy (issue 20)
 
 
 # Who wrote a history row, as anyone may know it: never an operator's name (issue 16).
@@ -45,6 +47,7 @@ class User:
     settlements: tuple[str, ...] = ()  # "Бровари (Київська область)": a settlement in its region
     disabled: bool = False
     session_version: int = 1  # bumped on disable or password change: old sessions end
+    points: tuple[str, ...] = ()  # a business account's own points (its whole scope)
     region_keys: frozenset[str] = field(default=frozenset(), compare=False)
     settlement_keys: frozenset[tuple[str, str]] = field(default=frozenset(), compare=False)
 
@@ -57,11 +60,14 @@ class User:
     def scope_text(self) -> str:
         if self.role is Role.ADMIN:
             return "усі регіони"
+        if self.role is Role.BUSINESS:
+            return ", ".join(self.points) or "—"
         return ", ".join((*self.regions, *self.settlements)) or "—"
 
     def may_edit_place(self, region: str, settlement: str) -> bool:
         """Admins edit anywhere; operators only inside their regions or settlements. (A write
-        asks domain/scope.check_write, which applies this to the point before and after.)"""
+        asks domain/scope.check_write, which applies this to the point before and after.)
+        A place never lets a reviewer or a business edit: a business edits by point id."""
         if self.disabled:
             return False
         if self.role is Role.ADMIN:
@@ -80,14 +86,25 @@ class User:
         )
 
     def may_edit(self, point: Point) -> bool:
+        if self.role is Role.BUSINESS:
+            return not self.disabled and point.id in self.points
         return self.may_edit_place(point.region, point.settlement)
+
+    def may_review_place(self, region: str, settlement: str) -> bool:
+        """Whether the user decides proposals for this place: admins anywhere, reviewers in
+        their regions or settlements (the place comes from the proposal's coordinates)."""
+        if self.disabled:
+            return False
+        if self.role is Role.ADMIN:
+            return True
+        return self.role is Role.REVIEWER and self.in_scope(region, settlement)
 
     def may_read_private(self, point: Point) -> bool:
         """What the public never sees of a point: operators' names in its history and citizens'
         report comments (free text that may hold personal data). Admins see them everywhere,
         operators only in their scope, viewers everywhere unless given regions or settlements
         (then there only). Elsewhere the console shows the point as the public sees it."""
-        if self.disabled:
+        if self.disabled or self.role is Role.BUSINESS:
             return False
         if self.role is Role.ADMIN or (self.role is Role.VIEWER and not (self.regions or self.settlements)):
             return True

@@ -71,9 +71,9 @@ def check_changes(
     """The changes to an existing point, settled and allowed. A region given must lie near the
     coordinates; without one, the region follows them (a moved point takes its new region)."""
     actor, as_is = in_public_names(actor), spelt_publicly(current)
-    check_write(actor, as_is, ())  # the point as it is first: a stranger learns nothing more
+    check_write(actor, as_is, (), changes.keys())  # the point as it is first: a stranger learns nothing more
     after = territory.settle(parse_point(merged_record(current, changes)), follow="region" not in changes)
-    check_write(actor, as_is, places(territory, after))
+    check_write(actor, as_is, places(territory, after), changes.keys())
     return (
         changes
         if after.region == current.region and "region" not in changes

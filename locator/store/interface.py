@@ -82,7 +82,9 @@ class PlannerBackend(Protocol):
 class UsersBackend(Protocol):
     """Console users, their API tokens and failed logins."""
 
-    def create(self, name: str, password_hash: str, role: str, regions=(), settlements=()) -> User:
+    def create(
+        self, name: str, password_hash: str, role: str, regions=(), settlements=(), points=(), *, conn=None
+    ) -> User:
         """Add a user; a taken name is a ValueError, never an overwrite."""
 
     def get(self, user_id: int) -> User:

@@ -39,8 +39,19 @@ TABLES = (  # every table of ours, meta first (tests/test_postgres.py holds this
     "outage_lists",
     "outage_entries",
     "planner_files",
+    "proposals",
+    "proposal_history",
+    "signin_links",
 )
-IDENTITIES = ("history", "users", "api_tokens", "reports", "outage_lists")  # ids made by the database
+IDENTITIES = (  # ids made by the database
+    "history",
+    "users",
+    "api_tokens",
+    "reports",
+    "outage_lists",
+    "proposals",
+    "proposal_history",
+)
 COPY_START = re.compile(r"^COPY public\.(\w+) \(([^)]*)\) FROM stdin;$")
 TOOL_TIMEOUT_S = 3600
 

@@ -29,6 +29,7 @@ ORDER = {  # {c}: the collation of a text key ("C" on PostgreSQL); any other tab
     "login_failures": "key{c}, at{c}",
     "outage_entries": "list_id, region{c}, settlement{c}",
     "planner_files": "owner, kind{c}",
+    "signin_links": "digest{c}",
 }
 COPIED_META = ("seq", "changed_at")  # schema_version is the target's own (the same release)
 

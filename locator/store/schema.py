@@ -176,6 +176,35 @@ def _step_7(conn: sqlite3.Connection) -> None:
     _run(SCHEMA_7)(conn)
 
 
+def _step_8(conn: sqlite3.Connection) -> None:
+    """Reserved for issue 20's point fields (branch visibility): this branch changes nothing."""
+
+
+# Businesses join (issue 20): their proposals with every step's history, the one-time sign-in
+# links (digests only) and a business account's own points.
+SCHEMA_9 = (
+    """ALTER TABLE "users" ADD COLUMN "points" TEXT NOT NULL DEFAULT '[]'""",
+    """CREATE TABLE IF NOT EXISTS "proposals" (
+       "id" INTEGER PRIMARY KEY, "at" TEXT NOT NULL, "source" TEXT NOT NULL,
+       "state" TEXT NOT NULL DEFAULT 'pending', "regions" TEXT NOT NULL, "body" TEXT NOT NULL,
+       "decided_at" TEXT, "decided_by" TEXT, "reason" TEXT, "account" TEXT)""",
+    'CREATE INDEX IF NOT EXISTS "idx_proposals_state" ON "proposals" ("state")',
+    'CREATE INDEX IF NOT EXISTS "idx_proposals_source_at" ON "proposals" ("source", "at")',
+    """CREATE TABLE IF NOT EXISTS "proposal_history" (
+       "id" INTEGER PRIMARY KEY, "proposal_id" INTEGER NOT NULL, "at" TEXT NOT NULL,
+       "by" TEXT NOT NULL, "action" TEXT NOT NULL, "detail" TEXT NOT NULL DEFAULT '')""",
+    'CREATE INDEX IF NOT EXISTS "idx_proposal_history_proposal_id" ON "proposal_history" ("proposal_id")',
+    """CREATE TABLE IF NOT EXISTS "signin_links" (
+       "digest" TEXT PRIMARY KEY, "user_id" INTEGER NOT NULL, "created_at" TEXT NOT NULL,
+       "expires_at" TEXT NOT NULL, "used_at" TEXT)""",
+)
+
+
+def _step_9(conn: sqlite3.Connection) -> None:
+    """Businesses' proposals, their history, sign-in links and business accounts (issue 20)."""
+    _run(SCHEMA_9)(conn)
+
+
 @dataclass(frozen=True)
 class Step:
     version: int  # the schema_version the database has after this step
@@ -190,6 +219,8 @@ STEPS: tuple[Step, ...] = (
     Step(5, _step_5),
     Step(6, _step_6),
     Step(7, _step_7),
+    Step(8, _step_8),
+    Step(9, _step_9),
 )
 SCHEMA_VERSION = STEPS[-1].version
 

@@ -29,18 +29,31 @@ class UserStore:
     def db(self) -> sqlite_utils.Database:
         return self.store.db
 
-    def create(self, name: str, password_hash: str, role: str, regions=(), settlements=()) -> User:
-        """Add a user; a taken name is an error, never an overwrite."""
-        now = format_time(utcnow())
-        with self.store.transaction() as conn:
-            if conn.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
-                raise ValueError(f"a user named {name!r} exists already")
-            conn.execute(
-                "INSERT INTO users (name, password_hash, role, regions, settlements, disabled,"
-                " session_version, created_at) VALUES (?, ?, ?, ?, ?, 0, 1, ?)",
-                [name, password_hash, role, json.dumps(list(regions)), json.dumps(list(settlements)), now],
-            )
-        return self.get_by_name(name)
+    def create(
+        self, name: str, password_hash: str, role: str, regions=(), settlements=(), points=(), *, conn=None
+    ) -> User:
+        """Add a user; a taken name is an error, never an overwrite. With conn, inside that
+        transaction (a proposal's approval makes its points and account in one)."""
+        if conn is None:
+            with self.store.transaction() as conn:
+                self.create(name, password_hash, role, regions, settlements, points, conn=conn)
+            return self.get_by_name(name)
+        if conn.execute("SELECT 1 FROM users WHERE name = ?", [name]).fetchone():
+            raise ValueError(f"a user named {name!r} exists already")
+        conn.execute(
+            "INSERT INTO users (name, password_hash, role, regions, settlements, points, disabled,"
+            " session_version, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, 1, ?)",
+            [
+                name,
+                password_hash,
+                role,
+                json.dumps(list(regions)),
+                json.dumps(list(settlements)),
+                json.dumps(list(points)),
+                format_time(utcnow()),
+            ],
+        )
+        return None
 
     def get(self, user_id: int) -> User:
         row = self.db.execute(SELECT_USERS + " WHERE users.id = ?", [user_id]).fetchone()
@@ -210,12 +223,12 @@ LAST_USED_EVERY = timedelta(hours=1)  # a token's last use is noted to the hour:
 # User reads never include the password hash, except credentials() for the login check.
 SELECT_USERS = (
     "SELECT users.id, users.name, users.role, users.regions, users.settlements, users.disabled,"
-    " users.session_version FROM users"
+    " users.session_version, users.points FROM users"
 )
 
 
 def _user(row) -> User:
-    user_id, name, role, regions, settlements, disabled, session_version = row
+    user_id, name, role, regions, settlements, disabled, session_version, points = row
     return User(
         id=user_id,
         name=name,
@@ -224,6 +237,7 @@ def _user(row) -> User:
         settlements=tuple(json.loads(settlements or "[]")),
         disabled=bool(disabled),
         session_version=session_version,
+        points=tuple(json.loads(points or "[]")),
     )
 
 

@@ -34,13 +34,28 @@ TRUST = {
     "never_confirmed": _l("Оператор ще не підтвердив: нижче за свіжі"),
     "reported_closed": _l("Громадяни повідомили, що зачинено: нижче за інші"),
 }
-ROLE = {"admin": _l("адміністратор"), "operator": _l("оператор"), "viewer": _l("спостерігач")}
+ROLE = {
+    "admin": _l("адміністратор"),
+    "operator": _l("оператор"),
+    "viewer": _l("спостерігач"),
+    "reviewer": _l("рецензент заявок"),
+    "business": _l("бізнес"),
+}
 # A history row's author without a name (domain/users.author_kind): the public page, and the
 # console for a point outside the reader's scope.
 AUTHOR = {
     "citizens": _l("громадяни (повідомлення)"),
     "import": _l("імпорт даних"),
     "operator": _l("оператор"),
+}
+# What a business proposing itself on /join says it is (issue 20; domain/proposals.BUSINESS_TYPES).
+PROPOSAL_TYPE = {
+    "fuel_station": _l("АЗС"),
+    "pharmacy": _l("Аптека"),
+    "supermarket": _l("Супермаркет"),
+    "bank": _l("Банк"),
+    "cafe": _l("Кафе"),
+    "other": _l("Інше"),
 }
 CATEGORY = {"state": _l("ДСНС / місцева влада"), "business": _l("Відповідальний бізнес")}
 SERVICE = {
@@ -180,6 +195,7 @@ def init_app(app: Flask) -> None:
         KIND_LABEL=KIND,
         TRUST_LABEL=TRUST,
         CATEGORY_LABEL=CATEGORY,
+        PROPOSAL_TYPE_LABEL=PROPOSAL_TYPE,
         SERVICE_LABEL=SERVICE,
         FIELD_LABEL=FIELD,
         REPORT_LABEL=REPORT,
