@@ -19,7 +19,12 @@ from collections.abc import Callable
 from psycopg import errors as pg_errors
 
 from locator.domain.values import format_time
-from locator.store.schema import SCHEMA_4_OLD_TOKENS_EXPIRE_AFTER, SCHEMA_VERSION, SchemaError
+from locator.store.schema import (
+    SCHEMA_4_OLD_TOKENS_EXPIRE_AFTER,
+    SCHEMA_VERSION,
+    STEP_8_COLUMNS,
+    SchemaError,
+)
 
 MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(7237954339683131251)"
 EXTENSION_HELP = (
@@ -97,6 +102,9 @@ STEP_7 = (  # the planner's outage lists and uploaded files (issue 19), as on SQ
        owner BIGINT NOT NULL, kind TEXT NOT NULL, name TEXT, at TEXT NOT NULL, author TEXT NOT NULL,
        "body" TEXT NOT NULL, PRIMARY KEY (owner, kind))""",
 )
+STEP_8 = tuple(  # business type, visibility, support points and beds (issue 20), as on SQLite
+    f"ALTER TABLE points ADD COLUMN {name} {kind}" for name, kind in STEP_8_COLUMNS
+)
 STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (1, STEP_1),
     (2, STEP_2),
@@ -105,6 +113,7 @@ STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (5, STEP_5),
     (6, STEP_6),
     (7, STEP_7),
+    (8, STEP_8),
 )
 assert STEPS[-1][0] == SCHEMA_VERSION, "store/schema.py and store/pg_schema.py must reach the same version"
 

@@ -176,6 +176,23 @@ def _step_7(conn: sqlite3.Connection) -> None:
     _run(SCHEMA_7)(conn)
 
 
+# Issue 20: the business type, visibility (public | approximate | hidden), support points and beds.
+STEP_8_COLUMNS = (
+    ("business_type", "TEXT NOT NULL DEFAULT ''"),
+    ("visibility", "TEXT NOT NULL DEFAULT 'public'"),
+    ("support", "INTEGER NOT NULL DEFAULT 0"),
+    ("beds", "INTEGER"),
+    ("beds_free", "INTEGER"),
+)
+
+
+def _step_8(conn: sqlite3.Connection) -> None:
+    """Business types, visibility and support points with beds (issue 20); old points public."""
+    _add_columns(*((name, f"ALTER TABLE points ADD COLUMN {name} {kind}") for name, kind in STEP_8_COLUMNS))(
+        conn
+    )
+
+
 @dataclass(frozen=True)
 class Step:
     version: int  # the schema_version the database has after this step
@@ -190,6 +207,7 @@ STEPS: tuple[Step, ...] = (
     Step(5, _step_5),
     Step(6, _step_6),
     Step(7, _step_7),
+    Step(8, _step_8),
 )
 SCHEMA_VERSION = STEPS[-1].version
 
