@@ -17,7 +17,7 @@ from locator.http.flask_app import LocatorFlask
 from locator.http.install import install
 from locator.search.gazetteer import shared as shared_gazetteer
 from locator.search.index import NearestIndex
-from locator.search.regions import Territory
+from locator.search.regions import Territory, public_region_names
 from locator.store import UserStore, open_store
 from locator.store.reports import ReportRules
 from locator.web import api, api_planner, api_write, embed, i18n, labels, ops, public, reporting
@@ -69,7 +69,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["locator.users"] = users
     app.extensions["locator.store"] = store
     # Where points may be written (LOCATOR_BOUNDS, regions from coordinates): every write's check.
-    app.extensions["locator.territory"] = Territory(app.config["BOUNDS"])
+    app.extensions["locator.territory"] = Territory(
+        app.config["BOUNDS"], approximate_regions=public_region_names(app.config["APPROXIMATE_REGIONS"])
+    )
     app.extensions["locator.index"] = NearestIndex(store)
     app.extensions["locator.bodies"] = BodyCache(shared=_shared_copies(database))
     # Settlement names (issue 7): built once per process, its index kept in instance/ between starts.

@@ -24,6 +24,7 @@ from locator.config_values import (
     one_of,
     positive_float,
     postgres_url_or_empty,
+    region_names,
     whole,
 )
 
@@ -312,6 +313,15 @@ SETTINGS: tuple[Setting, ...] = (
         bounds,
         "min_lon,min_lat,max_lon,max_lat in degrees",
         "Every written point and stop (API, console, import) must lie in this box (default: Ukraine).",
+    ),
+    Setting(
+        "LOCATOR_APPROXIMATE_REGIONS",
+        "APPROXIMATE_REGIONS",
+        "",
+        region_names,
+        "comma-separated region names (any spelling), or empty",
+        "Points in these regions are published only approximately (issue 20) unless an admin makes"
+        " one public: new points there default to approximate, and only an admin may set one public.",
     ),
     Setting(
         "PORT", "PORT", "5000", whole(1, 65535), "a TCP port 1-65535", "Port scripts/serve.sh serves on."
