@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from locator import cli, config, console
+from locator.domain.visibility import public_view
 from locator.http.bodies import BodyCache, SharedCopies
 from locator.http.fast_nearest import NearestQuery
 from locator.http.flask_app import LocatorFlask
@@ -72,7 +73,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["locator.territory"] = Territory(
         app.config["BOUNDS"], approximate_regions=public_region_names(app.config["APPROXIMATE_REGIONS"])
     )
-    app.extensions["locator.index"] = NearestIndex(store)
+    # What citizens read (nearest, map data, lists, pages, widget) comes from the public views
+    # only (issue 20); the console's planner reads every point it may see from its own index.
+    app.extensions["locator.index"] = NearestIndex(store, view=public_view)
+    app.extensions["locator.operator_index"] = NearestIndex(store)
     app.extensions["locator.bodies"] = BodyCache(shared=_shared_copies(database))
     # Settlement names (issue 7): built once per process, its index kept in instance/ between starts.
     app.extensions["locator.gazetteer"] = shared_gazetteer(app.instance_path)
