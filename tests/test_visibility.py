@@ -5,9 +5,10 @@ view of a point keeps nothing of an approximate one's exact place and nothing of
 from __future__ import annotations
 
 import pytest
-from helpers import make_point, make_record
+from helpers import csrf_token, login, make_point, make_record
 
 from locator.domain.scope import Forbidden
+from locator.domain.support import beds_short_of
 from locator.domain.users import Role, User
 from locator.domain.values import Visibility
 from locator.domain.visibility import GRID_DEG, public_view
@@ -66,3 +67,51 @@ def test_the_public_view_of_an_approximate_point_is_its_grid_cell_and_settlement
     assert (seen.lat, seen.lon) == (50.45, 30.55)
     assert abs(seen.lat - exact.lat) <= GRID_DEG and abs(seen.lon - exact.lon) <= GRID_DEG
     assert (seen.name, seen.address, seen.phone, seen.note) == ("Київ", "", "", "")
+
+
+@pytest.mark.parametrize(
+    "beds, population, short",
+    [
+        (None, 20_000, None),  # the rules say nothing below 30 thousand
+        (10, 60_000, None),  # "up to 100": no least
+        (99, 250_000, 100),
+        (100, 250_000, None),
+        (299, 717_273, 300),  # Lviv
+        (None, 2_900_000, 300),
+        (300, 2_900_000, None),
+    ],
+)
+def test_support_points_are_held_to_the_population_rule(beds, population, short):
+    assert beds_short_of(beds, population) == short
+
+
+def test_the_console_warns_when_a_support_point_has_too_few_beds(app, make_user):
+    """Kyiv (about 3 million residents) asks at least 300 beds: 50 saves, with a warning."""
+    make_user("admin", "admin")
+    client = app.test_client()
+    login(client, "admin")
+    form = make_record("kyiv-support") | {
+        "services": ["power"],
+        "support": "1",
+        "beds": "50",
+        "beds_free": "7",
+    }
+    form = {key: ("" if value is None else value) for key, value in form.items() if key != "updated_at"}
+    response = client.post(
+        "/operator/points/new",
+        data={"csrf_token": csrf_token(client, "/operator/"), **form},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "щонайменше 300 ліжок" in response.get_data(as_text=True)
+    stored = app.extensions["locator.store"].get("kyiv-support")
+    assert (stored.support, stored.beds, stored.beds_free) == (True, 50, 7)
+    enough = form | {"id": "kyiv-support-2", "beds": "320"}
+    response = client.post(
+        "/operator/points/new",
+        data={"csrf_token": csrf_token(client, "/operator/"), **enough},
+        follow_redirects=True,
+    )
+    assert "ліжок" in response.get_data(as_text=True) and "щонайменше 300" not in response.get_data(
+        as_text=True
+    )

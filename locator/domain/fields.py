@@ -333,7 +333,7 @@ POINT_DECLARATION: tuple[Field, ...] = (
         "support",
         bool,
         int,
-        BOOLEAN | {"description": "a support point (опорний пункт): 24/7, with beds"},
+        BOOLEAN | {"description": "a support point (opornyi punkt): 24/7, with beds"},
         parse.parse_bool,
         default=False,
         editable=True,

@@ -19,6 +19,7 @@ from locator.domain.scope import Place, check_visibility, check_write
 from locator.domain.users import User, settlement_scope
 from locator.domain.validation import merged_record, parse_point
 from locator.domain.visibility import more_public
+from locator.search.distance import haversine_m
 from locator.search.gazetteer import Gazetteer
 from locator.search.regions import KNOWN, Territory, canonical_region
 
@@ -129,3 +130,12 @@ def scope_entries(
             region = canonical_region(found.pop()) or ""
         placed.append(f"{name} ({region})")
     return tuple(named), tuple(placed)
+
+
+def settlement_population(gazetteer: Gazetteer, point: Point) -> int:
+    """The gazetteer's population of the point's settlement (the same-named place nearest to
+    it); 0 when unknown. The console holds support points' beds to it (domain/support.py)."""
+    same = [m.settlement for m in gazetteer.find(point.settlement, limit=50) if m.exact]
+    if not same:
+        return 0
+    return min(same, key=lambda s: haversine_m(point.lat, point.lon, s.lat, s.lon)).population

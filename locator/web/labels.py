@@ -42,7 +42,25 @@ AUTHOR = {
     "import": _l("імпорт даних"),
     "operator": _l("оператор"),
 }
-CATEGORY = {"state": _l("ДСНС / місцева влада"), "business": _l("Відповідальний бізнес")}
+CATEGORY = {
+    "state": _l("ДСНС / місцева влада"),
+    "business": _l("Відповідальний бізнес"),
+    "working_business": _l("Бізнес, що працює під час відключень"),
+}
+BUSINESS_TYPE = {  # issue 20: the official map's business types ("" for a state point)
+    "": _l("Не бізнес"),
+    "fuel_station": _l("АЗС"),
+    "pharmacy": _l("Аптека"),
+    "supermarket": _l("Супермаркет"),
+    "bank": _l("Банк"),
+    "cafe": _l("Кафе"),
+    "other": _l("Інше"),
+}
+VISIBILITY = {
+    "public": _l("Публічний"),
+    "approximate": _l("Приблизно (лише населений пункт)"),
+    "hidden": _l("Прихований (лише оператори)"),
+}
 SERVICE = {
     "power": _l("Електрика, зарядка"),
     "heat": _l("Тепло"),
@@ -93,6 +111,11 @@ FIELD = {
     "unconfirmed": _l("Повідомлення громадян"),
     "stops": _l("Графік зупинок"),
     "opening_hours": _l("Години роботи (opening_hours)"),
+    "business_type": _l("Тип бізнесу"),
+    "visibility": _l("Видимість"),
+    "support": _l("Опорний пункт"),
+    "beds": _l("Ліжок"),
+    "beds_free": _l("Вільних ліжок сьогодні"),
 }
 
 
@@ -147,6 +170,8 @@ def for_script() -> dict:
         "status": STATUS,
         "kind": KIND,
         "category": CATEGORY,
+        "business_type": BUSINESS_TYPE,
+        "visibility": VISIBILITY,
         "service": SERVICE,
         "compass": COMPASS,
         "trust": TRUST,
@@ -180,6 +205,8 @@ def init_app(app: Flask) -> None:
         KIND_LABEL=KIND,
         TRUST_LABEL=TRUST,
         CATEGORY_LABEL=CATEGORY,
+        BUSINESS_TYPE_LABEL=BUSINESS_TYPE,
+        VISIBILITY_LABEL=VISIBILITY,
         SERVICE_LABEL=SERVICE,
         FIELD_LABEL=FIELD,
         REPORT_LABEL=REPORT,
