@@ -13,6 +13,7 @@ from locator.domain.point import SERVICES, Category, Kind, Status, utcnow
 from locator.domain.reports import ReportKind
 from locator.domain.trust import WEIGHT
 from locator.domain.validation import ID_PATTERN, MAX_ID, parse_coordinate
+from locator.domain.values import BusinessType
 from locator.domain.visibility import public_view
 from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
@@ -101,6 +102,7 @@ def map_page():
         statuses=list(Status),
         kinds=list(Kind),
         categories=list(Category),
+        business_types=list(BusinessType),
     )
 
 
