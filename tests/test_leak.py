@@ -157,3 +157,10 @@ def test_the_crawl_finds_a_leak_when_there_is_one(app, client, planted_store):
     response = client.get(f"/api/v1/points/{HIDDEN['id']}")
     assert b"QXHIDNAME" in leaks(response, secrets())
     assert leaks(client.get("/api/v1/points?format=csv"), secrets())
+
+
+def test_a_hidden_point_takes_no_reports_and_answers_as_one_that_never_was(client, planted_store):
+    for point_id in (HIDDEN["id"], "never-was"):
+        response = client.post(f"/api/v1/points/{point_id}/reports", json={"kind": "closed"})
+        assert response.status_code == 404, point_id
+    assert client.post(f"/api/v1/points/{PUBLIC_ID}/reports", json={"kind": "closed"}).status_code == 201
