@@ -11,13 +11,14 @@ from typing import Any
 from flask import Flask
 
 from locator import cli, config, console
+from locator.domain.visibility import public_view
 from locator.http.bodies import BodyCache, SharedCopies
 from locator.http.fast_nearest import NearestQuery
 from locator.http.flask_app import LocatorFlask
 from locator.http.install import install
 from locator.search.gazetteer import shared as shared_gazetteer
 from locator.search.index import NearestIndex
-from locator.search.regions import Territory
+from locator.search.regions import Territory, public_region_names
 from locator.store import UserStore, open_store
 from locator.store.proposals import ProposalStore
 from locator.store.reports import ReportRules
@@ -71,8 +72,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["locator.store"] = store
     app.extensions["locator.proposals"] = ProposalStore(store)  # businesses join (issue 20)
     # Where points may be written (LOCATOR_BOUNDS, regions from coordinates): every write's check.
-    app.extensions["locator.territory"] = Territory(app.config["BOUNDS"])
-    app.extensions["locator.index"] = NearestIndex(store)
+    app.extensions["locator.territory"] = Territory(
+        app.config["BOUNDS"], approximate_regions=public_region_names(app.config["APPROXIMATE_REGIONS"])
+    )
+    # What citizens read (nearest, map data, lists, pages, widget) comes from the public views
+    # only (issue 20); the console's planner reads every point it may see from its own index.
+    app.extensions["locator.index"] = NearestIndex(store, view=public_view)
+    app.extensions["locator.operator_index"] = NearestIndex(store)
     app.extensions["locator.bodies"] = BodyCache(shared=_shared_copies(database))
     # Settlement names (issue 7): built once per process, its index kept in instance/ between starts.
     app.extensions["locator.gazetteer"] = shared_gazetteer(app.instance_path)

@@ -24,6 +24,7 @@ from locator.config_values import (
     one_of,
     positive_float,
     postgres_url_or_empty,
+    region_names,
     whole,
 )
 
@@ -340,6 +341,15 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "an e-mail address",
         "The sender of the mailed sign-in links.",
+    ),
+    Setting(
+        "LOCATOR_APPROXIMATE_REGIONS",
+        "APPROXIMATE_REGIONS",
+        "",
+        region_names,
+        "comma-separated region names (any spelling), or empty",
+        "Points in these regions are published only approximately (issue 20) unless an admin makes"
+        " one public: new points there default to approximate, and only an admin may set one public.",
     ),
     Setting(
         "PORT", "PORT", "5000", whole(1, 65535), "a TCP port 1-65535", "Port scripts/serve.sh serves on."

@@ -97,6 +97,11 @@ def one_of(*choices: str) -> Callable[[str], str]:
     return check
 
 
+def region_names(text: str) -> tuple[str, ...]:
+    """Comma-separated region names, as written (create_app reads each as its public name)."""
+    return tuple(filter(None, (part.strip() for part in text.split(","))))
+
+
 def postgres_url_or_empty(text: str) -> str:
     if text and not text.startswith(("postgresql://", "postgres://")):
         raise ValueError

@@ -56,6 +56,11 @@ PROPERTIES = {
     "hours_state",
     "next_change_at",
     "next_change_to",
+    "business_type",  # issue 20
+    "visibility",
+    "support",
+    "beds",
+    "beds_free",
 }
 
 
@@ -240,6 +245,11 @@ def test_compact_rows_follow_every_write_as_the_geojson_does(client, store):
                 f["properties"]["address"],
                 int(f["properties"]["unconfirmed"]),
                 f["properties"]["opening_hours"],
+                f["properties"]["business_type"],
+                f["properties"]["visibility"],
+                int(f["properties"]["support"]),
+                f["properties"]["beds"],
+                f["properties"]["beds_free"],
             ]
             for f in features
         ]

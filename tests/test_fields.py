@@ -21,6 +21,7 @@ from locator.domain import fields, point, validation
 from locator.domain.fields import POINT_DECLARATION
 from locator.domain.point import Kind, Point, Status, Stop
 from locator.domain.validation import parse_point
+from locator.domain.values import BusinessType, Visibility
 from locator.io import compact, features, files
 from locator.store import POINT_COLUMNS, Store
 from locator.web import openapi
@@ -114,6 +115,11 @@ def test_compact_rows_hold_each_field_in_its_column():
             "located_since": int(expected_since.timestamp()) if expected_since else 0,
             "unconfirmed": int(p.unconfirmed),
             "opening_hours": p.opening_hours,
+            "business_type": p.business_type.value,
+            "visibility": p.visibility.value,
+            "support": int(p.support),
+            "beds": p.beds,
+            "beds_free": p.beds_free,
         }
 
 
@@ -199,7 +205,7 @@ print(json.dumps({
 
 def varied_points(n: int, seed: int = 15) -> list[Point]:
     """Random valid points in which every field, over the lot, differs from its default."""
-    rng = random.Random(seed)
+    rng, extra = random.Random(seed), random.Random(seed + 1)
     points = []
     for p in random_points(rng, n, prefix="f"):
         changes = {
@@ -213,7 +219,13 @@ def varied_points(n: int, seed: int = 15) -> list[Point]:
             "moved_at": rng.choice([None, p.verified_at - timedelta(hours=rng.randrange(1, 50))]),
             "unconfirmed": p.status in (Status.OPEN, Status.FULL) and rng.random() < 0.3,
             "opening_hours": rng.choice(["", "24/7", "Mo-Fr 09:00-18:00", "Mo-Su 20:00-08:00; PH off"]),
+            # issue 20's fields, from their own generator so the older ones' draws stay as they were
+            "business_type": extra.choice(list(BusinessType)),
+            "visibility": extra.choice(list(Visibility)),
+            "support": extra.random() < 0.3,
+            "beds": extra.choice([None, 40, 120]),
         }
+        changes["beds_free"] = None if changes["beds"] is None else extra.choice([None, 0, 12])
         if p.kind is Kind.MOBILE and rng.random() < 0.7:
             starts = FIXED_NOW + timedelta(hours=rng.randrange(-30, 30))
             changes["stops"] = tuple(

@@ -17,12 +17,14 @@ from helpers import FIXED_NOW, SERVICES, random_points, vary_text
 
 from locator.domain.filters import PointFilter
 from locator.domain.point import Category, Kind, Point, Status, Stop
+from locator.domain.values import BusinessType
 from locator.search.nearest import Snapshot
 
 NOW = FIXED_NOW  # every side judges scheduled points at the same moment
 POINTS = 400
 FILTERS = 300
 HOUR = timedelta(hours=1)
+EXTRA = random.Random(20)  # issue 20's fields and filters
 # Opening hours that keep a point open at NOW, close it, or leave it unknown (issue 17).
 HOURS = ("24/7", "Mo-Fr 09:00-18:00", "Mo-Fr 15:00-18:00", "Sa-Su 10:00-14:00", "Mo-Su 20:00-08:00", "off")
 # Spellings of one region that fold to the same key (case, and Ukrainian's several apostrophes).
@@ -46,6 +48,11 @@ def varied_points(rng: random.Random) -> list[Point]:
             changes["stops"] = schedule(rng, point)
         if rng.random() < 0.6:  # NOW is a Wednesday at 14:00 in Kyiv
             changes["opening_hours"] = rng.choice(HOURS)
+        # Issue 20's business types and beds, from their own generator (the older draws stay)
+        changes["business_type"] = EXTRA.choice(list(BusinessType))
+        if EXTRA.random() < 0.3:
+            changes["beds"] = EXTRA.choice([20, 100])
+            changes["beds_free"] = EXTRA.choice([None, 0, 5])
         points.append(point.with_changes(**changes))
     return points
 
@@ -76,6 +83,10 @@ def random_filter(rng: random.Random, points: list[Point]) -> PointFilter:
         fields["kinds"] = frozenset(rng.sample(list(Kind), rng.randrange(1, 3)))
     if rng.random() < 0.25:
         fields["categories"] = frozenset(rng.sample(list(Category), rng.randrange(1, 3)))
+    if EXTRA.random() < 0.2:
+        fields["business_types"] = frozenset(EXTRA.sample(list(BusinessType), EXTRA.randrange(1, 3)))
+    if EXTRA.random() < 0.15:
+        fields["bed"] = True
     if rng.random() < 0.25:
         fields["base"] = rng.random() < 0.5
     if rng.random() < 0.3:

@@ -3,15 +3,17 @@ their fields; each save is one command of locator.services."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from locator.console.session import bp, login_required, store, territory
 from locator.console.writes import form_version, point_or_404
 from locator.domain.hours import parse_opening_hours
 from locator.domain.point import EDITABLE_FIELDS, OPERATOR_STATUSES, SERVICES, Category, Kind
-from locator.domain.scope import PLACE_FIELD, Forbidden
+from locator.domain.scope import PLACE_FIELD, VISIBILITY_FIELD, Forbidden
+from locator.domain.support import beds_short_of
 from locator.domain.validation import ValidationError
+from locator.domain.values import BusinessType, Visibility
 from locator.search.regions import canonical_region
 from locator.search.settlements import REGIONS
 from locator.services import places
@@ -26,7 +28,7 @@ def _form_record() -> dict:
         name: request.form.get(name, "") for name in EDITABLE_FIELDS if name not in ("archived", "stops")
     }
     record["services"] = request.form.getlist("services")
-    for flag in ("base", "open_24_7"):
+    for flag in ("base", "open_24_7", "support"):
         record[flag] = request.form.get(flag) == "1"
     return record
 
@@ -41,7 +43,10 @@ def create():
         record = _form_record() | {"id": request.form.get("id", "").strip()}
         try:
             created = commands.create(store(), territory(), g.user, record)
-        except Forbidden:
+        except Forbidden as refusal:
+            if refusal.field == VISIBILITY_FIELD:
+                errors[VISIBILITY_FIELD] = gettext("Зробити пункт публічнішим може лише адміністратор.")
+                return _edit_form(record, errors, new=True)
             errors[PLACE_FIELD] = gettext(
                 "Ви не можете створювати пункти в цьому регіоні чи населеному пункті."
             )
@@ -49,6 +54,7 @@ def create():
             errors = _errors(error)
         else:
             flash(gettext("Пункт створено."), "ok")
+            _warn_beds(created)
             return redirect(url_for("operator.point", point_id=created.id))
     return _edit_form(record, errors, new=True)
 
@@ -65,8 +71,11 @@ def edit(point_id: str):
     errors: dict[str, str] = {}
     record = _form_record() | {"id": point.id, "version": request.form.get("version", "")}
     try:
-        commands.edit(store(), territory(), g.user, point.id, form_version(), record)
+        saved = commands.edit(store(), territory(), g.user, point.id, form_version(), record)
     except Forbidden as refusal:
+        if refusal.field == VISIBILITY_FIELD:
+            errors[VISIBILITY_FIELD] = gettext("Зробити пункт публічнішим може лише адміністратор.")
+            return _edit_form(record, errors, new=False, version=point.version)
         if refusal.field != PLACE_FIELD:
             abort(403)  # the point as it is: not the user's
         errors[PLACE_FIELD] = gettext("Цей регіон чи населений пункт поза вашою зоною.")
@@ -84,8 +93,28 @@ def edit(point_id: str):
         return redirect(url_for("operator.edit", point_id=point.id))
     else:
         flash(gettext("Зміни збережено."), "ok")
+        _warn_beds(saved)
         return redirect(url_for("operator.point", point_id=point.id))
     return _edit_form(record, errors, new=False, version=point.version)
+
+
+def _warn_beds(point) -> None:
+    """A support point with fewer beds than its settlement's population asks: warn, not refuse."""
+    if not point.support:
+        return
+    population = places.settlement_population(current_app.extensions["locator.gazetteer"], point)
+    least = beds_short_of(point.beds, population)
+    if least is not None:
+        flash(
+            gettext(
+                "Опорному пункту в населеному пункті з %(population)s мешканців потрібно щонайменше"
+                " %(least)s ліжок; зараз %(beds)s.",
+                population=population,
+                least=least,
+                beds=point.beds or 0,
+            ),
+            "warning",
+        )
 
 
 HOURS_EXAMPLE = " Mo-Fr 09:00-18:00; Sa 10:00-14:00 · 24/7 · Mo-Su 20:00-08:00"
@@ -130,6 +159,8 @@ def _edit_form(record: dict, errors: dict, *, new: bool, version: int | None = N
             statuses=OPERATOR_STATUSES,
             kinds=list(Kind),
             categories=list(Category),
+            business_types=list(BusinessType),
+            visibilities=list(Visibility),
             # The regions' one public spelling (search/settlements.py REGIONS): a select, not text.
             region_names=sorted(REGIONS.values()),
             region_now=canonical_region(str(record.get("region") or "")),

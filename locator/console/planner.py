@@ -89,7 +89,7 @@ def _settlements(form: dict[str, Any], snapshot, kept) -> list:
 def _answer(form: dict[str, Any]):
     """Coverage for the form, or problems to show."""
     need, region = _need(form)
-    snapshot = current_app.extensions["locator.index"].sync()
+    snapshot = current_app.extensions["locator.operator_index"].sync()
     kept = files.kept(store(), g.user)
     settlements = _settlements(form, snapshot, kept)
     return need, region, snapshot, kept, settlements

@@ -89,7 +89,7 @@ def outage_page():
     shown = request.args.get("region", "")
     settlements = []
     if shown:
-        snapshot = current_app.extensions["locator.index"].sync()
+        snapshot = current_app.extensions["locator.operator_index"].sync()
         every = planner_settlements(current_app.extensions["locator.gazetteer"], snapshot)
         settlements = sorted(
             (s for s in every if fold(s.region) == fold(shown) and scope.sees(s.region, s.name)),

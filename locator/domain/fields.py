@@ -22,7 +22,17 @@ from typing import Any
 from locator.domain import parsers as parse
 from locator.domain.hours import OPENING_HOURS_SCHEMA, parse_opening_hours
 from locator.domain.regions import PUBLIC_NAMES, UKRAINE_BOUNDS
-from locator.domain.values import OPERATOR_STATUSES, SERVICES, Category, Kind, Status, Stop, utcnow
+from locator.domain.values import (
+    OPERATOR_STATUSES,
+    SERVICES,
+    BusinessType,
+    Category,
+    Kind,
+    Status,
+    Stop,
+    Visibility,
+    utcnow,
+)
 
 # parse_point's value for a missing time: the `now` it was given; the updated_at it read.
 NOW_DEFAULT, UPDATED_AT_DEFAULT = object(), object()
@@ -292,6 +302,59 @@ POINT_DECLARATION: tuple[Field, ...] = (
         default="",
         editable=True,
         in_compact=True,
+    ),
+    # -- issue 20: the official map's business types, visibility and support points ------------
+    Field(
+        "business_type",
+        BusinessType,
+        str,
+        _enum(BusinessType) | {"description": 'what kind of business; "" for a state point'},
+        parse.parse_business_type,
+        default=BusinessType.NONE,
+        editable=True,
+        in_compact=True,
+    ),
+    Field(
+        "visibility",
+        Visibility,
+        str,
+        _enum(Visibility)
+        | {
+            "description": "public; approximate: published only at its settlement's centre, without"
+            " address, phone or note; hidden: operators only. Public answers never carry a hidden point"
+        },
+        parse.parse_visibility,
+        default=Visibility.PUBLIC,
+        editable=True,
+        in_compact=True,
+    ),
+    # A support point (опорний пункт): opens after 48 h without life support, runs 24/7, has beds.
+    Field(
+        "support",
+        bool,
+        int,
+        BOOLEAN | {"description": "a support point (opornyi punkt): 24/7, with beds"},
+        parse.parse_bool,
+        default=False,
+        editable=True,
+        in_compact=True,
+    ),
+    *(
+        Field(
+            name,
+            int | None,
+            int,
+            NULLABLE_COUNT | {"description": description},
+            parse.parse_count,
+            default=None,
+            editable=True,
+            input_schema=parse.COUNT_SCHEMA | {"description": description},
+            in_compact=True,
+        )
+        for name, description in (
+            ("beds", "a support point's beds"),
+            ("beds_free", "beds free tonight (at most beds)"),
+        )
     ),
 )
 

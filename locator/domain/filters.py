@@ -20,6 +20,7 @@ from locator.domain.validation import (
     parse_enum,
     parse_services,
 )
+from locator.domain.values import BusinessType
 
 
 def fold(text: str) -> str:
@@ -42,6 +43,8 @@ class PointFilter:
     kinds: frozenset[Kind] = frozenset()
     categories: frozenset[Category] = frozenset()
     base: bool | None = None
+    business_types: frozenset[BusinessType] = frozenset()  # issue 20
+    bed: bool = False  # "a bed tonight": a support point with beds_free > 0
     services: frozenset[str] = frozenset()
     region: str = ""
     q: str = ""
@@ -61,6 +64,10 @@ class PointFilter:
         if self.categories and point.category not in self.categories:
             return False
         if self.base is not None and point.base != self.base:
+            return False
+        if self.business_types and point.business_type not in self.business_types:
+            return False
+        if self.bed and not (point.beds_free or 0) > 0:
             return False
         if not self.services <= point.services:
             return False
@@ -100,6 +107,12 @@ def parse_filter(args: Mapping[str, str], *, default_statuses: Iterable[Status] 
     enum_set("status", Status, "statuses", default_statuses)
     enum_set("kind", Kind, "kinds")
     enum_set("category", Category, "categories")
+    enum_set("business_type", BusinessType, "business_types")
+    if args.get("bed", "").strip():
+        try:
+            values["bed"] = parse_bool(args["bed"])
+        except ValueError as error:
+            problems.append(Problem("bed", str(error)))
     if args.get("base", "").strip():
         try:
             values["base"] = parse_bool(args["base"])

@@ -18,10 +18,12 @@ from locator.domain.values import (
     MAX_STOPS,
     SERVICE_BIT,
     SERVICES,
+    BusinessType,
     Category,
     Kind,
     Status,
     Stop,
+    Visibility,
 )
 
 MAX_TEXT = 200  # name, address, settlement, region, hours
@@ -263,6 +265,14 @@ def parse_kind(raw: Any) -> Kind:
 
 def parse_category(raw: Any) -> Category:
     return parse_enum(Category, raw)
+
+
+def parse_business_type(raw: Any) -> BusinessType:
+    return parse_enum(BusinessType, raw)
+
+
+def parse_visibility(raw: Any) -> Visibility:
+    return parse_enum(Visibility, raw)
 
 
 def parse_status(raw: Any) -> Status:

@@ -121,6 +121,8 @@ class Point:
             verified_at=format_time(self.verified_at) if self.verified_at else None,
             stops=[stop.to_record() for stop in self.stops],
             moved_at=format_time(self.moved_at) if self.moved_at else None,
+            business_type=self.business_type.value,
+            visibility=self.visibility.value,
         )
         return record
 

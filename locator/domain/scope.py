@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from locator.domain.point import Point
 from locator.domain.users import Role, User
+from locator.domain.values import Visibility
+from locator.domain.visibility import more_public
 
 PLACE_FIELD = "region"  # where a refusal about the point's new place is shown on a form
 # What a business account may change on its own points, from a phone, and nothing else (issue 20).
@@ -92,3 +94,18 @@ def check_write(
                 f"{after.settlement} ({after.region or 'no region'})" if after.settlement else after.region
             )
             raise Forbidden(f"{actor.name} may not edit points in {where or 'this place'}", PLACE_FIELD)
+
+
+VISIBILITY_FIELD = "visibility"
+
+
+def check_visibility(actor: User, before: Visibility, after: Visibility, floor: Visibility) -> None:
+    """Any writer may make a point more private; only an admin may make it more public than it
+    was (``before``: a new point's is its region's default) or than its region's default
+    (``floor``, LOCATOR_APPROXIMATE_REGIONS). Issue 20."""
+    if actor.is_admin:
+        return
+    if more_public(before, after) or more_public(floor, after):
+        raise Forbidden(
+            f"only an admin may make a point more public ({before.value} -> {after.value})", VISIBILITY_FIELD
+        )

@@ -136,6 +136,9 @@ def parse_point(data: Mapping[str, Any], *, now: datetime | None = None) -> Poin
     if values.get("stops") and values.get("kind", Kind.FIXED) is not Kind.MOBILE:
         problems.append(Problem.of("stops", "only a mobile point has a schedule of stops"))
 
+    beds, beds_free = values.get("beds"), values.get("beds_free")
+    if beds_free is not None and (beds is None or beds_free > beds):
+        problems.append(Problem.of("beds_free", "is more than the beds ({beds})", beds=beds or 0))
     for moment in ("updated_at", "verified_at", "moved_at"):
         if values.get(moment) is not None and values[moment] > now + timedelta(minutes=5):
             problems.append(Problem.of(moment, "is in the future"))

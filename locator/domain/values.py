@@ -18,8 +18,37 @@ class Kind(StrEnum):
 
 
 class Category(StrEnum):
+    """The official map's three kinds (issue 20). The first two keep their old values: "state"
+    is a state point (SES, local authorities), "business" a responsible business (free charging
+    and more); "working_business" a shop, pharmacy, fuel station, bank or café that keeps working."""
+
     STATE = "state"
     BUSINESS = "business"
+    WORKING_BUSINESS = "working_business"
+
+
+class BusinessType(StrEnum):
+    """What kind of business a point is ("" for a state point)."""
+
+    NONE = ""
+    FUEL_STATION = "fuel_station"
+    PHARMACY = "pharmacy"
+    SUPERMARKET = "supermarket"
+    BANK = "bank"
+    CAFE = "cafe"
+    OTHER = "other"
+
+
+class Visibility(StrEnum):
+    """Who may see a point (issue 20): everyone; everyone, but only as its settlement; operators."""
+
+    PUBLIC = "public"
+    APPROXIMATE = "approximate"
+    HIDDEN = "hidden"
+
+
+# More private means a larger rank: an operator may raise it, only an admin may lower it.
+PRIVACY_RANK = {Visibility.PUBLIC: 0, Visibility.APPROXIMATE: 1, Visibility.HIDDEN: 2}
 
 
 class Status(StrEnum):

@@ -29,6 +29,11 @@ COMPACT_FIELDS = (
     "located_since",  # mobile points: unix time they arrived where they stand (0 unknown)
     "unconfirmed",  # 1: citizens reported it closed; Point.has_status_in keeps it in filters
     "opening_hours",  # OSM syntax, "" none: the map judges "open now" itself (static/js/hours.js)
+    "business_type",  # "" for a state point (issue 20)
+    "visibility",  # "public" or "approximate": the public table never holds a hidden point
+    "support",  # 1: a support point (опорний пункт)
+    "beds",  # null: unknown / not a support point
+    "beds_free",  # "a bed tonight": beds_free > 0
 )
 ROWS_KEPT = 300_000  # compact rows kept per process (~0.3 KB each); past that the cache starts over
 
@@ -88,4 +93,9 @@ def compact_row(p: Point) -> list[Any]:
         int(p.moved_at.timestamp()) if p.moved_at and p.kind is Kind.MOBILE else 0,
         int(p.unconfirmed),
         p.opening_hours,
+        p.business_type.value,
+        p.visibility.value,
+        int(p.support),
+        p.beds,
+        p.beds_free,
     ]

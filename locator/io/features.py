@@ -99,6 +99,11 @@ def _properties(point: Point, now: datetime | None, stop, as_stored: bool) -> di
         if point.stops
         else [],
         "opening_hours": point.opening_hours,
+        "business_type": point.business_type.value,
+        "visibility": point.visibility.value,
+        "support": point.support,
+        "beds": point.beds,
+        "beds_free": point.beds_free,
     }
 
 

@@ -9,6 +9,7 @@ cannot be reached, the index keeps answering from the state it last had.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from locator.domain.filters import PointFilter
@@ -25,8 +26,11 @@ class NearestIndex:
     before each lookup ``sync`` reads it (from memory: store/beacon.py, store/pg_listen.py) and
     applies just the changes since; the tree is rebuilt only when many points have changed."""
 
-    def __init__(self, store):
+    def __init__(self, store, view: Callable[[Point], Point | None] | None = None):
+        """``view``: what this index holds of each stored point (None: nothing). The public
+        index holds domain/visibility.public_view's, so nothing it answers can leak (issue 20)."""
         self.store = store
+        self._view = view
         self._lock = threading.Lock()
         self._snapshot = Snapshot(-1, [])
 
@@ -44,16 +48,29 @@ class NearestIndex:
         return self._snapshot
 
     def _follow(self, snapshot: Snapshot) -> Snapshot:
-        changes = self.store.changed_since(max(snapshot.seq, 0))
+        changes = self._seen(self.store.changed_since(max(snapshot.seq, 0)))
         if snapshot.seq < 0 or changes.seq < snapshot.seq:  # first, or a database older than ours
             if snapshot.seq > 0:
-                changes = self.store.changed_since(0)
+                changes = self._seen(self.store.changed_since(0))
             return Snapshot(changes.seq, changes.points, as_of=changes.at)
         snapshot = snapshot.with_changes(changes.seq, changes.points, changes.deleted, changes.at)
         changed_since_build = len(snapshot.changes) - snapshot.base.scheduled
         if changed_since_build > max(REBUILD_MIN, REBUILD_FRACTION * len(snapshot.points)):
             snapshot = Snapshot(changes.seq, snapshot.current_points(), as_of=changes.at)
         return snapshot
+
+    def _seen(self, changes):
+        """The changes as this index's view sees them: a point it must not hold counts as deleted."""
+        if self._view is None:
+            return changes
+        seen, gone = [], list(changes.deleted)
+        for point in changes.points:
+            view = self._view(point)
+            if view is None:
+                gone.append(point.id)
+            else:
+                seen.append(view)
+        return changes._replace(points=seen, deleted=gone)
 
     def as_of(self) -> datetime | None:
         """When the last change the index holds was written (no sync)."""

@@ -30,6 +30,7 @@ from pykdtree.kdtree import KDTree  # noqa: E402
 from locator.domain.filters import PointFilter, fold, search_text
 from locator.domain.hours import WORKING_STATUSES, open_now_test
 from locator.domain.point import Category, Kind, Point, Status, services_mask, utcnow
+from locator.domain.values import BusinessType
 from locator.search.distance import haversine_each_m, unit_vectors
 from locator.search.places import Place, settlements
 
@@ -40,6 +41,7 @@ TIE_MARGIN = 1e-9  # relative chord margin so float rounding never drops a tied 
 STATUS_CODES = {status: code for code, status in enumerate(Status)}
 KIND_CODES = {kind: code for code, kind in enumerate(Kind)}
 CATEGORY_CODES = {category: code for code, category in enumerate(Category)}
+BUSINESS_CODES = {kind: code for code, kind in enumerate(BusinessType)}
 
 
 class Hit(NamedTuple):
@@ -86,6 +88,8 @@ class _Base:
         self.kind = np.fromiter((KIND_CODES[p.kind] for p in points), np.int8, n)
         self.category = np.fromiter((CATEGORY_CODES[p.category] for p in points), np.int8, n)
         self.base = np.fromiter((p.base for p in points), bool, n)
+        self.business_type = np.fromiter((BUSINESS_CODES[p.business_type] for p in points), np.int8, n)
+        self.bed = np.fromiter(((p.beds_free or 0) > 0 for p in points), bool, n)
         self.archived = np.fromiter((p.archived for p in points), bool, n)
         self.services = np.fromiter((p.services_mask for p in points), np.int64, n)
         self.region = np.array([fold(p.region) for p in points], dtype=object)
@@ -103,6 +107,8 @@ class _Base:
             wanted.kinds,
             wanted.categories,
             wanted.base,
+            wanted.business_types,
+            wanted.bed,
             wanted.services,
             fold(wanted.region),
             wanted.include_archived,
@@ -143,6 +149,7 @@ class _Base:
         for chosen, codes, column in (
             (wanted.kinds, KIND_CODES, self.kind),
             (wanted.categories, CATEGORY_CODES, self.category),
+            (wanted.business_types, BUSINESS_CODES, self.business_type),
         ):
             if chosen:
                 allowed = np.zeros(len(codes), bool)
@@ -150,6 +157,8 @@ class _Base:
                 ok = both(allowed[column])
         if wanted.base is not None:
             ok = both(self.base == wanted.base)
+        if wanted.bed:
+            ok = both(self.bed)
         if wanted.services:
             mask = services_mask(wanted.services)
             ok = both((self.services & mask) == mask)

@@ -24,6 +24,8 @@ import numpy as np
 from locator.domain.point import Point, Stop
 from locator.domain.regions import PUBLIC_NAMES, UKRAINE_BOUNDS
 from locator.domain.validation import Invalid, Problem, ValidationError
+from locator.domain.values import Visibility
+from locator.domain.visibility import region_default
 from locator.search.settlements import REGIONS, region_code
 
 REGIONS_FILE = Path(__file__).resolve().parents[2] / "data" / "regions.json"
@@ -150,12 +152,28 @@ def outside(bounds: tuple[float, float, float, float], lat: float, lon: float) -
     )
 
 
+def public_region_names(names) -> tuple[str, ...]:
+    """Regions in any spelling (LOCATOR_APPROXIMATE_REGIONS) as their public names; ValueError
+    names one that is not a region."""
+    known = []
+    for name in names:
+        if not (public := canonical_region(name)):
+            raise ValueError(f"LOCATOR_APPROXIMATE_REGIONS: unknown region {name!r}; one of: {KNOWN}")
+        known.append(public)
+    return tuple(known)
+
+
 @dataclass(frozen=True)
 class Territory:
     """Where points may be: inside LOCATOR_BOUNDS, in the region their coordinates lie in."""
 
     bounds: tuple[float, float, float, float] = UKRAINE_BOUNDS
     regions: RegionMap = field(default_factory=shared, compare=False)
+    approximate_regions: tuple[str, ...] = ()  # LOCATOR_APPROXIMATE_REGIONS (issue 20)
+
+    def visibility_floor(self, region: str) -> Visibility:
+        """The least private a point in this region may be unless an admin says otherwise."""
+        return region_default(region, self.approximate_regions)
 
     def problems(self, point: Point, position_field: str = "lat") -> list[Problem]:
         """The point, or a stop of its schedule, lies outside LOCATOR_BOUNDS."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from locator.domain.point import Point
-from locator.domain.scope import check_role, check_write, writes_anywhere
+from locator.domain.scope import check_role, check_visibility, check_write, writes_anywhere
 from locator.domain.users import User
 from locator.search.regions import Territory
 from locator.services.places import in_public_names, places, spelt_publicly
@@ -63,6 +63,11 @@ def _check_scope(
     existing = {point.id: point for point in store.all()}
     for point in batch:
         as_is = spelt_publicly(existing.get(point.id))
-        check_write(actor, as_is, places(territory, territory.settle(point, follow=True)))  # as read_file
+        settled = territory.settle(point, follow=True)
+        check_write(actor, as_is, places(territory, settled))  # as read_file
+        floor = territory.visibility_floor(settled.region)
+        before = existing[point.id].visibility if point.id in existing else floor
+        if point.visibility is not before:  # issue 20: only an admin makes a point more public
+            check_visibility(actor, before, point.visibility, floor)
     for point_id in removed:
         check_write(actor, spelt_publicly(existing[point_id]), ())

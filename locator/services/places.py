@@ -15,9 +15,11 @@ from dataclasses import replace
 from typing import Any
 
 from locator.domain.point import Point
-from locator.domain.scope import Place, check_write
+from locator.domain.scope import Place, check_visibility, check_write
 from locator.domain.users import User, settlement_scope
 from locator.domain.validation import merged_record, parse_point
+from locator.domain.visibility import more_public
+from locator.search.distance import haversine_m
 from locator.search.gazetteer import Gazetteer
 from locator.search.regions import KNOWN, Territory, canonical_region
 
@@ -62,7 +64,11 @@ def check_new(territory: Territory, actor: User, record: Mapping[str, Any]) -> d
     """A new point's record, settled and allowed (ValidationError, Forbidden otherwise)."""
     point = territory.settle(parse_point(record))
     check_write(in_public_names(actor), None, places(territory, point))
-    return {**record, "region": point.region}
+    floor = territory.visibility_floor(point.region)
+    given = record.get("visibility")
+    visibility = point.visibility if given not in (None, "") else floor  # a region's default
+    check_visibility(actor, floor, visibility, floor)
+    return {**record, "region": point.region, "visibility": visibility.value}
 
 
 def check_changes(
@@ -74,11 +80,27 @@ def check_changes(
     check_write(actor, as_is, (), changes.keys())  # the point as it is first: a stranger learns nothing more
     after = territory.settle(parse_point(merged_record(current, changes)), follow="region" not in changes)
     check_write(actor, as_is, places(territory, after), changes.keys())
+    changes = _private_enough(territory, actor, current, after, changes)
     return (
         changes
         if after.region == current.region and "region" not in changes
         else {**changes, "region": after.region}
     )
+
+
+def _private_enough(
+    territory: Territory, actor: User, current: Point, after: Point, changes: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """Visibility (issue 20): a point moved into an approximate region (without a visibility
+    asked for) becomes approximate; any other change to it passes check_visibility."""
+    floor = territory.visibility_floor(after.region)
+    if "visibility" not in changes:
+        if more_public(floor, after.visibility) and after.region != current.region:
+            return {**changes, "visibility": floor.value}
+        return changes
+    if after.visibility is not current.visibility:  # a form sends it unchanged: nothing to check
+        check_visibility(actor, current.visibility, after.visibility, floor)
+    return changes
 
 
 def scope_entries(
@@ -108,3 +130,12 @@ def scope_entries(
             region = canonical_region(found.pop()) or ""
         placed.append(f"{name} ({region})")
     return tuple(named), tuple(placed)
+
+
+def settlement_population(gazetteer: Gazetteer, point: Point) -> int:
+    """The gazetteer's population of the point's settlement (the same-named place nearest to
+    it); 0 when unknown. The console holds support points' beds to it (domain/support.py)."""
+    same = [m.settlement for m in gazetteer.find(point.settlement, limit=50) if m.exact]
+    if not same:
+        return 0
+    return min(same, key=lambda s: haversine_m(point.lat, point.lon, s.lat, s.lon)).population

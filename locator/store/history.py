@@ -18,6 +18,14 @@ from locator.domain.users import author_kind
 
 HISTORY_FIELDS = EDITABLE_FIELDS + ("verified_at",)
 UNDO_FIELD = "undo"  # a row marking a write as an operator's undo; the console's history only
+# What the change feed tells of an approximate point (issue 20): never where it is, its address,
+# phone, note, name or stops (domain/visibility.py); hidden points' rows never appear. Of a
+# deleted point (its visibility gone with it) only that it was made and deleted, and its statuses.
+APPROXIMATE_FEED_FIELDS = (
+    "created deleted status kind category base services settlement region capacity occupancy"
+    " open_24_7 verified_at archived opening_hours business_type visibility support beds beds_free"
+).split()
+PUBLIC_OF_APPROXIMATE = ", ".join(f"'{name}'" for name in APPROXIMATE_FEED_FIELDS)
 INSERT_HISTORY = 'INSERT INTO history (point_id, seq, at, "by", field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)'
 
 
@@ -53,9 +61,14 @@ def change_feed(db: sqlite_utils.Database, since: int, limit: int) -> list[dict[
     """
     return list(
         db.query(
-            "SELECT id AS cursor, point_id, field, old, new, at FROM history"
-            " WHERE id > ? AND field != ? ORDER BY id LIMIT ?",
-            [since, UNDO_FIELD, limit],
+            "SELECT h.id AS cursor, h.point_id, h.field, h.old, h.new, h.at FROM history h"
+            " LEFT JOIN points p ON p.id = h.point_id"
+            " WHERE h.id > ? AND h.field != ? AND p.visibility = 'public'"
+            f" OR h.id > ? AND h.field IN ({PUBLIC_OF_APPROXIMATE}) AND p.visibility = 'approximate'"
+            # A deleted point (no row): that it was made and deleted and its statuses, no details
+            " OR h.id > ? AND h.field IN ('created', 'deleted', 'status') AND p.id IS NULL"
+            " ORDER BY h.id LIMIT ?",
+            [since, UNDO_FIELD, since, since, limit],
         )
     )
 

@@ -19,7 +19,12 @@ from collections.abc import Callable
 from psycopg import errors as pg_errors
 
 from locator.domain.values import format_time
-from locator.store.schema import SCHEMA_4_OLD_TOKENS_EXPIRE_AFTER, SCHEMA_VERSION, SchemaError
+from locator.store.schema import (
+    SCHEMA_4_OLD_TOKENS_EXPIRE_AFTER,
+    SCHEMA_VERSION,
+    STEP_8_COLUMNS,
+    SchemaError,
+)
 
 MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(7237954339683131251)"
 EXTENSION_HELP = (
@@ -97,7 +102,9 @@ STEP_7 = (  # the planner's outage lists and uploaded files (issue 19), as on SQ
        owner BIGINT NOT NULL, kind TEXT NOT NULL, name TEXT, at TEXT NOT NULL, author TEXT NOT NULL,
        "body" TEXT NOT NULL, PRIMARY KEY (owner, kind))""",
 )
-STEP_8 = ()  # reserved for issue 20's point fields (branch visibility)
+STEP_8 = tuple(  # business type, visibility, support points and beds (issue 20), as on SQLite
+    f"ALTER TABLE points ADD COLUMN {name} {kind}" for name, kind in STEP_8_COLUMNS
+)
 STEP_9 = (  # businesses join (issue 20), as on SQLite
     "ALTER TABLE users ADD COLUMN points TEXT NOT NULL DEFAULT '[]'",
     """CREATE TABLE proposals (

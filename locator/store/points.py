@@ -81,10 +81,13 @@ class PointsStore:
             (STATUS_IN, wanted.statuses),
             ("kind IN (SELECT value FROM json_each(?))", wanted.kinds),
             ("category IN (SELECT value FROM json_each(?))", wanted.categories),
+            ("business_type IN (SELECT value FROM json_each(?))", wanted.business_types),
         ):
             if chosen:
                 where.append(condition)
                 params.append(json.dumps(sorted(value.value for value in chosen)))
+        if wanted.bed:
+            where.append("beds_free > 0")
         if wanted.base is not None:
             where.append("base = ?")
             params.append(int(wanted.base))

@@ -12,6 +12,7 @@ from locator.domain.fields import STORED_COLUMNS
 from locator.domain.filters import fold, search_text
 from locator.domain.point import Category, Kind, Point, Status, format_time, services_mask, sorted_services
 from locator.domain.validation import parse_stops, parse_time
+from locator.domain.values import BusinessType, Visibility
 
 POINT_COLUMNS = STORED_COLUMNS | {  # the declared fields' columns, and the store's own
     "services_mask": int,  # services as bits, for exact "has all of" filters in SQL
@@ -66,6 +67,11 @@ def point_row(point: Point, seq: int, *, version: int | None = None) -> dict[str
         "moved_at": format_time(point.moved_at) if point.moved_at else None,
         "unconfirmed": int(point.unconfirmed),
         "opening_hours": point.opening_hours,
+        "business_type": point.business_type.value,
+        "visibility": point.visibility.value,
+        "support": int(point.support),
+        "beds": point.beds,
+        "beds_free": point.beds_free,
         "seq": seq,
     }
 
@@ -100,6 +106,11 @@ def point_from_row(columns: Sequence[str], row: sqlite3.Row | tuple) -> Point:
         moved_at=parse_time(record["moved_at"]) if record["moved_at"] else None,
         unconfirmed=bool(record["unconfirmed"]),
         opening_hours=record["opening_hours"] or "",
+        business_type=BusinessType(record["business_type"] or ""),
+        visibility=Visibility(record["visibility"] or "public"),
+        support=bool(record["support"]),
+        beds=record["beds"],
+        beds_free=record["beds_free"],
     )
 
 

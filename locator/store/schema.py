@@ -176,8 +176,21 @@ def _step_7(conn: sqlite3.Connection) -> None:
     _run(SCHEMA_7)(conn)
 
 
+# Issue 20: the business type, visibility (public | approximate | hidden), support points and beds.
+STEP_8_COLUMNS = (
+    ("business_type", "TEXT NOT NULL DEFAULT ''"),
+    ("visibility", "TEXT NOT NULL DEFAULT 'public'"),
+    ("support", "INTEGER NOT NULL DEFAULT 0"),
+    ("beds", "INTEGER"),
+    ("beds_free", "INTEGER"),
+)
+
+
 def _step_8(conn: sqlite3.Connection) -> None:
-    """Reserved for issue 20's point fields (branch visibility): this branch changes nothing."""
+    """Business types, visibility and support points with beds (issue 20); old points public."""
+    _add_columns(*((name, f"ALTER TABLE points ADD COLUMN {name} {kind}") for name, kind in STEP_8_COLUMNS))(
+        conn
+    )
 
 
 # Businesses join (issue 20): their proposals with every step's history, the one-time sign-in

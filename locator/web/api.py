@@ -17,6 +17,7 @@ from locator.domain.parsers import whole_number
 from locator.domain.point import Point, Status, format_time, utcnow
 from locator.domain.trust import trust_of
 from locator.domain.validation import ID_PATTERN, MAX_ID, ValidationError, parse_coordinate
+from locator.domain.visibility import public_view
 from locator.http import revalidation
 from locator.http.bodies import BR_QUALITY_KEPT, BR_QUALITY_KEPT_LONG, BodyCache
 from locator.http.encoding import json_response, kept_or_made_response
@@ -149,8 +150,10 @@ def warm_map_data(app: Flask) -> None:
 
 @bp.get("/points/<point_id>")
 def get_point(point_id: str):
-    """One point as a GeoJSON Feature."""
-    point = point_or_404(point_id)
+    """One point as a GeoJSON Feature, as the public may see it (hidden: 404)."""
+    point = public_view(point_or_404(point_id))
+    if point is None:
+        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
     try:
         reports = dict(_store().reports.open_counts([point.id]).get(point.id, {}))
     except StoreBusy:  # (the counts come back with the database)
@@ -170,7 +173,7 @@ def point_or_404(point_id: str) -> Point:
         except NotFoundError:
             pass
         except StoreBusy:  # the database is away or busy: the point as this node last knew it
-            if (point := current_app.extensions["locator.index"].point(point_id)) is not None:
+            if (point := current_app.extensions["locator.operator_index"].point(point_id)) is not None:
                 return point
     raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
 

@@ -167,7 +167,7 @@ def coverage():
         need, region = parse_need(request.args)
     except ValidationError as error:
         raise ApiError.from_validation(error) from None
-    snapshot = current_app.extensions["locator.index"].sync()
+    snapshot = current_app.extensions["locator.operator_index"].sync()
     result = _refusing(lambda: coverage_for(user, snapshot, _settlements(snapshot), need, region=region))
     if chosen == "json":
         document = coverage_document(result, limit) | {"region": region or None}
@@ -205,7 +205,7 @@ def plan_mobile():
     if n is None and not fleet:
         raise ApiError(400, "Invalid parameter", "n is required (or fleet: true with a region)", "n")
     candidates = _candidates(body.get("candidates"))
-    snapshot = current_app.extensions["locator.index"].sync()
+    snapshot = current_app.extensions["locator.operator_index"].sync()
 
     def plan() -> MobilePlan:
         try:

@@ -14,6 +14,7 @@ from locator.domain.filters import fold, parse_filter
 from locator.domain.parsers import whole_number
 from locator.domain.point import SERVICES, Category, Kind, Status
 from locator.domain.validation import ValidationError, parse_coordinate
+from locator.domain.values import BusinessType
 from locator.http.errors import ApiError
 from locator.http.urls import external_url
 from locator.web import labels
@@ -28,7 +29,7 @@ SANDBOX = "allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
 PLACE_ZOOM = 12
-FILTER_PARAMS = ("region", "services", "status", "kind", "category", "base")
+FILTER_PARAMS = ("region", "services", "status", "kind", "category", "base", "business_type", "bed")
 
 
 def _options() -> dict:
@@ -111,6 +112,12 @@ def widget():
     )
 
 
+def _public_regions() -> list[str]:
+    """The regions of the points the public sees (issue 20: a hidden point names none)."""
+    points = current_app.extensions["locator.index"].sync().current_points()
+    return sorted({point.region for point in points if point.region})
+
+
 @bp.get("/builder")
 def builder():
     """Pick the widget's options on a live preview and copy the <iframe> snippet."""
@@ -120,7 +127,10 @@ def builder():
         statuses=list(Status),
         kinds=list(Kind),
         categories=list(Category),
-        regions=current_app.extensions["locator.store"].regions(),
+        regions=sorted(
+            {p.region for p in current_app.extensions["locator.index"].sync().current_points() if p.region}
+        ),
+        business_types=[t for t in BusinessType if t.value],
         # The snippet names the site's address (LOCATOR_PUBLIC_URL); the preview is this site,
         # whatever address the builder was opened at (the page's CSP frames only its own origin).
         widget_url=external_url("embed.widget"),

@@ -48,8 +48,13 @@ AUTHOR = {
     "import": _l("імпорт даних"),
     "operator": _l("оператор"),
 }
-# What a business proposing itself on /join says it is (issue 20; domain/proposals.BUSINESS_TYPES).
-PROPOSAL_TYPE = {
+CATEGORY = {
+    "state": _l("ДСНС / місцева влада"),
+    "business": _l("Відповідальний бізнес"),
+    "working_business": _l("Бізнес, що працює під час відключень"),
+}
+BUSINESS_TYPE = {  # issue 20: the official map's business types ("" for a state point)
+    "": _l("Не бізнес"),
     "fuel_station": _l("АЗС"),
     "pharmacy": _l("Аптека"),
     "supermarket": _l("Супермаркет"),
@@ -57,7 +62,13 @@ PROPOSAL_TYPE = {
     "cafe": _l("Кафе"),
     "other": _l("Інше"),
 }
-CATEGORY = {"state": _l("ДСНС / місцева влада"), "business": _l("Відповідальний бізнес")}
+# What a business proposing itself on /join says it is (domain/proposals.BUSINESS_TYPES).
+PROPOSAL_TYPE = {key: label for key, label in BUSINESS_TYPE.items() if key}
+VISIBILITY = {
+    "public": _l("Публічний"),
+    "approximate": _l("Приблизно (лише населений пункт)"),
+    "hidden": _l("Прихований (лише оператори)"),
+}
 SERVICE = {
     "power": _l("Електрика, зарядка"),
     "heat": _l("Тепло"),
@@ -108,6 +119,11 @@ FIELD = {
     "unconfirmed": _l("Повідомлення громадян"),
     "stops": _l("Графік зупинок"),
     "opening_hours": _l("Години роботи (opening_hours)"),
+    "business_type": _l("Тип бізнесу"),
+    "visibility": _l("Видимість"),
+    "support": _l("Опорний пункт"),
+    "beds": _l("Ліжок"),
+    "beds_free": _l("Вільних ліжок сьогодні"),
 }
 
 
@@ -162,6 +178,8 @@ def for_script() -> dict:
         "status": STATUS,
         "kind": KIND,
         "category": CATEGORY,
+        "business_type": BUSINESS_TYPE,
+        "visibility": VISIBILITY,
         "service": SERVICE,
         "compass": COMPASS,
         "trust": TRUST,
@@ -196,6 +214,8 @@ def init_app(app: Flask) -> None:
         TRUST_LABEL=TRUST,
         CATEGORY_LABEL=CATEGORY,
         PROPOSAL_TYPE_LABEL=PROPOSAL_TYPE,
+        BUSINESS_TYPE_LABEL=BUSINESS_TYPE,
+        VISIBILITY_LABEL=VISIBILITY,
         SERVICE_LABEL=SERVICE,
         FIELD_LABEL=FIELD,
         REPORT_LABEL=REPORT,

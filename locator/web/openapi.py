@@ -25,6 +25,7 @@ from locator.domain.fields import (
 from locator.domain.point import SERVICES, Category, Kind, Status
 from locator.domain.reports import MAX_COMMENT, ReportKind
 from locator.domain.trust import Trust
+from locator.domain.values import BusinessType
 
 DATA_FILE = Path(__file__).with_name("openapi.json")
 DATA: dict[str, Any] = json.loads(DATA_FILE.read_text(encoding="utf-8"))
@@ -55,7 +56,18 @@ FILTERS = [
         list(Status),
     ),
     _list_param("kind", "fixed or mobile (comma list)", list(Kind)),
-    _list_param("category", "state or business (comma list)", list(Category)),
+    _list_param(
+        "category",
+        "state, business (responsible business) or working_business (a business that keeps working);"
+        " comma list",
+        list(Category),
+    ),
+    _list_param("business_type", "Comma list of business types", [t for t in BusinessType if t.value]),
+    _param(
+        "bed",
+        "true: only support points with a bed free tonight (beds_free > 0)",
+        {"type": "string", "enum": ["true", "false"]},
+    ),
     _param("base", "true: base points only", {"type": "string", "enum": ["true", "false"]}),
     _list_param("services", f"Comma list; all required. Known: {', '.join(SERVICES)}", SERVICES),
     _param("region", "Region, ignoring case", parsers.text_schema(parsers.MAX_TEXT)),

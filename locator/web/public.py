@@ -13,6 +13,8 @@ from locator.domain.point import SERVICES, Category, Kind, Status, utcnow
 from locator.domain.reports import ReportKind
 from locator.domain.trust import WEIGHT
 from locator.domain.validation import ID_PATTERN, MAX_ID, parse_coordinate
+from locator.domain.values import BusinessType
+from locator.domain.visibility import public_view
 from locator.http.urls import site_root
 from locator.search.distance import bearing_deg, compass
 from locator.search.gazetteer import Settlement
@@ -100,6 +102,7 @@ def map_page():
         statuses=list(Status),
         kinds=list(Kind),
         categories=list(Category),
+        business_types=list(BusinessType),
     )
 
 
@@ -224,13 +227,15 @@ def render_point_page(point_id: str, status: int = 200, **report_state):
     store = current_app.extensions["locator.store"]
     live = True
     try:
-        stored = store.get(point_id)
+        stored = public_view(store.get(point_id))  # issue 20: hidden 404, approximate without details
     except NotFoundError:
         abort(404)
     except StoreBusy:  # the database is away or busy: the point as this node last knew it
         stored, live = current_app.extensions["locator.index"].point(point_id), False
         if stored is None:
             abort(404)
+    if stored is None:
+        abort(404)
     config = current_app.config
     now = utcnow()
     point = stored.at(now)  # a mobile point where it stands now

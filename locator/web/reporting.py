@@ -51,6 +51,11 @@ def same_site_or_403() -> None:
 def submit(point_id: str, data) -> bool:
     """Validate and store one report; True when it tipped the point into "unconfirmed"."""
     same_site_or_403()
+    public = current_app.extensions["locator.index"]
+    public.sync()
+    if public.point(point_id) is None:
+        # issue 20: a hidden point takes no reports, and answers as one that never was
+        raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
     try:
         return submit_report(current_app.extensions["locator.store"], point_id, data, source=sender_key())
     except NotFoundError:

@@ -71,6 +71,8 @@
       params.set("zoom", form.dataset.placeZoom);
     }
     if (form.elements.lang.value) params.set("lang", form.elements.lang.value);
+    if (form.elements.business_type.value) params.set("business_type", form.elements.business_type.value);
+    if (form.elements.bed.checked) params.set("bed", "true");
     var services = Array.prototype.filter.call(form.elements.services, function (i) { return i.checked; });
     if (services.length) params.set("services", services.map(function (i) { return i.value; }).join(","));
     var statuses = Array.prototype.filter.call(form.elements.status, function (i) { return i.checked; });

@@ -38,6 +38,8 @@ export function readFilter(form, services) {
     categories: form.querySelector('input[name="category"]') ? checkedValues(form, "category") : null,
     openOnly: checkedValues(form, "open").length > 0,
     baseOnly: checkedValues(form, "base").length > 0,
+    bedOnly: checkedValues(form, "bed").length > 0, // "a bed tonight": beds_free > 0
+    businessTypes: form.querySelector('input[name="business_type"]') ? checkedValues(form, "business_type") : null,
     now: Date.now(), // the moment "open now" is judged at
   };
 }
@@ -50,6 +52,8 @@ export function matches(point, wanted) {
   if (wanted.categories && wanted.categories.indexOf(point.category) < 0) return false;
   if (wanted.openOnly && !(hasStatusIn(point, OPEN) && (!judge || judge(point, wanted.now)))) return false;
   if (wanted.baseOnly && !point.base) return false;
+  if (wanted.bedOnly && !(point.bedsFree > 0)) return false;
+  if (wanted.businessTypes && wanted.businessTypes.indexOf(point.businessType) < 0) return false;
   return true;
 }
 

@@ -30,6 +30,8 @@ function nearestQuery(app, lat, lon) {
   if (wanted.kinds && wanted.kinds.length === 1) params.set("kind", wanted.kinds[0]);
   if (wanted.categories && wanted.categories.length === 1) params.set("category", wanted.categories[0]);
   if (wanted.baseOnly) params.set("base", "true");
+  if (wanted.bedOnly) params.set("bed", "true");
+  if (wanted.businessTypes && wanted.businessTypes.length === 1) params.set("business_type", wanted.businessTypes[0]);
   if (wanted.openOnly) params.set("open_now", "true"); // (the API's default without status= too)
   return settings.nearestUrl + "?" + params.toString();
 }

@@ -61,6 +61,7 @@ export function nearestHere(app, lat, lon, k) {
     if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
     if (openNowOnly && app.hours && !app.hours.isOpenNow(p, now)) return; // (not loaded: no hours)
     if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
+    if ((wanted.bedOnly && !(p.bedsFree > 0)) || (wanted.businessTypes && wanted.businessTypes.indexOf(p.businessType) < 0)) return;
     const distance = haversine(lat, lon, p.lat, p.lon);
     const trust = trustOf(p, settings.staleAfterS, nowS);
     hits.push({ point: p, distance: distance, trust: trust, ranked: rankedDistance(distance, trust, weights) });

@@ -28,6 +28,12 @@ export function decodeTable(data) {
       address: row[f.address],
       locatedSince: f.located_since === undefined ? 0 : row[f.located_since],
       openingHours: f.opening_hours === undefined ? "" : row[f.opening_hours], // hours.js judges it
+      // issue 20: the business type, approximate points, support points and their beds
+      businessType: f.business_type === undefined ? "" : row[f.business_type],
+      approximate: f.visibility !== undefined && row[f.visibility] === "approximate",
+      support: f.support !== undefined && row[f.support] === 1,
+      beds: f.beds === undefined ? null : row[f.beds],
+      bedsFree: f.beds_free === undefined ? null : row[f.beds_free],
     };
   });
   const features = points.map(function (point) {
