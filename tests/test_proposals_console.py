@@ -136,7 +136,11 @@ def approved(app, client, email="") -> tuple[int, str]:
 def test_approval_makes_business_points_an_account_and_history(app, client, store, users, team):
     proposal_id, link = approved(app, client)
     point = store.get(f"join-{proposal_id}-1")
-    assert (point.category.value, point.name) == ("business", "Аптека «Здоров'я»")
+    assert (point.category.value, point.name, point.business_type) == (
+        "business",
+        "Аптека «Здоров'я»",
+        "pharmacy",
+    )
     assert point.opening_hours == "Mo-Su 09:00-21:00"
     assert {row["by"] for row in store.history(point.id)} == {f"rita (proposal {proposal_id})"}
     account = users.get_by_name(f"business-{proposal_id}")

@@ -15,9 +15,9 @@ from typing import Any
 
 from locator.domain.parsers import MAX_TEXT, Invalid, clean_text, parse_phone
 from locator.domain.validation import Problem, ValidationError, parse_point
-from locator.domain.values import Category, Status
+from locator.domain.values import BusinessType, Category, Status
 
-BUSINESS_TYPES = ("fuel_station", "pharmacy", "supermarket", "bank", "cafe", "other")
+BUSINESS_TYPES = tuple(kind.value for kind in BusinessType if kind.value)  # the point field's values
 MAX_POINTS = 5  # one proposal; a chain with more sends more, each reviewed on its own
 MAX_CONTACT = 100
 MAX_EMAIL = 254
@@ -50,6 +50,7 @@ class ProposedPoint:
             "lon": self.lon,
             "address": self.address,
             "opening_hours": self.opening_hours,
+            "business_type": self.business_type,
         }
 
 
