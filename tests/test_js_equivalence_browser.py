@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, expect
 
 from locator.domain.filters import PointFilter
 from locator.domain.point import SERVICES, Category, Kind, Point, Status
+from locator.domain.values import BusinessType
 from locator.search.distance import bearing_deg, compass, haversine_m
 
 SEED = 20261206
@@ -66,7 +67,18 @@ def points() -> list[Point]:
     rng = random.Random(SEED)
     found = random_points(rng, POINTS)
     hours = random.Random(SEED + 3)  # apart, so the points are those the seed always made
-    return [p.with_changes(opening_hours=hours.choice(HOURS)) for p in found]
+    issue20 = random.Random(SEED + 4)  # business types and free beds (issue 20), apart too
+    return [
+        p.with_changes(
+            opening_hours=hours.choice(HOURS),
+            business_type=issue20.choice(list(BusinessType))
+            if p.category is not Category.STATE
+            else BusinessType.NONE,
+            beds=(beds := issue20.choice([None, 10, 50])),
+            beds_free=None if beds is None else issue20.randint(0, beds // 5),
+        )
+        for p in found
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +106,10 @@ def random_choice(rng: random.Random) -> dict[str, list[str]]:
     services = [s for s in SERVICES if rng.random() < 0.2]
     kinds = [k.value for k in Kind if rng.random() < 0.75]
     categories = [c.value for c in Category if rng.random() < 0.75]
+    business_types = [b.value for b in BusinessType if rng.random() < 0.8]
     return {
+        "business_type": business_types,
+        "bed": ["1"] if rng.random() < 0.25 else [],
         "services": services,
         "open": ["1"] if rng.random() < 0.3 else [],
         "base": ["1"] if rng.random() < 0.3 else [],
@@ -107,9 +122,11 @@ def python_filter(choice: dict[str, list[str]]) -> PointFilter | None:
     """The same choice as a PointFilter; None when it shows nothing. The form's boxes say "show
     these": with every kind (or category) unticked the map shows nothing, where an empty set in
     a PointFilter means no restriction."""
-    if not choice["kind"] or not choice["category"]:
+    if not choice["kind"] or not choice["category"] or not choice["business_type"]:
         return None
     return PointFilter(
+        business_types=frozenset(BusinessType(b) for b in choice["business_type"]),
+        bed=bool(choice["bed"]),
         statuses=frozenset({Status.OPEN}) if choice["open"] else frozenset(),
         open_now=bool(choice["open"]),  # the box means open now: by status and by hours
         kinds=frozenset(Kind(k) for k in choice["kind"]),

@@ -172,8 +172,8 @@ def point_or_404(point_id: str) -> Point:
             return _store().get(point_id)
         except NotFoundError:
             pass
-        except StoreBusy:  # the database is away or busy: the point as this node last knew it
-            if (point := current_app.extensions["locator.operator_index"].point(point_id)) is not None:
+        except StoreBusy:  # the database is away or busy: the point as the public index last had it
+            if (point := current_app.extensions["locator.index"].point(point_id)) is not None:
                 return point
     raise ApiError(404, "Not found", f"no point has the id {point_id!r}", "id")
 
