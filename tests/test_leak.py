@@ -164,3 +164,28 @@ def test_a_hidden_point_takes_no_reports_and_answers_as_one_that_never_was(clien
         response = client.post(f"/api/v1/points/{point_id}/reports", json={"kind": "closed"})
         assert response.status_code == 404, point_id
     assert client.post(f"/api/v1/points/{PUBLIC_ID}/reports", json={"kind": "closed"}).status_code == 201
+
+
+def feed(client) -> list[dict]:
+    """Every change-feed row from cursor 0, paged as a mirror would page it."""
+    rows, cursor, more = [], 0, True
+    while more:
+        page = client.get(f"/api/v1/changes?since={cursor}&limit=2").get_json()
+        rows += page["changes"]
+        cursor, more = page["next_cursor"], page["has_more"]
+    return rows
+
+
+def test_a_point_deleted_while_hidden_leaves_nothing_in_the_change_feed(client, planted_store):
+    """An import --replace without the hidden and approximate points deletes them: the feed tells
+    mirrors of the approximate one's deletion (no place, no details) and nothing of the hidden one."""
+    kept = [p for p in planted() if p.id == PUBLIC_ID]
+    planted_store.import_points(kept, replace=True)
+    assert {p.id for p in planted_store.all()} == {PUBLIC_ID}
+    rows = feed(client)
+    assert not [row for row in rows if row["point_id"] == HIDDEN["id"]]
+    approximate = {row["field"] for row in rows if row["point_id"] == APPROXIMATE["id"]}
+    assert "deleted" in approximate and approximate <= {"created", "deleted", "status"}
+    for url in ("/api/v1/changes?since=0", "/api/v1/changes?since=0&limit=1"):
+        for lang in LANGUAGES:
+            assert not leaks(client.get(f"{url}&lang={lang}"), secrets()), url

@@ -80,3 +80,38 @@ def test_bad_input_gets_a_message_not_an_error(client, points, query, message):
 @pytest.mark.parametrize("path", ["/", "/points/k1", "/api", "/embed/builder", "/list", "/nope"])
 def test_every_page_links_to_the_text_version(client, points, path):
     assert 'href="/list"' in client.get(path).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("uk", ("ДСНС / місцева влада", "АЗС")), ("en", ("Fuel station",))],
+)
+def test_each_point_shows_its_category_and_business_type_glyph_beside_the_words(
+    client, store, points, lang, words
+):
+    """Issue 20: an icon per category and business type, always with its label, in either language."""
+    store.import_points(
+        [
+            make_point(
+                "k3",
+                name="АЗС на Хрещатику",
+                settlement="Київ",
+                lat=50.447,
+                lon=30.522,
+                status="open",
+                category="working_business",
+                business_type="fuel_station",
+            )
+        ]
+    )
+    html = client.get("/list?lat=50.45&lon=30.52", headers={"Accept-Language": lang}).get_data(as_text=True)
+    lines = re.findall(r'<p class="kind-line">(.*?)</p>', html, re.S)
+    assert len(lines) == len(listed(client.get("/list?lat=50.45&lon=30.52")))
+    fuel = next(line for line in lines if "\u26fd" in line)  # the fuel station's glyph...
+    assert '<span class="kind-icon" aria-hidden="true">\U0001f3ea</span>' in fuel  # ...and its category's
+    state = next(line for line in lines if "\U0001f3db" in line)
+    assert "\u26fd" not in state  # a state point has no business type
+    for word in words:
+        assert word in html
+    page = client.get("/points/k3", headers={"Accept-Language": lang}).get_data(as_text=True)
+    assert "\u26fd</span> " + ("АЗС" if lang == "uk" else "Fuel station") in page

@@ -20,6 +20,9 @@ from browser_support import MAP_CENTER, MAP_ZOOM, STATUSES, THE_MAP, Site, Tab, 
 from playwright.sync_api import Browser, expect
 
 from locator.domain.point import SERVICES
+from locator.web.labels import ICON
+
+CATEGORY_WORDS = {"state": "ДСНС / місцева влада", "business": "Відповідальний бізнес"}  # labels.CATEGORY, uk
 
 # name: (lat, lon of the centre, scatter in degrees, number of points). Kyiv is the opening view
 # (browser_support.MAP_CENTER); the others are over five degrees away, outside even a view
@@ -232,6 +235,11 @@ def test_filtering_again_keeps_the_popup_the_reader_is_reading(tab: Tab, site: S
     tab.goto(f"/?point={point['id']}")
     popup = tab.page.locator(".leaflet-popup .popup h3")
     expect(popup).to_have_text(point["name"])
+    # issue 20: the category's glyph beside its words (hidden from screen readers, never alone)
+    kind = tab.page.locator(".leaflet-popup .popup .kind-line")
+    expect(kind.locator(".kind-label")).to_have_text(CATEGORY_WORDS[point["category"]])
+    expect(kind.locator(".kind-icon")).to_have_text(ICON["category"][point["category"]])
+    expect(kind.locator(".kind-icon")).to_have_attribute("aria-hidden", "true")
     tab.open_filters()
     tab.page.check('input[name="services"][value="water"]')
     wanted = [p for p in site.points if "water" in p["services"]]

@@ -74,7 +74,7 @@ def test_a_first_release_database_upgrades_without_loss(old_db):
     schema1_columns = [r[1] for r in rows(old_db, "PRAGMA table_info(points)")]
     points_before = rows(old_db, f"SELECT {', '.join(schema1_columns)} FROM points ORDER BY id")
     history_before = rows(old_db, "SELECT * FROM history ORDER BY id")
-    deleted_before = rows(old_db, "SELECT * FROM deleted_points")
+    deleted_before = rows(old_db, "SELECT id, seq FROM deleted_points")
     seq_before = rows(old_db, "SELECT value FROM meta WHERE key = 'seq'")
 
     app = open_app(old_db)
@@ -82,7 +82,9 @@ def test_a_first_release_database_upgrades_without_loss(old_db):
     assert rows(old_db, "SELECT value FROM meta WHERE key = 'schema_version'") == [(SCHEMA_VERSION,)]
     assert rows(old_db, f"SELECT {', '.join(schema1_columns)} FROM points ORDER BY id") == points_before
     assert rows(old_db, "SELECT * FROM history ORDER BY id") == history_before
-    assert rows(old_db, "SELECT * FROM deleted_points") == deleted_before
+    assert rows(old_db, "SELECT id, seq FROM deleted_points") == deleted_before
+    # schema 10: a point deleted before visibility existed was public (no visibility change recorded)
+    assert rows(old_db, "SELECT DISTINCT visibility FROM deleted_points") == [("public",)]
     assert [(store.change_seq(),)] == seq_before
     # New columns take their defaults, and every point reads back as a valid Point.
     assert rows(old_db, "SELECT DISTINCT archived, stops, moved_at, unconfirmed FROM points") == [

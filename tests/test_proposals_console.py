@@ -272,3 +272,41 @@ def test_a_disabled_business_is_signed_out(app, client, users, team):
     proposal_id = business_client(app, client)
     users.set_disabled(f"business-{proposal_id}", True)
     assert client.get("/operator/mine").status_code == 302
+
+
+# A real failure between the approval's steps: the database refuses new accounts for a while.
+REFUSE_ACCOUNTS = {
+    "sqlite": "CREATE TRIGGER no_new_accounts BEFORE INSERT ON users"
+    " BEGIN SELECT RAISE(ABORT, 'no_new_accounts'); END",
+    "postgres": "ALTER TABLE users ADD CONSTRAINT no_new_accounts CHECK (name NOT LIKE 'business-%')",
+}
+ALLOW_ACCOUNTS = {
+    "sqlite": "DROP TRIGGER no_new_accounts",
+    "postgres": "ALTER TABLE users DROP CONSTRAINT no_new_accounts",
+}
+
+
+def test_an_approval_that_fails_halfway_is_finished_by_a_retry(app, store, users, team, backend):
+    """Points made, then the account refused: the proposal stays pending, and approving again
+    makes the account and decides it without making any point twice."""
+    proposals, territory = app.extensions["locator.proposals"], app.extensions["locator.territory"]
+    proposal_id = propose(app)
+    rita = users.get_by_name("rita")
+    with store.transaction() as conn:
+        conn.execute(REFUSE_ACCOUNTS[backend])
+    with pytest.raises(Exception, match="no_new_accounts"):
+        commands.approve(store, territory, users, proposals, rita, proposal_id)
+    point_id = f"join-{proposal_id}-1"
+    assert store.get(point_id).name == "Аптека «Здоров'я»"  # the first step was done...
+    assert proposals.get(proposal_id).state == "pending"  # ...and the proposal is still open
+    before = store.all()
+    with store.transaction() as conn:
+        conn.execute(ALLOW_ACCOUNTS[backend])
+    approval = commands.approve(store, territory, users, proposals, rita, proposal_id)
+    assert store.all() == before  # no point made twice
+    assert (approval.account.name, approval.account.points) == (f"business-{proposal_id}", (point_id,))
+    assert proposals.get(proposal_id).state == "approved"
+    actions = [row["action"] for row in proposals.history(proposal_id)]
+    assert actions == ["proposed", "points created", "approved", "sign-in link issued"]
+    with pytest.raises(ValueError, match="approved already"):
+        commands.approve(store, territory, users, proposals, rita, proposal_id)

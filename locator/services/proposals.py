@@ -24,6 +24,7 @@ from locator.services.accounts import hash_password, token_digest
 from locator.services.actors import system_actor
 from locator.services.places import in_public_names
 from locator.store import Store, UserStore
+from locator.store.errors import NotFoundError
 from locator.store.proposals import APPROVED, REJECTED, ProposalStore, StoredProposal
 
 DUPLICATE_WITHIN_M = 100  # an existing point this near a proposed one may be the same place
@@ -124,23 +125,48 @@ def approve(
     proposal_id: int,
 ) -> Approval:
     """Create the proposal's points as business points (their history names the reviewer and the
-    proposal), a business account scoped to exactly them, and its sign-in link."""
+    proposal), a business account scoped to exactly them, and its sign-in link.
+
+    The steps write to separate stores, each in its own transaction, so a failure between them
+    leaves the proposal pending with some of its work done. Each step is therefore idempotent and
+    keyed by the proposal's number: a retry skips the points and the account already made and
+    finishes the job (the ids join-N-i and business-N are this proposal's alone)."""
     stored = _decidable(proposals, actor, proposal_id)
     writer = system_actor(f"{actor.name} (proposal {proposal_id})")
-    point_ids = []
+    point_ids, created = [], []
     for index, proposed in enumerate(stored.proposal.points):
         point_id = f"join-{proposal_id}-{index + 1}"
-        point_commands.create(store, territory, writer, proposed.record(point_id))
+        if not _exists(store, point_id):  # made by an approval that failed later on
+            point_commands.create(store, territory, writer, proposed.record(point_id))
+            created.append(point_id)
         point_ids.append(point_id)
-    proposals.note(proposal_id, actor.name, "points created", ", ".join(point_ids))
-    account = users.create(
-        f"business-{proposal_id}",
-        hash_password(secrets.token_urlsafe(32)),
-        Role.BUSINESS.value,
-        points=point_ids,
-    )
+    if created:
+        proposals.note(proposal_id, actor.name, "points created", ", ".join(created))
+    account = _business_account(users, f"{ACCOUNT_PREFIX}{proposal_id}", tuple(point_ids))
     proposals.decide(proposal_id, APPROVED, by=actor.name, account=account.name, detail=", ".join(point_ids))
     return Approval(account, new_link(proposals, account, proposal_id, actor.name))
+
+
+def _exists(store: Store, point_id: str) -> bool:
+    try:
+        store.get(point_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _business_account(users: UserStore, name: str, point_ids: tuple[str, ...]) -> User:
+    """The proposal's business account: made now, or the one an approval that failed after making
+    it left; any other account of that name is refused, never taken over."""
+    try:
+        account = users.get_by_name(name)
+    except NotFoundError:
+        return users.create(
+            name, hash_password(secrets.token_urlsafe(32)), Role.BUSINESS.value, points=list(point_ids)
+        )
+    if account.role is not Role.BUSINESS or tuple(account.points) != point_ids:
+        raise ValueError(f"an account named {name} exists and is not this proposal's")
+    return account
 
 
 def new_link(proposals: ProposalStore, account: User, proposal_id: int | None, by: str) -> str:

@@ -235,8 +235,8 @@ def _apply(store: Store, scratch: Path, by: str) -> None:
             # may now belong to someone else): every session version moves past all of them.
             conn.execute("UPDATE users SET session_version = ?", [sessions + 1])
             conn.executemany(
-                "INSERT OR REPLACE INTO deleted_points (id, seq) VALUES (?, ?)",
-                [(point_id, new_seq) for point_id in sorted(set(before) - set(after))],
+                "INSERT OR REPLACE INTO deleted_points (id, seq, visibility) VALUES (?, ?, ?)",
+                [(i, new_seq, before[i].visibility.value) for i in sorted(set(before) - set(after))],
             )
             first_history_id = max(first_history_id, _max_history_id(conn) + 1)
             now = format_time(utcnow())

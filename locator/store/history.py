@@ -20,7 +20,8 @@ HISTORY_FIELDS = EDITABLE_FIELDS + ("verified_at",)
 UNDO_FIELD = "undo"  # a row marking a write as an operator's undo; the console's history only
 # What the change feed tells of an approximate point (issue 20): never where it is, its address,
 # phone, note, name or stops (domain/visibility.py); hidden points' rows never appear. Of a
-# deleted point (its visibility gone with it) only that it was made and deleted, and its statuses.
+# deleted point only that it was made and deleted, and its statuses; of one deleted while hidden,
+# nothing (deleted_points keeps the visibility it had).
 APPROXIMATE_FEED_FIELDS = (
     "created deleted status kind category base services settlement region capacity occupancy"
     " open_24_7 verified_at archived opening_hours business_type visibility support beds beds_free"
@@ -62,11 +63,13 @@ def change_feed(db: sqlite_utils.Database, since: int, limit: int) -> list[dict[
     return list(
         db.query(
             "SELECT h.id AS cursor, h.point_id, h.field, h.old, h.new, h.at FROM history h"
-            " LEFT JOIN points p ON p.id = h.point_id"
+            " LEFT JOIN points p ON p.id = h.point_id LEFT JOIN deleted_points d ON d.id = h.point_id"
             " WHERE h.id > ? AND h.field != ? AND p.visibility = 'public'"
             f" OR h.id > ? AND h.field IN ({PUBLIC_OF_APPROXIMATE}) AND p.visibility = 'approximate'"
-            # A deleted point (no row): that it was made and deleted and its statuses, no details
+            # A deleted point (no row): that it was made and deleted and its statuses, no details;
+            # nothing at all of one deleted while hidden (deleted_points.visibility, schema 10)
             " OR h.id > ? AND h.field IN ('created', 'deleted', 'status') AND p.id IS NULL"
+            " AND d.visibility IN ('public', 'approximate')"
             " ORDER BY h.id LIMIT ?",
             [since, UNDO_FIELD, since, since, limit],
         )

@@ -76,17 +76,19 @@ def import_rows(
 
 
 def remove_points(
-    conn: sqlite3.Connection, point_ids: list[str], *, seq: int, now: datetime, by: str
+    conn: sqlite3.Connection, points: list[Point], *, seq: int, now: datetime, by: str
 ) -> list[tuple]:
-    """Delete points and record them as deleted (for every index's sync); their history rows."""
+    """Delete points and record them as deleted (for every index's sync), with the visibility
+    each had (the change feed tells nothing of a point deleted while hidden); their history rows."""
     at = format_time(now)
     history = []
-    for point_id in point_ids:
+    for point in points:
+        point_id = point.id
         conn.execute("DELETE FROM points WHERE id = ?", [point_id])
         conn.execute(
-            "INSERT INTO deleted_points (id, seq) VALUES (?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
-            [point_id, seq],
+            "INSERT INTO deleted_points (id, seq, visibility) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, visibility = excluded.visibility",
+            [point_id, seq, point.visibility.value],
         )
         history.append((point_id, seq, at, by, "deleted", None, None))
     return history

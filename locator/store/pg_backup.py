@@ -152,9 +152,9 @@ def restore(store: PostgresStore, source: str | Path, *, by: str | None = None) 
         conn.execute("UPDATE points SET seq = ?", [new_seq])
         conn.execute("UPDATE users SET session_version = ?", [sessions + 1])
         conn.executemany(
-            "INSERT INTO deleted_points (id, seq) VALUES (?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
-            [(point_id, new_seq) for point_id in sorted(set(before) - set(after))],
+            "INSERT INTO deleted_points (id, seq, visibility) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, visibility = excluded.visibility",
+            [(i, new_seq, before[i].visibility.value) for i in sorted(set(before) - set(after))],
         )
         first_history_id = max(first_history_id, _max_history_id(conn) + 1)
         now, by = format_time(utcnow()), by or f"restore:{source.name}"

@@ -21,6 +21,7 @@ from psycopg import errors as pg_errors
 from locator.domain.values import format_time
 from locator.store.schema import (
     SCHEMA_4_OLD_TOKENS_EXPIRE_AFTER,
+    SCHEMA_10,
     SCHEMA_VERSION,
     STEP_8_COLUMNS,
     SchemaError,
@@ -121,6 +122,8 @@ STEP_9 = (  # businesses join (issue 20), as on SQLite
        digest TEXT COLLATE "C" PRIMARY KEY, user_id BIGINT NOT NULL, created_at TEXT NOT NULL,
        expires_at TEXT NOT NULL, used_at TEXT)""",
 )
+STEP_10 = SCHEMA_10  # deleted points keep their visibility (issue 20), as on SQLite
+
 STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (1, STEP_1),
     (2, STEP_2),
@@ -131,6 +134,7 @@ STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (7, STEP_7),
     (8, STEP_8),
     (9, STEP_9),
+    (10, STEP_10),
 )
 assert STEPS[-1][0] == SCHEMA_VERSION, "store/schema.py and store/pg_schema.py must reach the same version"
 

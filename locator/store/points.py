@@ -181,7 +181,8 @@ class PointsStore:
             seq = self.next_seq(conn)
             rows, history = import_rows(existing, points, summary, seq=seq, now=now, by=by)
             if replace:
-                history += remove_points(conn, summary.removed, seq=seq, now=now, by=by)
+                removed = [existing[point_id] for point_id in summary.removed]
+                history += remove_points(conn, removed, seq=seq, now=now, by=by)
             upsert_rows(conn, rows)
             record_history(conn, history)
         return summary

@@ -218,6 +218,23 @@ def _step_9(conn: sqlite3.Connection) -> None:
     _run(SCHEMA_9)(conn)
 
 
+# A deleted point keeps the visibility it had, so the change feed drops every row of one deleted
+# while hidden (issue 20). Rows deleted before this step take their last recorded visibility
+# change, else public (before schema 8 every point was; a point made hidden by import and never
+# changed before this step left no trace to tell, the gap this step closes for later deletions).
+SCHEMA_10 = (
+    'ALTER TABLE "deleted_points" ADD COLUMN "visibility" TEXT',
+    """UPDATE "deleted_points" SET "visibility" = COALESCE((SELECT h."new" FROM "history" h
+       WHERE h."point_id" = "deleted_points"."id" AND h."field" = 'visibility'
+       ORDER BY h."id" DESC LIMIT 1), 'public')""",
+)
+
+
+def _step_10(conn: sqlite3.Connection) -> None:
+    """Deleted points keep their visibility (issue 20: the change feed's last gap)."""
+    _run(SCHEMA_10)(conn)
+
+
 @dataclass(frozen=True)
 class Step:
     version: int  # the schema_version the database has after this step
@@ -234,6 +251,7 @@ STEPS: tuple[Step, ...] = (
     Step(7, _step_7),
     Step(8, _step_8),
     Step(9, _step_9),
+    Step(10, _step_10),
 )
 SCHEMA_VERSION = STEPS[-1].version
 

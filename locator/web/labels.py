@@ -62,6 +62,21 @@ BUSINESS_TYPE = {  # issue 20: the official map's business types ("" for a state
     "cafe": _l("Кафе"),
     "other": _l("Інше"),
 }
+# issue 20: "each category and business type has an icon". Unicode glyphs: no image to fetch,
+# no third-party host, a few bytes each; always shown beside their text label (aria-hidden), never
+# alone, so neither colour nor glyph carries the meaning.
+ICON = {
+    "category": {"state": "\U0001f3db", "business": "\U0001f91d", "working_business": "\U0001f3ea"},
+    "business_type": {
+        "": "",
+        "fuel_station": "\u26fd",
+        "pharmacy": "\U0001f48a",
+        "supermarket": "\U0001f6d2",
+        "bank": "\U0001f3e6",
+        "cafe": "\u2615",
+        "other": "\U0001f4cd",
+    },
+}
 # What a business proposing itself on /join says it is (domain/proposals.BUSINESS_TYPES).
 PROPOSAL_TYPE = {key: label for key, label in BUSINESS_TYPE.items() if key}
 VISIBILITY = {
@@ -201,6 +216,7 @@ def for_script() -> dict:
         # a cluster's name for screen readers: it is a button that zooms in
         "cluster": i18n.plural_forms("{n} пункт тут: наблизити", "{n} пунктів тут: наблизити"),
     }
+    found["icon"] = ICON
     found["locale"] = i18n.SCRIPT_LOCALE[i18n.current_language()]
     found["hours"] = hours_words.for_script()  # static/js/hours.js (issue 17)
     return found
@@ -215,6 +231,7 @@ def init_app(app: Flask) -> None:
         CATEGORY_LABEL=CATEGORY,
         PROPOSAL_TYPE_LABEL=PROPOSAL_TYPE,
         BUSINESS_TYPE_LABEL=BUSINESS_TYPE,
+        ICON=ICON,
         VISIBILITY_LABEL=VISIBILITY,
         SERVICE_LABEL=SERVICE,
         FIELD_LABEL=FIELD,

@@ -7,7 +7,7 @@
 import { matchingFeatures, readFilter } from "./filters.js";
 import { isStale, serviceNames } from "./points.js";
 import { actionRow } from "./directions.js";
-import { el, link } from "./words.js";
+import { el, kindLine, link } from "./words.js";
 
 const ICON_SIZE = 48; // px: a thumb-sized tap target; the .poi symbol inside it is smaller (map.css)
 const CLUSTER_ICON_SIZE = 48; // px
@@ -57,6 +57,7 @@ export function popupFor(app, point) {
   if (point.kind === "mobile") status.appendChild(el("span", "badge badge-mobile", words.text("mobile")));
   if (point.base) status.appendChild(el("span", "badge badge-base", words.text("base")));
   box.appendChild(status);
+  box.appendChild(kindLine(words, point.category, point.businessType));
   if (point.status === "unconfirmed") box.appendChild(el("p", "unconfirmed-notice", words.text("unconfirmed")));
   // hours judged as the popup opens (app.hours: hours.js, loaded when a point has hours)
   const hours = app.hours ? app.hours.pointLine(point, words, Date.now()) : null;

@@ -6,7 +6,7 @@
 import { pointUrl, showOnMap, withPopup } from "./clusters.js";
 import { actionRow } from "./directions.js";
 import { keepPointPages } from "./offline.js";
-import { el, link } from "./words.js";
+import { el, kindLine, link } from "./words.js";
 
 const NUMBER_SIZE = 48; // px: a numbered marker is a thumb-sized tap target
 const FIT_PADDING_PX = 30;
@@ -28,6 +28,7 @@ function resultItem(app, p, number) {
   line.appendChild(el("span", "badge badge-" + p.status, words.status[p.status]));
   if (p.kind === "mobile") line.appendChild(el("span", "badge badge-mobile", words.text("mobile")));
   item.appendChild(line);
+  item.appendChild(kindLine(words, p.category, p.business_type));
   const hours = app.hours // "closed by schedule, opens at 09:00" (hours.js, when loaded)
     ? app.hours.featureHoursLine(p, words, Date.now())
     : p.hours_state === "open_unknown" ? words.hours.text.hours_not_given : "";

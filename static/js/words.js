@@ -65,6 +65,9 @@ export function makeWords(labels) {
     service: labels.service,
     compass: labels.compass,
     trust: labels.trust,
+    category: labels.category,
+    businessType: labels.business_type,
+    icon: labels.icon, // issue 20: a glyph per category and business type (web/labels.py ICON)
     locale: labels.locale,
     hours: labels.hours, // hours.js's words (web/hours_words.py)
   };
@@ -87,4 +90,20 @@ export function link(href, content, newTab) {
     a.rel = "noopener";
   }
   return a;
+}
+
+/** "🏪 Business that keeps working · ⛽ Fuel station": the point's category and business type,
+ *  each glyph beside its label (the glyph is hidden from screen readers; the words say it). */
+export function kindLine(words, category, businessType) {
+  const line = el("p", "kind-line");
+  [
+    [category, words.icon.category, words.category],
+    [businessType, words.icon.business_type, words.businessType],
+  ].forEach(function (part) {
+    if (!part[0] || !part[2][part[0]]) return;
+    if (line.childNodes.length) line.appendChild(document.createTextNode(" · "));
+    line.appendChild(el("span", "kind-icon", part[1][part[0]] || "")).setAttribute("aria-hidden", "true");
+    line.appendChild(el("span", "kind-label", part[2][part[0]]));
+  });
+  return line;
 }
