@@ -129,8 +129,8 @@ def valid_stop(hours_from_now: int = 24) -> dict[str, Any]:
 
 def sample(kind: str, annotation: Any = None) -> Any:
     """A valid-looking value of the kind: the carrier of a control character."""
-    if kind == "enum":
-        return next(iter(annotation)).value
+    if kind == "enum":  # (a member that is a word: BusinessType's first is "")
+        return next(member.value for member in annotation if member.value)
     return {
         "text": "Пункт",
         "bool": "true",

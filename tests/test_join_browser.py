@@ -43,6 +43,7 @@ def test_a_business_joins_and_closes_its_point_from_a_phone(browser: Browser, si
     page.check("input[name='point-0-services'][value='power']")
     the_map = page.locator("#point-0-map")
     expect(the_map).to_be_visible()
+    the_map.scroll_into_view_if_needed()  # (one field a line: the map sits below the fold)
     box = the_map.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.4)
     lat, lon = float(page.input_value("#point-0-lat")), float(page.input_value("#point-0-lon"))

@@ -28,6 +28,8 @@ ARGUMENTS = {
     "filename": "js/map.js",
     "fmt": "csv",
     "code": "en",  # /lang/<code>: the language switch
+    "proposal_id": "1",  # a proposal in the review queue (none there: its 404 must carry the headers too)
+    "token": "join_not-a-real-link",  # a business's one-time sign-in link (spent or made up: 410)
 }
 # Endpoints that answer 200 only with a query: asked with it as well as without.
 QUERIES = {

@@ -32,6 +32,10 @@ MESSAGES = {
     "expected a number": _l("очікується число"),
     "must be between {low} and {high}": _l("має бути від %(low)s до %(high)s"),
     "expected a whole number": _l("очікується ціле число"),
+    # domain/proposals.py (/join)
+    "is not an e-mail address": _l("це не адреса електронної пошти"),
+    "at most {limit} points at once": _l("щонайбільше %(limit)s пунктів за раз"),
+    "is more than the beds ({beds})": _l("більше, ніж ліжок (%(beds)s)"),
     # io/planner_files.py
     "expected a whole number of people": _l("очікується ціле число людей"),
     "must be a whole number between 0 and {high}": _l("має бути цілим числом від 0 до %(high)s"),
