@@ -257,6 +257,32 @@ def test_the_address_keeps_the_state_and_back_returns_to_it(open_phone, site: Si
     tab.guard.assert_clean(page)
 
 
+def test_the_address_keeps_a_bed_tonight_and_the_business_types(open_phone, site: Site):
+    tab = open_phone("390x844")
+    page = tab.page
+    tab.goto("/")
+    tab.open_filters()
+    page.check('#filters input[name="bed"]')
+    page.uncheck('#filters input[name="business_type"][value="pharmacy"]')
+    expect(page).to_have_url(re.compile(r"bed=1"))
+    state = parse_qs(urlsplit(page.url).query, keep_blank_values=True)
+    assert state["bed"] == ["1"]
+    assert "pharmacy" not in state["business_type"][0].split(",")
+    assert "fuel_station" in state["business_type"][0].split(",")
+    shown = tab.shown()
+    page.reload()
+    expect(page.locator("#map-app")).to_have_attribute("data-loaded", "true")
+    assert page.is_checked('#filters input[name="bed"]')
+    assert not page.is_checked('#filters input[name="business_type"][value="pharmacy"]')
+    assert page.is_checked('#filters input[name="business_type"][value="fuel_station"]')
+    assert tab.shown() == shown
+    # a point's page carries them back to the map
+    response = page.request.get(site.url("/points/brovary-001?" + urlsplit(page.url).query))
+    back = re.search(r'class="back-link" href="([^"]+)"', response.text()).group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(back).query, keep_blank_values=True) == state
+    tab.guard.assert_clean(page)
+
+
 @pytest.mark.parametrize("path", ["/", "/embed"])
 def test_legend_is_there_and_the_count_follows_the_filters(open_phone, site: Site, path: str):
     tab = open_phone("360x640")

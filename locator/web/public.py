@@ -37,7 +37,19 @@ POINT_ZOOM = 15
 STATUS_HISTORY_FIELDS = {"status", "created", "verified_at", "deleted"}
 # The map's state in its address (static/js/state.js): a point's page carries it from the map,
 # so that "← До мапи" comes back to the same answer (issue 17).
-MAP_STATE = ("place", "near", "services", "open", "base", "kind", "category", "point", "view")
+MAP_STATE = (
+    "place",
+    "near",
+    "services",
+    "open",
+    "base",
+    "bed",
+    "kind",
+    "category",
+    "business_type",
+    "point",
+    "view",
+)
 MAP_STATE_MAX = 200  # characters of one value: a place name, a list of services
 
 

@@ -12,7 +12,7 @@ import { searchPlace } from "./search.js";
 
 const NEAR = /^(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)$/; // "lat,lon"
 
-// A box group (kinds, categories) when not every box is ticked: the ticked values, comma-separated.
+// A box group (kinds, categories, business types) when not every box is ticked: the ticked values, comma-separated.
 function partial(params, form, name, values) {
   if (values && values.length < form.querySelectorAll('input[name="' + name + '"]').length) {
     params.set(name, values.join(","));
@@ -29,8 +29,10 @@ export function stateQuery(app) {
   if (wanted.services.length) params.set("services", wanted.services.join(","));
   if (wanted.openOnly) params.set("open", "1");
   if (wanted.baseOnly) params.set("base", "1");
+  if (wanted.bedOnly) params.set("bed", "1");
   partial(params, app.form, "kind", wanted.kinds);
   partial(params, app.form, "category", wanted.categories);
+  partial(params, app.form, "business_type", wanted.businessTypes);
   if (app.selected) params.set("point", app.selected);
   if (app.question && app.root.dataset.view === "map") params.set("view", "map");
   return params.toString();
@@ -55,7 +57,7 @@ function tick(form, name, value) {
 export function startState(app) {
   if (app.settings.embed) return null;
   const params = new URLSearchParams(location.search);
-  ["services", "open", "base", "kind", "category"].forEach(function (name) {
+  ["services", "open", "base", "bed", "kind", "category", "business_type"].forEach(function (name) {
     tick(app.form, name, params.get(name));
   });
   app.onState = function () {
