@@ -303,6 +303,26 @@ class Guard:
         assert not any(problems.values()), {name: found for name, found in problems.items() if found}
 
 
+# Visible controls smaller than 48x48 CSS px; a checkbox or radio is measured with its label, a
+# link inside a sentence is left alone (as /work/shared/tools/screens.py measures them).
+SMALL_TARGETS = """(least) => {
+  const out = [];
+  const controls = 'a[href], button, input, select, textarea, summary, [role=button]';
+  for (const el of document.querySelectorAll(controls)) {
+    if (el.type === 'hidden') continue;
+    const box = el.type === 'checkbox' || el.type === 'radio';
+    const label = box && (el.closest('label') || (el.id && document.querySelector(`label[for="${el.id}"]`)));
+    const r = (label || el).getBoundingClientRect(), st = getComputedStyle(el);
+    if (!r.width || !r.height || st.visibility === 'hidden' || st.display === 'none') continue;
+    if (r.bottom < 0 || r.right < 0 || r.left > innerWidth) continue;
+    const sentence = el.tagName === 'A' && el.closest('p, li');
+    if (sentence && sentence.textContent.trim().length > el.textContent.trim().length + 20) continue;
+    const name = (el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 30);
+    if (r.width < least || r.height < least) out.push(`${el.tagName} "${name}" ${r.width}x${r.height}`);
+  }
+  return out;
+}"""
+
 # JS: the page's Leaflet map (folium names it; map.js finds it through data-settings).
 THE_MAP = "window[JSON.parse(document.getElementById('map-app').dataset.settings).map]"
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from browser_support import Site, make_seed, open_guarded_tab, serve
+from browser_support import SMALL_TARGETS, Site, make_seed, open_guarded_tab, serve
 from helpers import PASSWORD
 from playwright.sync_api import Browser, expect
 
@@ -54,8 +54,9 @@ def test_a_business_joins_and_closes_its_point_from_a_phone(browser: Browser, si
     tab.guard.assert_clean(page)
     context.close()
 
-    # 2. An admin approves it and copies the one-time link.
-    context, tab = open_guarded_tab(browser, site, viewport={"width": 1280, "height": 900})
+    # 2. An admin approves it from a phone and copies the one-time link.
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    context, tab = open_guarded_tab(browser, site, **phone)
     page = tab.page
     page.goto(site.url("/operator/login"))
     page.fill("#name", ADMIN)
@@ -63,7 +64,11 @@ def test_a_business_joins_and_closes_its_point_from_a_phone(browser: Browser, si
     page.get_by_role("button", name="Увійти").click()
     page.goto(site.url("/operator/proposals"))
     proposal = page.locator("article.proposal", has_text=NAME)
-    proposal.get_by_role("button", name="Схвалити").click()
+    expect(proposal).to_be_visible()
+    page.wait_for_load_state("load")  # measured with the stylesheets applied
+    assert page.evaluate(SMALL_TARGETS, 48) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    proposal.get_by_role("button", name="Схвалити").tap()
     link = page.input_value("#signin-link")
     assert "/operator/signin/join_" in link
     tab.guard.assert_clean(page)
@@ -73,12 +78,13 @@ def test_a_business_joins_and_closes_its_point_from_a_phone(browser: Browser, si
     assert point["properties"]["status"] == "open" and point["properties"]["category"] == "business"
 
     # 3. The business signs in on its phone and marks the point closed.
-    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
     context, tab = open_guarded_tab(browser, site, device_scale_factor=2, **phone)
     page = tab.page
     page.goto(link)
     page.locator("#signin-button").tap()
     expect(page.locator("h1")).to_have_text("Мої пункти")
+    page.wait_for_load_state("load")  # measured with the stylesheets applied
+    assert page.evaluate(SMALL_TARGETS, 48) == []
     mine = page.locator(f"#mine-{point_id}")
     mine.locator("input[name='status'][value='closed']").tap()
     mine.get_by_role("button", name="Зберегти").tap()

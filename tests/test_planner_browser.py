@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from browser_support import Site, make_seed, open_guarded_tab, serve
+from browser_support import SMALL_TARGETS, Site, make_seed, open_guarded_tab, serve
 from helpers import PASSWORD
 from playwright.sync_api import Browser, expect
-from test_console_phone_browser import SMALL_TARGETS
 
 from locator.store import Store, UserStore
 
