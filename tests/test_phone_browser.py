@@ -60,7 +60,9 @@ SMALL_TARGETS = """(selector) => {
 # where from, in window.__popupLog (a failure's message shows it).
 POPUP_LOG = """
 window.__popupLog = [];
-const note = (what) => window.__popupLog.push([Math.round(performance.now()), what, new Error().stack.split("\\n").slice(2, 7).join(" | ")]);
+const note = (what) => window.__popupLog.push(
+  [Math.round(performance.now()), what, new Error().stack.split("\\n").slice(2, 7).join(" | ")]
+);
 map.on("popupopen popupclose movestart moveend", (event) => note(event.type));
 const replace = history.replaceState.bind(history);
 history.replaceState = (state, title, url) => { note("address " + url); return replace(state, title, url); };
