@@ -16,6 +16,7 @@ from locator.cli_users import printable, users_cli
 from locator.domain.point import utcnow
 from locator.services import hours, imports
 from locator.services.actors import system_actor
+from locator.services.region_visibility import apply_region_visibility
 from locator.store import ImportSummary, Store
 
 points_cli = AppGroup("points", help="Import and export points.")
@@ -139,6 +140,28 @@ def migrate_hours_command(dry_run: bool) -> None:
     notes = {p.id: p.hours for p in _store().all()}
     for point_id in done.kept_as_note[:NOTES_LISTED]:
         click.echo(f"  kept as a note: {point_id}: {printable(notes.get(point_id, ''))}")
+
+
+@points_cli.command("apply-region-visibility")
+@click.option("--dry-run", is_flag=True, help="List what would change, write nothing.")
+def apply_region_visibility_command(dry_run: bool) -> None:
+    """Make the points stored in LOCATOR_APPROXIMATE_REGIONS approximate (hidden ones stay hidden).
+
+    New points and points moved there follow the setting by themselves; the points stored before
+    a region was listed keep their visibility until this runs. A history row per point; safe to
+    rerun. It also undoes an admin's later choice to make such a point public: check --dry-run.
+
+    Example: flask --app app points apply-region-visibility --dry-run
+    """
+    territory = current_app.extensions["locator.territory"]
+    actor = system_actor("apply-region-visibility")
+    done = apply_region_visibility(_store(), territory, actor, dry_run=dry_run)
+    click.echo(
+        f"made as private as their region's default{' (dry run)' if dry_run else ''}: {len(done.changed)};"
+        f" changed meanwhile (run again): {len(done.skipped)}"
+    )
+    for point_id in done.changed[:NOTES_LISTED]:
+        click.echo(f"  {printable(point_id)}")
 
 
 def _store() -> Store:

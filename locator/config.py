@@ -349,7 +349,8 @@ SETTINGS: tuple[Setting, ...] = (
         region_names,
         "comma-separated region names (any spelling), or empty",
         "Points in these regions are published only approximately (issue 20) unless an admin makes"
-        " one public: new points there default to approximate, and only an admin may set one public.",
+        " one public: new points there default to approximate, and only an admin may set one public."
+        " Points stored before: `flask points apply-region-visibility`.",
     ),
     Setting(
         "PORT", "PORT", "5000", whole(1, 65535), "a TCP port 1-65535", "Port scripts/serve.sh serves on."

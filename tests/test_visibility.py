@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from helpers import csrf_token, login, make_point, make_record
 
+from locator import create_app
 from locator.domain.scope import Forbidden
 from locator.domain.support import beds_short_of
 from locator.domain.users import Role, User
@@ -15,6 +16,8 @@ from locator.domain.visibility import GRID_DEG, public_view
 from locator.io.files import PointBatch
 from locator.search.regions import Territory
 from locator.services import imports, points
+from locator.services.actors import system_actor
+from locator.services.region_visibility import apply_region_visibility
 
 KYIV_CITY, KYIV = "м. Київ", "Київська обл."
 OPERATOR = User(1, "olena", Role.OPERATOR, regions=(KYIV_CITY, KYIV))
@@ -114,3 +117,44 @@ def test_the_console_warns_when_a_support_point_has_too_few_beds(app, make_user)
     )
     assert response.status_code == 200 and "щонайменше 300" not in response.get_data(as_text=True)
     assert app.extensions["locator.store"].get("kyiv-support-2").beds == 320
+
+
+def test_points_stored_before_their_region_was_guarded_follow_it_only_through_the_command(store):
+    points.create(store, OPEN, OPERATOR, make_record("r1"))  # Kyiv city, public
+    points.create(store, OPEN, OPERATOR, make_record("r2", visibility="hidden"))
+    points.create(store, OPEN, ADMIN, make_record("r3", lat=49.8397, lon=24.0297, settlement="Львів"))
+    before = {p.id: (p.visibility, p.version) for p in store.all()}
+    confirmed = store.get("r1").verified_at
+
+    dry = apply_region_visibility(store, GUARDED, system_actor("apply-region-visibility"), dry_run=True)
+    assert dry.changed == ["r1"] and {p.id: (p.visibility, p.version) for p in store.all()} == before
+
+    done = apply_region_visibility(store, GUARDED, system_actor("apply-region-visibility"))
+    assert done.changed == ["r1"] and done.skipped == []
+    seen = {p.id: p.visibility for p in store.all()}
+    assert seen == {"r1": Visibility.APPROXIMATE, "r2": Visibility.HIDDEN, "r3": Visibility.PUBLIC}
+    assert store.get("r1").verified_at == confirmed  # not a confirmation of its status
+    [row] = [r for r in store.history("r1") if r["field"] == "visibility"]
+    assert (row["old"], row["new"], row["by"]) == ("public", "approximate", "apply-region-visibility")
+    again = apply_region_visibility(store, GUARDED, system_actor("apply-region-visibility"))
+    assert again.changed == [] and store.get("r1").version == before["r1"][1] + 1
+
+
+def test_the_region_command_names_what_it_would_change_and_then_changes_it(database_settings):
+    app = create_app(
+        {**database_settings, "SEED_FILE": "", "TESTING": True, "APPROXIMATE_REGIONS": ("Київ",)}
+    )
+    try:
+        store = app.extensions["locator.store"]
+        points.create(store, OPEN, ADMIN, make_record("c1"))
+        runner = app.test_cli_runner()
+        dry = runner.invoke(args=["points", "apply-region-visibility", "--dry-run"])
+        assert dry.exit_code == 0 and "(dry run): 1" in dry.output and "c1" in dry.output
+        assert store.get("c1").visibility is Visibility.PUBLIC
+        done = runner.invoke(args=["points", "apply-region-visibility"])
+        assert done.exit_code == 0 and ": 1;" in done.output
+        assert store.get("c1").visibility is Visibility.APPROXIMATE
+        published = app.test_client().get("/api/v1/points/c1").get_json()
+        assert published["geometry"]["coordinates"] == [30.55, 50.45]  # its grid cell's centre
+    finally:
+        app.extensions["locator.store"].dispose()

@@ -12,6 +12,7 @@ from typing import Any
 
 from locator.domain.point import Point
 from locator.domain.users import User
+from locator.domain.values import Visibility
 from locator.search.regions import Territory
 from locator.services.guard import write_point
 from locator.services.places import check_new
@@ -102,6 +103,19 @@ def set_opening_hours(
 ) -> Point:
     """Set the point's opening_hours; not a verification of its status (the migration uses it)."""
     changes = {"opening_hours": hours}
+    return _update(store, territory, actor, point_id, expected_version, changes, verify=False)
+
+
+def set_visibility(
+    store: Store,
+    territory: Territory,
+    actor: User,
+    point_id: str,
+    expected_version: int | None,
+    visibility: Visibility,
+) -> Point:
+    """Set who may see the point; not a verification of its status (the region command uses it)."""
+    changes = {"visibility": visibility.value}
     return _update(store, territory, actor, point_id, expected_version, changes, verify=False)
 
 
