@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from locator import create_app
 from locator.domain.filters import fold
 from locator.domain.point import SERVICES, Status, utcnow
+from locator.domain.values import BusinessType
 
 pytestmark = pytest.mark.backends  # SQLite and PostgreSQL (conftest.py)
 
@@ -773,3 +774,30 @@ def test_large_bodies_are_compressed_once_and_small_ones_on_the_fly(client, stor
     ]
     assert compressed == identity_features and all(0 <= later - first <= 1 for first, later in ages)
     assert calls[-1] == (encoding, bodies.BR_QUALITY_SMALL)
+
+
+def test_business_type_none_names_the_points_of_no_business_type(client, store):
+    rng = random.Random(20)
+    store.import_points(
+        [p.with_changes(business_type=rng.choice(list(BusinessType))) for p in random_points(rng, 80)]
+    )
+    every = client.get("/api/v1/points").get_json()["features"]
+
+    def ids(query: str) -> set[str]:
+        response = client.get("/api/v1/points?" + query)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return {f["id"] for f in response.get_json()["features"]}
+
+    of_type = {t: {f["id"] for f in every if f["properties"]["business_type"] == t} for t in ("", "pharmacy")}
+    assert of_type[""] and of_type["pharmacy"]  # the random data has both
+    assert ids("business_type=none") == of_type[""]
+    assert ids("business_type=NONE,pharmacy") == of_type[""] | of_type["pharmacy"]
+    assert ids("business_type=pharmacy") == of_type["pharmacy"]
+    near = client.get(
+        "/api/v1/nearest?lat=50.45&lon=30.52&k=50&status=open,closed,full,standby&business_type=none"
+    )
+    assert near.status_code == 200, near.get_data(as_text=True)
+    assert {f["properties"]["business_type"] for f in near.get_json()["features"]} == {""}
+    bad = client.get("/api/v1/points?business_type=none,nobody")
+    assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
+    assert "business_type" in bad.get_data(as_text=True)

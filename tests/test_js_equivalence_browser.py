@@ -153,6 +153,62 @@ def test_js_filter_selects_what_point_filter_matches(tab: Tab, site: Site) -> No
     assert empty < FILTERS / 2 and full < FILTERS / 2  # the random choices really choose
 
 
+# Ticks the boxes, then asks for the nearest points to each place twice: of the API, with the
+# query the page builds (nearest.js), and worked out here as offline (offline.js nearestHere).
+NEAREST_BOTH = """async ([choice, places]) => {
+  const nearest = await import('/static/js/nearest.js');
+  const offline = await import('/static/js/offline.js');
+  const points = await import('/static/js/points.js');
+  const hours = await import('/static/js/hours.js');
+  await hours.loadHours();
+  const form = document.getElementById('filters');
+  for (const box of form.querySelectorAll('input[type=checkbox]')) {
+    box.checked = (choice[box.name] || []).includes(box.value);
+  }
+  const settings = JSON.parse(document.getElementById('map-app').dataset.settings);
+  const data = await (await fetch(settings.pointsUrl)).json();
+  settings.services = data.services;
+  const app = {form: form, settings: settings, points: points.decodeTable(data).points, hours: hours};
+  const answers = [];
+  for (const [lat, lon] of places) {
+    const query = nearest.nearestQuery(app, lat, lon);  // null: nothing passes, nothing asked
+    const online = query ? (await (await fetch(query)).json()).features : [];
+    answers.push([
+      online.map((f) => f.id),
+      offline.nearestHere(app, lat, lon, 5).map((f) => f.properties.id),
+    ]);
+  }
+  return answers;
+}"""
+
+
+def test_the_nearest_asked_online_is_the_offline_one_and_passes_the_map_filter(browser: Browser, site: Site):
+    """The nearest query carries every narrowed box group (two categories of three, business
+    types with the state points' "none"), so the API's answer is the map's; a group with nothing
+    ticked is answered with nothing, without asking."""
+    stored = site.app.extensions["locator.store"].all()
+    rng = random.Random(SEED + 5)
+    context, tab = open_guarded_tab(browser, site)  # the real clock: the API judges hours at it
+    try:
+        tab.goto("/")
+        asked = found = 0
+        for _ in range(40):
+            choice = random_choice(rng)
+            wanted = python_filter(choice)
+            places = [(rng.uniform(44.5, 52), rng.uniform(22.5, 40)) for _ in range(3)]
+            for online, here in tab.page.evaluate(NEAREST_BOTH, [choice, places]):
+                assert online == here, choice
+                now = datetime.now(UTC)
+                passing = [wanted is not None and wanted.matches(p, now) for p in stored if p.id in online]
+                assert all(passing), choice
+                asked += 1
+                found += bool(online)
+        assert found > asked / 3  # the random choices leave points to find
+        tab.guard.assert_clean(tab.page)
+    finally:
+        context.close()
+
+
 def random_pairs(rng: random.Random) -> list[tuple[float, float, float, float]]:
     """Random pairs of places, with the hard cases: the same point, antipodes (and nearly),
     pairs across the antimeridian, the poles."""

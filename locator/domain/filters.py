@@ -33,6 +33,7 @@ def fold(text: str) -> str:
 
 
 APOSTROPHES = ("’", "ʼ", "`", "´", "‘")  # each folded to "'"
+NO_BUSINESS_TYPE = "none"  # ?business_type=none,pharmacy: state points and pharmacies
 
 
 @dataclass(frozen=True)
@@ -94,20 +95,24 @@ def parse_filter(args: Mapping[str, str], *, default_statuses: Iterable[Status] 
     problems: list[Problem] = []
     values: dict[str, Any] = {}
 
-    def enum_set(param: str, enum: type[StrEnum], key: str, default: Iterable = ()) -> None:
+    def enum_set(
+        param: str, enum: type[StrEnum], key: str, default: Iterable = (), aliases: Mapping[str, str] = {}
+    ) -> None:
         raw = args.get(param)
         if raw is None or not raw.strip():
             values[key] = frozenset(default)
             return
+        parts = (aliases.get(part.strip().lower(), part) for part in raw.split(",") if part.strip())
         try:
-            values[key] = frozenset(parse_enum(enum, part) for part in raw.split(",") if part.strip())
+            values[key] = frozenset(parse_enum(enum, part) for part in parts)
         except ValueError as error:
             problems.append(Problem(param, str(error)))
 
     enum_set("status", Status, "statuses", default_statuses)
     enum_set("kind", Kind, "kinds")
     enum_set("category", Category, "categories")
-    enum_set("business_type", BusinessType, "business_types")
+    # "none": the points of no business type (state points), which a list cannot name otherwise
+    enum_set("business_type", BusinessType, "business_types", aliases={NO_BUSINESS_TYPE: BusinessType.NONE})
     if args.get("bed", "").strip():
         try:
             values["bed"] = parse_bool(args["bed"])

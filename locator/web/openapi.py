@@ -22,6 +22,7 @@ from locator.domain.fields import (
     INPUT_SCHEMAS,
     REQUIRED_INPUT,
 )
+from locator.domain.filters import NO_BUSINESS_TYPE
 from locator.domain.point import SERVICES, Category, Kind, Status
 from locator.domain.reports import MAX_COMMENT, ReportKind
 from locator.domain.trust import Trust
@@ -62,7 +63,11 @@ FILTERS = [
         " comma list",
         list(Category),
     ),
-    _list_param("business_type", "Comma list of business types", [t for t in BusinessType if t.value]),
+    _list_param(
+        "business_type",
+        "Comma list of business types; `none` stands for points of no business type (state points)",
+        [t for t in BusinessType if t.value] + [NO_BUSINESS_TYPE],
+    ),
     _param(
         "bed",
         "true: only support points with a bed free tonight (beds_free > 0)",

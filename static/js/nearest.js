@@ -12,10 +12,26 @@ const GEOLOCATION = { enableHighAccuracy: false, timeout: 15000, maximumAge: 120
 const PERMISSION_DENIED = 1; // GeolocationPositionError.code
 const HERE_MARKER = { radius: 9, color: "#0b3d91", weight: 3, fillOpacity: 0.4 };
 
-/** The API's URL for the nearest points to (lat, lon) with the page's fixed filters and the form's. */
-function nearestQuery(app, lat, lon) {
+// A box group the reader has narrowed (some boxes unticked) as the API's comma list; the empty
+// business type (state points) is the API's "none" (locator/domain/filters.py NO_BUSINESS_TYPE).
+function partial(params, form, name, values) {
+  if (!values || values.length === form.querySelectorAll('input[name="' + name + '"]').length) return;
+  params.set(
+    name,
+    values
+      .map(function (value) {
+        return value === "" ? "none" : value;
+      })
+      .join(",")
+  );
+}
+
+/** The API's URL for the nearest points to (lat, lon) with the page's fixed filters and the form's;
+ *  null when a box group has nothing ticked: nothing passes, and the API has no word for that. */
+export function nearestQuery(app, lat, lon) {
   const settings = app.settings;
   const wanted = readFilter(app.form, settings.services);
+  if (nothingWanted(wanted)) return null;
   const params = new URLSearchParams({ lat: lat.toFixed(6), lon: lon.toFixed(6), k: String(NEAREST_K) });
   Object.keys(settings.filters || {}).forEach(function (key) {
     params.set(key, settings.filters[key]);
@@ -27,22 +43,29 @@ function nearestQuery(app, lat, lon) {
     });
   }
   if (services.length) params.set("services", services.join(","));
-  if (wanted.kinds && wanted.kinds.length === 1) params.set("kind", wanted.kinds[0]);
-  if (wanted.categories && wanted.categories.length === 1) params.set("category", wanted.categories[0]);
+  partial(params, app.form, "kind", wanted.kinds);
+  partial(params, app.form, "category", wanted.categories);
   if (wanted.baseOnly) params.set("base", "true");
   if (wanted.bedOnly) params.set("bed", "true");
-  if (wanted.businessTypes && wanted.businessTypes.length === 1) params.set("business_type", wanted.businessTypes[0]);
+  partial(params, app.form, "business_type", wanted.businessTypes);
   if (wanted.openOnly) params.set("open_now", "true"); // (the API's default without status= too)
   return settings.nearestUrl + "?" + params.toString();
 }
 
+function nothingWanted(wanted) {
+  return [wanted.kinds, wanted.categories, wanted.businessTypes].some(function (values) {
+    return values && values.length === 0;
+  });
+}
+
 /** List the nearest points to (lat, lon) under a heading; from the kept points when offline. */
 export function findNearest(app, lat, lon, heading) {
-  if (app.snapshotAt) {
+  const query = app.snapshotAt ? null : nearestQuery(app, lat, lon);
+  if (!query) {
     showResults(app, nearestHere(app, lat, lon, NEAREST_K), heading, [lat, lon]); // offline: from the snapshot
     return Promise.resolve();
   }
-  return fetch(nearestQuery(app, lat, lon))
+  return fetch(query)
     .then(function (response) {
       if (!response.ok) throw new Error("HTTP " + response.status);
       return response.json();

@@ -46,8 +46,6 @@ export function nearestHere(app, lat, lon, k) {
   const fixed = settings.filters || {};
   const statuses = (fixed.status || "open").split(",");
   const mask = wanted.mask | serviceMask(fixed.services ? fixed.services.split(",") : [], settings.services);
-  const kind = wanted.kinds && wanted.kinds.length === 1 ? wanted.kinds[0] : null;
-  const category = wanted.categories && wanted.categories.length === 1 ? wanted.categories[0] : null;
   const now = Date.now();
   // as /api/v1/nearest: open now when only open or full points are asked for (or the box asks)
   const working = statuses.every(function (status) {
@@ -60,8 +58,9 @@ export function nearestHere(app, lat, lon, k) {
   app.points.forEach(function (p) {
     if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
     if (openNowOnly && app.hours && !app.hours.isOpenNow(p, now)) return; // (not loaded: no hours)
-    if ((kind && p.kind !== kind) || (category && p.category !== category) || (wanted.baseOnly && !p.base)) return;
-    if ((wanted.bedOnly && !(p.bedsFree > 0)) || (wanted.businessTypes && wanted.businessTypes.indexOf(p.businessType) < 0)) return;
+    if ((wanted.kinds && wanted.kinds.indexOf(p.kind) < 0) || (wanted.categories && wanted.categories.indexOf(p.category) < 0)) return;
+    if ((wanted.baseOnly && !p.base) || (wanted.bedOnly && !(p.bedsFree > 0))) return;
+    if (wanted.businessTypes && wanted.businessTypes.indexOf(p.businessType) < 0) return;
     const distance = haversine(lat, lon, p.lat, p.lon);
     const trust = trustOf(p, settings.staleAfterS, nowS);
     hits.push({ point: p, distance: distance, trust: trust, ranked: rankedDistance(distance, trust, weights) });
