@@ -297,41 +297,73 @@ def window_p99s(latencies: list[tuple[float, float]], start: float, end: float) 
     return found
 
 
+def _change_counter(db) -> int:
+    return db.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0]
+
+
+def _lock_waits(url: str, stop: threading.Event, seen: list[int]) -> None:
+    """Every ~20 ms until stop: how many sessions of the database wait for a lock."""
+    with psycopg.connect(url, autocommit=True) as db:
+        while not stop.is_set():
+            seen.append(
+                db.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                ).fetchone()[0]
+            )
+            stop.wait(0.02)
+
+
 def test_a_node_starting_at_ten_thousand_points_does_not_slow_the_others(running):
+    """A starting node only reads: it writes nothing the others would have to follow (the change
+    counter stays), makes no session wait for a lock, and the others answer every lookup meanwhile.
+
+    Nodes are separate machines; here three share two cores, so the others' p99 during the start
+    mostly measures the CPU the start takes from them. It is printed, side by side with the p99
+    just before, for docs/benchmarks.md, and not asserted: a timing on a shared machine is a
+    benchmark's figure, never a test's verdict (a 2x bound here failed CI once at 23 vs 10 ms)."""
     url, (first, second, restarted) = running.url, running.nodes
     restarted.server.stop()  # it starts again below, while the other two serve
-    stop = threading.Event()
+    stop, watching = threading.Event(), threading.Event()
     readers = [
         PacedReader(f"p{i}", node.name, node.port, stop, 500 + i, READ_EVERY_S)
         for i, node in enumerate((first, second))
     ]
+    waits: list[int] = []
+    watcher = threading.Thread(target=_lock_waits, args=(url, watching, waits), daemon=True)
     run_all(readers)
     try:
         stop.wait(1.0)  # connections open, caches warm
         measured_from = time.monotonic()
         stop.wait(BASELINE_S)
+        with psycopg.connect(url) as db:
+            counter_before = _change_counter(db)
+        watcher.start()
         starting_at = time.monotonic()
         restarted.start()
         ready_at = time.monotonic()
     finally:
+        watching.set()
         stop.set()
         answers = join_all(readers)
+        watcher.join(10)
     with psycopg.connect(url) as db:
         count = db.execute("SELECT count(*) FROM points").fetchone()[0]
+        counter_after = _change_counter(db)
 
     assert count >= BIG and {a.status for a in answers} == {200}, statuses(answers)
+    assert counter_after == counter_before, "the starting node wrote something the others follow"
+    assert len(waits) >= 20 and max(waits) == 0, f"sessions waited for a lock during the start: {max(waits)}"
     latencies = [(a.sent, a.answered - a.sent) for a in answers if a.sent >= measured_from]
     baseline = window_p99s(latencies, measured_from, starting_at)
     during = [seconds for sent, seconds in latencies if starting_at <= sent < ready_at]
     assert len(during) >= 200, f"only {len(during)} lookups while the node started"
-    # Side by side: the p99 of as many lookups just before (one figure over the whole baseline, as
-    # a window's p99 here swings between ~10 and ~35 ms on a shared 2-core machine).
     before_p99 = percentile([seconds for sent, seconds in latencies if sent < starting_at], 0.99)
     during_p99 = percentile(during, 0.99)
     print(
         f"\nnode start: node2 up in {ready_at - starting_at:.1f} s at {count} points; read p99 on the other"
         f" two before: {before_p99 * 1000:.1f} ms (windows of {WINDOW_S:.0f} s:"
         f" {', '.join(f'{p * 1000:.1f}' for p in baseline)}), during the start: {during_p99 * 1000:.1f} ms"
-        f" over {len(during)} lookups (p50 {percentile(during, 0.5) * 1000:.1f} ms)"
+        f" over {len(during)} lookups (p50 {percentile(during, 0.5) * 1000:.1f} ms); ratio"
+        f" {during_p99 / before_p99:.2f}"
     )
-    assert during_p99 <= 2 * before_p99, f"p99 {during_p99 * 1000:.1f} ms > 2 x {before_p99 * 1000:.1f} ms"
