@@ -44,6 +44,13 @@ export function readFilter(form, services) {
   };
 }
 
+/** A box group's ticked values when the reader has unticked some of its boxes; null when every box
+ *  is ticked (nothing to say) or the form has no such group. The address (state.js) and the
+ *  nearest query (nearest.js) carry only these. */
+export function narrowed(form, name, values) {
+  return values && values.length < form.querySelectorAll('input[name="' + name + '"]').length ? values : null;
+}
+
 /** Whether a point passes the filter: every wanted service, a listed kind and category, open now
  *  (PointFilter(statuses={open}, open_now=True)), base. */
 export function matches(point, wanted) {

@@ -2,7 +2,7 @@
  * /api/v1/nearest with the map's filters, or worked out from the kept points when offline, and
  * listed beside the map. */
 
-import { readFilter } from "./filters.js";
+import { narrowed, readFilter } from "./filters.js";
 import { nearestHere } from "./offline.js";
 import { showResults } from "./results.js";
 
@@ -12,13 +12,14 @@ const GEOLOCATION = { enableHighAccuracy: false, timeout: 15000, maximumAge: 120
 const PERMISSION_DENIED = 1; // GeolocationPositionError.code
 const HERE_MARKER = { radius: 9, color: "#0b3d91", weight: 3, fillOpacity: 0.4 };
 
-// A box group the reader has narrowed (some boxes unticked) as the API's comma list; the empty
-// business type (state points) is the API's "none" (locator/domain/filters.py NO_BUSINESS_TYPE).
+// A narrowed box group as the API's comma list; the empty business type (state points) is the
+// API's "none" (locator/domain/filters.py NO_BUSINESS_TYPE).
 function partial(params, form, name, values) {
-  if (!values || values.length === form.querySelectorAll('input[name="' + name + '"]').length) return;
+  const ticked = narrowed(form, name, values);
+  if (!ticked) return;
   params.set(
     name,
-    values
+    ticked
       .map(function (value) {
         return value === "" ? "none" : value;
       })

@@ -6,17 +6,16 @@
  * partner's embed code. */
 
 import { showOnMap } from "./clusters.js";
-import { readFilter } from "./filters.js";
+import { narrowed, readFilter } from "./filters.js";
 import { nearMe } from "./nearest.js";
 import { searchPlace } from "./search.js";
 
 const NEAR = /^(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)$/; // "lat,lon"
 
-// A box group (kinds, categories, business types) when not every box is ticked: the ticked values, comma-separated.
+// A narrowed box group (kinds, categories, business types): its ticked values, comma-separated.
 function partial(params, form, name, values) {
-  if (values && values.length < form.querySelectorAll('input[name="' + name + '"]').length) {
-    params.set(name, values.join(","));
-  }
+  const ticked = narrowed(form, name, values);
+  if (ticked) params.set(name, ticked.join(","));
 }
 
 /** The state as a query string (without "?"): what Back should bring back. */
