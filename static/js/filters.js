@@ -51,17 +51,22 @@ export function narrowed(form, name, values) {
   return values && values.length < form.querySelectorAll('input[name="' + name + '"]').length ? values : null;
 }
 
-/** Whether a point passes the filter: every wanted service, a listed kind and category, open now
- *  (PointFilter(statuses={open}, open_now=True)), base. */
-export function matches(point, wanted) {
-  if ((point.services & wanted.mask) !== wanted.mask) return false;
+/** Whether a point is of a ticked kind, category and business type, and a base point or has a bed
+ *  tonight when those boxes ask: the boxes the map and the offline nearest (offline.js) share. */
+export function passesBoxes(point, wanted) {
   if (wanted.kinds && wanted.kinds.indexOf(point.kind) < 0) return false;
   if (wanted.categories && wanted.categories.indexOf(point.category) < 0) return false;
-  if (wanted.openOnly && !(hasStatusIn(point, OPEN) && (!judge || judge(point, wanted.now)))) return false;
-  if (wanted.baseOnly && !point.base) return false;
-  if (wanted.bedOnly && !(point.bedsFree > 0)) return false;
   if (wanted.businessTypes && wanted.businessTypes.indexOf(point.businessType) < 0) return false;
-  return true;
+  if (wanted.baseOnly && !point.base) return false;
+  return !(wanted.bedOnly && !(point.bedsFree > 0));
+}
+
+/** Whether a point passes the filter: every wanted service, open now (PointFilter(statuses={open},
+ *  open_now=True)) and the boxes (passesBoxes). */
+export function matches(point, wanted) {
+  if ((point.services & wanted.mask) !== wanted.mask) return false;
+  if (wanted.openOnly && !(hasStatusIn(point, OPEN) && (!judge || judge(point, wanted.now)))) return false;
+  return passesBoxes(point, wanted);
 }
 
 /** The features (same order as points) of the points passing the filter: the clustering's input. */

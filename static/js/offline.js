@@ -2,7 +2,7 @@
  * the nearest points and settlements worked out here from the snapshot, as the API would answer. */
 
 import { compassPoint, haversine } from "./distance.js";
-import { readFilter, serviceMask } from "./filters.js";
+import { passesBoxes, readFilter, serviceMask } from "./filters.js";
 import { hasStatusIn, isStale, rankedDistance, trustOf } from "./points.js";
 
 const RETRY_OFFLINE_MS = 60000; // on a weak link the "online" event never comes: try again now and then
@@ -58,9 +58,7 @@ export function nearestHere(app, lat, lon, k) {
   app.points.forEach(function (p) {
     if (!hasStatusIn(p, statuses) || (p.services & mask) !== mask) return;
     if (openNowOnly && app.hours && !app.hours.isOpenNow(p, now)) return; // (not loaded: no hours)
-    if ((wanted.kinds && wanted.kinds.indexOf(p.kind) < 0) || (wanted.categories && wanted.categories.indexOf(p.category) < 0)) return;
-    if ((wanted.baseOnly && !p.base) || (wanted.bedOnly && !(p.bedsFree > 0))) return;
-    if (wanted.businessTypes && wanted.businessTypes.indexOf(p.businessType) < 0) return;
+    if (!passesBoxes(p, wanted)) return;
     const distance = haversine(lat, lon, p.lat, p.lon);
     const trust = trustOf(p, settings.staleAfterS, nowS);
     hits.push({ point: p, distance: distance, trust: trust, ranked: rankedDistance(distance, trust, weights) });
